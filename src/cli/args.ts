@@ -1,0 +1,91 @@
+/**
+ * Command-line parsing. Deliberately tiny and strict: an unknown flag stops the server
+ * with the usage text, and secrets are refused on the command line (they would show in
+ * `ps` and shell history): they come from the environment only.
+ */
+export const USAGE = `Usage:
+  mcp-server-twilio [--http [--port N] [--host ADDR] [--stateless]] [--sandbox]
+  mcp-server-twilio sandbox [--port N] [--host ADDR]
+
+  (default)      serve MCP over stdio
+  --http         serve Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:3000)
+  --stateless    HTTP without sessions (for several instances behind a load balancer)
+  --sandbox      use the embedded Twilio sandbox even when credentials are set
+  sandbox        run only the Twilio sandbox emulator and print its URL and test credentials
+
+Credentials come from the environment (TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or
+TWILIO_API_KEY + TWILIO_API_SECRET + TWILIO_ACCOUNT_SID). Without them the embedded
+sandbox is used and nothing reaches a real phone.`;
+
+export type Command =
+  | { kind: 'serve'; transport: 'stdio' | 'http'; host: string; port: number; stateless: boolean; forceSandbox: boolean }
+  | { kind: 'sandbox'; host: string; port: number }
+  | { kind: 'help' }
+  | { kind: 'version' };
+
+export class UsageError extends Error {}
+
+const SECRET_FLAGS = /^--(auth-?token|api-?secret|api-?key|account-?sid|token|password)(=|$)/i;
+
+function parsePort(value: string | undefined): number {
+  const port = Number(value);
+  if (value === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port needs a number between 0 and 65535 (0 picks a free port); got "${value ?? ''}".`);
+  }
+  return port;
+}
+
+export function parseArgs(argv: readonly string[]): Command {
+  const args = [...argv];
+  const isSandbox = args[0] === 'sandbox';
+  if (isSandbox) args.shift();
+  let transport: 'stdio' | 'http' = 'stdio';
+  let host = '127.0.0.1';
+  let port: number | undefined;
+  let stateless = false;
+  let forceSandbox = false;
+
+  while (args.length > 0) {
+    const arg = args.shift()!;
+    if (SECRET_FLAGS.test(arg)) {
+      throw new UsageError(`${arg.split('=')[0]} is not accepted: secrets on the command line leak into process lists and shell history. Set the TWILIO_* environment variables instead.`);
+    }
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? args.shift();
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return { kind: 'help' };
+      case '-v':
+      case '--version':
+        return { kind: 'version' };
+      case '--http':
+        if (isSandbox) throw new UsageError('--http is not an option of the sandbox command (it always serves HTTP).');
+        transport = 'http';
+        break;
+      case '--stateless':
+        if (isSandbox) throw new UsageError('--stateless is not an option of the sandbox command.');
+        stateless = true;
+        break;
+      case '--sandbox':
+        if (isSandbox) throw new UsageError('--sandbox is implied by the sandbox command.');
+        forceSandbox = true;
+        break;
+      case '--port':
+        port = parsePort(value());
+        break;
+      case '--host': {
+        const h = value();
+        if (!h) throw new UsageError('--host needs an address, e.g. --host 127.0.0.1');
+        host = h;
+        break;
+      }
+      default:
+        throw new UsageError(`Unknown argument "${arg}".`);
+    }
+  }
+  if (isSandbox) return { kind: 'sandbox', host, port: port ?? 4010 };
+  if (port !== undefined && transport !== 'http') throw new UsageError('--port only applies with --http.');
+  if (stateless && transport !== 'http') throw new UsageError('--stateless only applies with --http.');
+  return { kind: 'serve', transport, host, port: port ?? 3000, stateless, forceSandbox };
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * Entry point. stdout is reserved for JSON-RPC in stdio mode: everything human goes to stderr.
+ */
+import { ConfigError } from '../config/env.js';
+import { SERVER_VERSION } from '../server/create-server.js';
+import { log } from '../util/log.js';
+import { parseArgs, USAGE, UsageError, type Command } from './args.js';
+
+async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): Promise<void> {
+  const { startSandbox } = await import('../sandbox/index.js');
+  const sandbox = await startSandbox({ host: command.host, port: command.port });
+  // This command exists to hand the test credentials to another project, so it prints them.
+  process.stdout.write(
+    [
+      `Twilio sandbox listening at ${sandbox.baseUrl}`,
+      `  Account SID:            ${sandbox.accountSid}`,
+      `  Auth token:             ${sandbox.authToken}`,
+      `  Test sender:            ${sandbox.testSenderNumber}`,
+      `  Messaging service SID:  ${sandbox.messagingServiceSid}`,
+      `Point the twilio SDK at it with a RequestClient that rewrites https://api.twilio.com to ${sandbox.baseUrl}.`,
+      '',
+    ].join('\n'),
+  );
+  const stop = () => void sandbox.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<void> {
+  const [{ startApp }, { createServer }, { allTools }] = await Promise.all([
+    import('./start-app.js'),
+    import('../server/create-server.js'),
+    import('../tools/index.js'),
+  ]);
+  const app = await startApp({ forceSandbox: command.forceSandbox });
+  const factory = () => createServer({ services: app.services, tools: allTools, instructions: app.instructions });
+
+  let closing = false;
+  const shutdown = async (code: number) => {
+    if (closing) return;
+    closing = true;
+    await Promise.race([
+      Promise.all([transport.close(), app.close()]),
+      new Promise((resolve) => setTimeout(resolve, 3000).unref()),
+    ]);
+    process.exit(code);
+  };
+
+  let transport: { close(): Promise<void> };
+  if (command.transport === 'http') {
+    if (!['127.0.0.1', 'localhost', '::1'].includes(command.host)) {
+      throw new UsageError(
+        `Binding ${command.host} would expose the server beyond this machine, and remote access needs a bearer token, which this version does not implement yet. Use --host 127.0.0.1 (and a tunnel or reverse proxy if you must).`,
+      );
+    }
+    const { startHttp } = await import('../transports/http.js');
+    const http = await startHttp(factory, { host: command.host, port: command.port, stateless: command.stateless });
+    transport = http;
+    log.info(`MCP Streamable HTTP at ${http.url} (${command.stateless ? 'stateless' : 'sessions'}; ${app.mode})`);
+  } else {
+    const { startStdio } = await import('../transports/stdio.js');
+    transport = startStdio(factory, () => void shutdown(0));
+  }
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+}
+
+async function main(): Promise<void> {
+  const command = parseArgs(process.argv.slice(2));
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    case 'version':
+      process.stdout.write(`mcp-server-twilio ${SERVER_VERSION}\n`);
+      return;
+    case 'sandbox':
+      return runSandboxOnly(command);
+    case 'serve':
+      return runServer(command);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    log.error(`${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (error instanceof ConfigError) {
+    log.error(`${error.message}\nFix the environment variable(s) above and start again. Unset all TWILIO_* credentials to use the sandbox.`);
+    process.exit(78);
+  }
+  log.error(`Could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

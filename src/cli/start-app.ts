@@ -1,0 +1,90 @@
+/**
+ * The composition root: configuration → (sandbox) → gateway → services.
+ * Everything that needs a process-wide lifetime is created here and released by `close`.
+ */
+import { loadConfig, type TwilioConfig } from '../config/env.js';
+import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
+import type { SandboxHandle } from '../sandbox/index.js';
+import type { Services } from '../services/index.js';
+import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
+import { log, registerSecret } from '../util/log.js';
+
+export interface App {
+  mode: 'live' | 'sandbox';
+  config: TwilioConfig;
+  services: Services;
+  sandbox: SandboxHandle | undefined;
+  instructions: string;
+  close(): Promise<void>;
+}
+
+/** TWILIO_SANDBOX_DELIVERY_MS sets how long the embedded sandbox takes to deliver a message. */
+function sandboxTiming(env: NodeJS.ProcessEnv) {
+  const delivered = Number(env.TWILIO_SANDBOX_DELIVERY_MS);
+  if (!env.TWILIO_SANDBOX_DELIVERY_MS || !Number.isFinite(delivered) || delivered < 10) return undefined;
+  return { sendingMs: Math.round(delivered / 10), sentMs: Math.round(delivered / 4), deliveredMs: Math.round(delivered) };
+}
+
+const BASE_INSTRUCTIONS =
+  'Twilio messaging. Phone numbers are E.164 (+14155550123). Sends are billed and irreversible: confirm recipient and text first. ' +
+  'After a send, follow delivery with get_message. A result with outcome_unknown means check list_messages before resending.';
+
+export async function startApp(options: { forceSandbox: boolean; env?: NodeJS.ProcessEnv }): Promise<App> {
+  const env = options.env ?? process.env;
+  const config = loadConfig(env);
+  registerSecret(config.credentials?.password);
+
+  let sandbox: SandboxHandle | undefined;
+  let target: GatewayTarget;
+  let defaults: MessagingDefaults;
+  if (!config.credentials || options.forceSandbox) {
+    const { startSandbox } = await import('../sandbox/index.js');
+    sandbox = await startSandbox({ timing: sandboxTiming(env) });
+    registerSecret(sandbox.authToken);
+    target = {
+      credentials: { accountSid: sandbox.accountSid, username: sandbox.accountSid, password: sandbox.authToken },
+      baseUrl: sandbox.baseUrl,
+      region: undefined,
+      edge: undefined,
+      timeoutMs: config.timeoutMs,
+    };
+    // In the sandbox only its own test numbers can send; real numbers from the environment would be refused.
+    defaults = {
+      defaultFrom: sandbox.testSenderNumber,
+      messagingServiceSid: sandbox.messagingServiceSid,
+      whatsappFrom: sandbox.whatsappSenderNumber,
+      statusCallbackUrl: config.statusCallbackUrl,
+    };
+    log.info(
+      `${config.credentials ? '--sandbox given' : 'No Twilio credentials set'}: using the embedded sandbox at ${sandbox.baseUrl}; ` +
+        `test sender ${sandbox.testSenderNumber}. Nothing reaches a real phone.`,
+    );
+  } else {
+    target = { credentials: config.credentials, baseUrl: undefined, region: config.region, edge: config.edge, timeoutMs: config.timeoutMs };
+    defaults = {
+      defaultFrom: config.defaultFrom,
+      messagingServiceSid: config.messagingServiceSid,
+      whatsappFrom: config.whatsappFrom,
+      statusCallbackUrl: config.statusCallbackUrl,
+    };
+  }
+
+  const gateway = createTwilioGateway(target);
+  const services: Services = { messaging: new MessagingService(gateway, defaults) };
+  const instructions = sandbox
+    ? `${BASE_INSTRUCTIONS} SANDBOX MODE: an emulator stands in for Twilio; no real messages are sent. Sender ${sandbox.testSenderNumber}. ` +
+      'Twilio test numbers: to +15005550001 invalid (21211), +15005550004 opted out (21610), +15005550009 not mobile (21614). ' +
+      'A recipient ending in 3003/3005/3006/3007/3008 ends undelivered/failed with error 3000x.'
+    : BASE_INSTRUCTIONS;
+
+  return {
+    mode: sandbox ? 'sandbox' : 'live',
+    config,
+    services,
+    sandbox,
+    instructions,
+    close: async () => {
+      await sandbox?.close();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The server factory: one McpServer with the enabled tools registered. The same factory
+ * serves stdio and every HTTP session; services are shared, MCP state is per instance.
+ */
+import { McpServer } from '@modelcontextprotocol/server';
+import type { Services } from '../services/index.js';
+import type { ToolDefinition } from '../tools/define-tool.js';
+import { annotationsFor } from './annotations.js';
+import { failureResult, successResult } from './tool-result.js';
+
+export const SERVER_NAME = 'mcp-server-twilio';
+export const SERVER_VERSION = '0.1.0';
+
+export interface ServerDependencies {
+  services: Services;
+  tools: readonly ToolDefinition[];
+  instructions: string;
+}
+
+export function createServer(deps: ServerDependencies): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    { capabilities: { tools: {} }, instructions: deps.instructions },
+  );
+  for (const tool of deps.tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema: tool.output,
+        annotations: annotationsFor(tool.kind, tool.title),
+      },
+      async (args, ctx) => {
+        try {
+          const output = await tool.handle(args, { services: deps.services, signal: ctx.mcpReq.signal });
+          return successResult(output as Record<string, unknown>);
+        } catch (error) {
+          return failureResult(tool.name, error);
+        }
+      },
+    );
+  }
+  return server;
+}

@@ -1,0 +1,6 @@
+/** The services a tool handler may call: one object per product area. */
+import type { MessagingService } from './messaging.js';
+
+export interface Services {
+  messaging: MessagingService;
+}

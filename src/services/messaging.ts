@@ -1,0 +1,262 @@
+/**
+ * Messaging business logic: checks that need no network (E.164, length, schedule window,
+ * senders), the send guard, then one gateway call. No MCP types here.
+ */
+import { ToolFailure } from '../errors/tool-failure.js';
+import type { CreateMessageRequest, MessagePage, TwilioGateway } from '../gateway/twilio-gateway.js';
+import { allowEverySend, type SendGuard } from '../policy/send-guard.js';
+import { lazy } from '../util/lazy.js';
+import { toMessageView, type MessageView } from './message-view.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+
+// libphonenumber metadata and the segment calculator load on the first send, not at start.
+const phone = lazy(() => import('../domain/phone.js'));
+const segments = lazy(() => import('../domain/segments.js'));
+
+export const MAX_BODY_CHARS = 1600;
+const MIN_SCHEDULE_MS = 15 * 60 * 1000;
+const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
+/** Bound on pages read per list call when filtering by status (which Twilio cannot do). */
+const MAX_PAGES_SCANNED = 10;
+
+export interface MessagingDefaults {
+  defaultFrom: string | undefined;
+  messagingServiceSid: string | undefined;
+  whatsappFrom: string | undefined;
+  statusCallbackUrl: string | undefined;
+}
+
+export interface SendSmsInput {
+  to: string;
+  body: string;
+  from?: string;
+  media_url?: string[];
+  status_callback?: string;
+  messaging_service_sid?: string;
+  send_at?: string;
+}
+
+export interface SendWhatsappInput {
+  to: string;
+  body?: string;
+  content_sid?: string;
+  content_variables?: Record<string, string>;
+  from?: string;
+  media_url?: string[];
+  status_callback?: string;
+}
+
+export interface ListMessagesInput {
+  to?: string;
+  from?: string;
+  date_sent_after?: string;
+  date_sent_before?: string;
+  status?: string;
+  limit?: number;
+  page_token?: string;
+}
+
+export interface SendResult extends MessageView {
+  encoding: 'GSM-7' | 'UCS-2' | null;
+  segments: number | null;
+}
+
+export class MessagingService {
+  constructor(
+    private readonly gateway: TwilioGateway,
+    private readonly defaults: MessagingDefaults,
+    private readonly guard: SendGuard = allowEverySend,
+  ) {}
+
+  async sendSms(input: SendSmsInput): Promise<SendResult> {
+    const { requireE164 } = await phone();
+    const messagingServiceSid = input.messaging_service_sid ?? (input.from ? undefined : this.defaults.messagingServiceSid);
+    const fromInput = input.from ?? (messagingServiceSid ? undefined : this.defaults.defaultFrom);
+    if (!fromInput && !messagingServiceSid) {
+      throw new ToolFailure({
+        message: 'No sender: "from" was not given and no default sender is configured.',
+        twilioCode: 21603,
+        nextStep: 'Pass "from" (one of your Twilio numbers, E.164) or set TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID.',
+      });
+    }
+    const from = fromInput ? requireE164('from', fromInput) : undefined;
+    const to = requireE164('to', input.to, from ?? this.defaults.defaultFrom);
+    checkBodyLength(input.body);
+    const sendAt = input.send_at ? checkSchedule(input.send_at, messagingServiceSid) : undefined;
+
+    await this.guard.checkMessage({
+      channel: input.media_url?.length ? 'mms' : 'sms',
+      to,
+      from,
+      messagingServiceSid,
+      body: input.body,
+    });
+    return this.create(
+      {
+        to,
+        from,
+        messagingServiceSid,
+        body: input.body,
+        mediaUrl: input.media_url,
+        statusCallback: input.status_callback ?? this.defaults.statusCallbackUrl,
+        sendAt,
+      },
+      input.body,
+    );
+  }
+
+  async sendWhatsapp(input: SendWhatsappInput): Promise<SendResult> {
+    const { requireE164 } = await phone();
+    const hasBody = input.body !== undefined && input.body.length > 0;
+    if (hasBody === Boolean(input.content_sid)) {
+      throw new ToolFailure({
+        message: hasBody ? 'Give either "body" or "content_sid", not both.' : 'Nothing to send: give "body" (free text) or "content_sid" (an approved template).',
+        twilioCode: hasBody ? undefined : 21602,
+        nextStep:
+          'Free text (body) only reaches people who messaged you in the last 24 hours; outside that window send an approved template with content_sid and content_variables.',
+      });
+    }
+    if (input.content_variables && !input.content_sid) {
+      throw new ToolFailure({ message: '"content_variables" needs "content_sid".', nextStep: 'Pass the template SID (HX…) in content_sid.' });
+    }
+    const fromInput = input.from ?? this.defaults.whatsappFrom;
+    if (!fromInput) {
+      throw new ToolFailure({
+        message: 'No WhatsApp sender: "from" was not given and TWILIO_WHATSAPP_NUMBER is not set.',
+        twilioCode: 21603,
+        nextStep: 'Pass "from" (your WhatsApp-enabled number) or set TWILIO_WHATSAPP_NUMBER.',
+      });
+    }
+    const from = `whatsapp:${requireE164('from', stripWhatsapp(fromInput))}`;
+    const to = `whatsapp:${requireE164('to', stripWhatsapp(input.to), stripWhatsapp(fromInput))}`;
+    if (hasBody) checkBodyLength(input.body!);
+
+    await this.guard.checkMessage({ channel: 'whatsapp', to, from, messagingServiceSid: undefined, body: input.body });
+    return this.create(
+      {
+        to,
+        from,
+        body: hasBody ? input.body : undefined,
+        mediaUrl: input.media_url,
+        contentSid: input.content_sid,
+        contentVariables: input.content_variables ? JSON.stringify(input.content_variables) : undefined,
+        statusCallback: input.status_callback ?? this.defaults.statusCallbackUrl,
+      },
+      hasBody ? input.body : undefined,
+    );
+  }
+
+  async getMessage(sid: string): Promise<MessageView> {
+    return toMessageView(await this.gateway.fetchMessage(sid));
+  }
+
+  async cancelMessage(sid: string): Promise<MessageView> {
+    const current = await this.gateway.fetchMessage(sid);
+    if (current.status !== 'scheduled') {
+      throw new ToolFailure({
+        message: `Message ${sid} is "${current.status}", not "scheduled": only scheduled messages can be canceled.`,
+        twilioCode: 30409,
+        nextStep: current.status === 'canceled' ? 'Nothing to do: it is already canceled.' : 'A message already on its way cannot be recalled.',
+      });
+    }
+    return toMessageView(await this.gateway.updateMessage(sid, { status: 'canceled' }));
+  }
+
+  async listMessages(input: ListMessagesInput): Promise<{ messages: MessageView[]; next_page_token: string | null }> {
+    const limit = input.limit ?? 20;
+    const resume = input.page_token ? decodePageToken(input.page_token) : undefined;
+    const status = resume ? resume.status : input.status;
+    const filter = {
+      to: input.to,
+      from: input.from,
+      dateSentAfter: input.date_sent_after ? parseIsoTime('date_sent_after', input.date_sent_after) : undefined,
+      dateSentBefore: input.date_sent_before ? parseIsoTime('date_sent_before', input.date_sent_before) : undefined,
+    };
+    // Without a status filter one Twilio page of `limit` is exact; with one, read wider pages and filter here.
+    const pageSize = status ? 100 : limit;
+    let page: MessagePage = resume ? await this.gateway.listMessagesAt(resume.url) : await this.gateway.listMessages(filter, pageSize);
+    let skip = resume?.skip ?? 0;
+    const found: MessageView[] = [];
+
+    for (let scanned = 1; ; scanned++) {
+      for (let i = skip; i < page.messages.length; i++) {
+        const m = page.messages[i]!;
+        if (status && m.status !== status) continue;
+        found.push(toMessageView(m));
+        if (found.length === limit) {
+          const more = i + 1 < page.messages.length;
+          const next = more ? { url: page.pageUrl, skip: i + 1, status } : page.nextPageUrl ? { url: page.nextPageUrl, skip: 0, status } : undefined;
+          return { messages: found, next_page_token: next ? encodePageToken(next) : null };
+        }
+      }
+      if (!page.nextPageUrl) return { messages: found, next_page_token: null };
+      if (scanned >= MAX_PAGES_SCANNED) {
+        return { messages: found, next_page_token: encodePageToken({ url: page.nextPageUrl, skip: 0, status }) };
+      }
+      page = await this.gateway.listMessagesAt(page.nextPageUrl);
+      skip = 0;
+    }
+  }
+
+  private async create(request: CreateMessageRequest, body: string | undefined): Promise<SendResult> {
+    const startedAt = new Date();
+    try {
+      const record = await this.gateway.createMessage(request);
+      const counted = body ? (await segments()).countSegments(body) : undefined;
+      return {
+        ...toMessageView(record),
+        encoding: counted?.encoding ?? null,
+        segments: counted?.segments ?? record.numSegments,
+      };
+    } catch (error) {
+      if (error instanceof ToolFailure && error.outcomeUnknown) {
+        throw new ToolFailure({
+          message: `${error.message}`,
+          outcomeUnknown: true,
+          nextStep: `Before sending again, call list_messages with to="${request.to}" and look for a message created after ${startedAt.toISOString()}; resend only if there is none.`,
+          extra: { to: request.to, attempted_at: startedAt.toISOString() },
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+function stripWhatsapp(value: string): string {
+  return value.trim().replace(/^whatsapp:/i, '');
+}
+
+function checkBodyLength(body: string): void {
+  if (body.length > MAX_BODY_CHARS) {
+    throw new ToolFailure({
+      message: `The body is ${body.length} characters; the limit is ${MAX_BODY_CHARS}.`,
+      twilioCode: 21617,
+    });
+  }
+}
+
+function parseIsoTime(field: string, value: string): Date {
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) {
+    throw new ToolFailure({
+      message: `"${field}" is not a valid time: "${value}".`,
+      nextStep: 'Use ISO 8601, e.g. 2026-11-24T15:30:00Z.',
+    });
+  }
+  return at;
+}
+
+function checkSchedule(sendAt: string, messagingServiceSid: string | undefined): Date {
+  const at = parseIsoTime('send_at', sendAt);
+  if (!messagingServiceSid) {
+    throw new ToolFailure({ message: 'Scheduling (send_at) needs a messaging service.', twilioCode: 35111 });
+  }
+  const ahead = at.getTime() - Date.now();
+  if (ahead < MIN_SCHEDULE_MS || ahead > MAX_SCHEDULE_MS) {
+    throw new ToolFailure({
+      message: `send_at ${sendAt} is ${Math.round(ahead / 60000)} minutes from now; it must be 15 minutes to 35 days ahead.`,
+      twilioCode: 35114,
+    });
+  }
+  return at;
+}

@@ -1,0 +1,32 @@
+/**
+ * A tool is data: name, description, kind, toolset, zod input and output schemas, and a
+ * short handler that calls one service. The server factory turns definitions into MCP
+ * registrations; the kind alone decides the annotations (server/annotations.ts).
+ */
+import type { z } from 'zod';
+import type { Services } from '../services/index.js';
+
+/** read: changes nothing. send: reaches a person, billed, irreversible. update: changes state. destructive: deletes or cancels. */
+export type ToolKind = 'read' | 'send' | 'update' | 'destructive';
+
+export type Toolset = 'messaging';
+
+export interface ToolContext {
+  services: Services;
+  signal: AbortSignal | undefined;
+}
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  kind: ToolKind;
+  toolset: Toolset;
+  input: I;
+  output: O;
+  handle(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;
+}
+
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return definition;
+}

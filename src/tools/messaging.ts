@@ -1,0 +1,115 @@
+/**
+ * Messaging toolset: SMS/MMS, WhatsApp, reading and canceling messages.
+ * Handlers stay short: the schemas here are the contract, the service does the work.
+ */
+import { z } from 'zod';
+import { MessageViewSchema } from '../services/message-view.js';
+import { defineTool } from './define-tool.js';
+
+const phoneNumber = z.string().min(1).max(40);
+const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
+const messageSid = z
+  .string()
+  .regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'must be a message SID: "SM" or "MM" followed by 32 hex characters');
+const mediaUrls = z.array(httpUrl).min(1).max(10, 'at most 10 media URLs per message (Twilio error 21623)');
+
+const SendResultSchema = MessageViewSchema.extend({
+  encoding: z.enum(['GSM-7', 'UCS-2']).nullable().describe('SMS encoding of the body; UCS-2 (any non-GSM character) halves the characters per segment'),
+  segments: z.number().nullable().describe('Segments billed for the body'),
+});
+
+const sendSms = defineTool({
+  name: 'send_sms',
+  title: 'Send SMS/MMS',
+  description:
+    'Send an SMS (or MMS with media_url) to one phone number. Billed per segment and irreversible: confirm the recipient and the text first. ' +
+    'Returns the message SID and status (usually "queued"); use get_message to follow delivery.',
+  kind: 'send',
+  toolset: 'messaging',
+  input: z.object({
+    to: phoneNumber.describe('Recipient in E.164 form, e.g. +14155550123'),
+    body: z
+      .string()
+      .min(1, 'body is empty: give the text to send')
+      .max(1600, 'body is over 1600 characters (Twilio error 21617): shorten it or split it into several messages')
+      .describe('Text, up to 1600 characters. GSM-7: 160 chars per single segment (153 per part); any emoji or non-GSM char: 70 (67)'),
+    from: phoneNumber.optional().describe('Sender number of this account (E.164). Default: TWILIO_PHONE_NUMBER'),
+    media_url: mediaUrls.optional().describe('Up to 10 public http(s) URLs of images/files: makes it an MMS'),
+    status_callback: httpUrl.optional().describe('URL Twilio POSTs delivery status updates to'),
+    messaging_service_sid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'must be "MG" followed by 32 hex characters').optional()
+      .describe('Send through this messaging service (MG…) instead of a single number'),
+    send_at: z.string().optional().describe('ISO 8601 time 15 minutes to 35 days ahead to schedule the message; needs a messaging service'),
+  }),
+  output: SendResultSchema,
+  handle: (args, { services }) => services.messaging.sendSms(args),
+});
+
+const sendWhatsapp = defineTool({
+  name: 'send_whatsapp',
+  title: 'Send WhatsApp message',
+  description:
+    'Send a WhatsApp message. Free text (body) reaches only people who wrote to you in the last 24 hours; otherwise send an approved template (content_sid + content_variables). Billed and irreversible.',
+  kind: 'send',
+  toolset: 'messaging',
+  input: z.object({
+    to: phoneNumber.describe('Recipient: whatsapp:+14155550123 or +14155550123'),
+    body: z.string().max(1600, 'body is over 1600 characters (Twilio error 21617)').optional().describe('Free text (inside the 24-hour window)'),
+    content_sid: z.string().regex(/^HX[0-9a-fA-F]{32}$/, 'must be a content template SID: "HX" followed by 32 hex characters').optional()
+      .describe('Approved template SID (HX…)'),
+    content_variables: z.record(z.string(), z.string()).optional().describe('Template variables, e.g. {"1": "Ada", "2": "10:30"}'),
+    from: phoneNumber.optional().describe('WhatsApp sender. Default: TWILIO_WHATSAPP_NUMBER'),
+    media_url: mediaUrls.optional().describe('Up to 10 public http(s) media URLs'),
+    status_callback: httpUrl.optional().describe('URL Twilio POSTs delivery status updates to'),
+  }),
+  output: SendResultSchema,
+  handle: (args, { services }) => services.messaging.sendWhatsapp(args),
+});
+
+const getMessage = defineTool({
+  name: 'get_message',
+  title: 'Get message',
+  description: 'Fetch one message by SID: status (queued → sent → delivered, or undelivered/failed with error_code), price, segments.',
+  kind: 'read',
+  toolset: 'messaging',
+  input: z.object({ sid: messageSid.describe('Message SID (SM… or MM…)') }),
+  output: MessageViewSchema,
+  handle: (args, { services }) => services.messaging.getMessage(args.sid),
+});
+
+const listMessages = defineTool({
+  name: 'list_messages',
+  title: 'List messages',
+  description: 'List messages of this account, newest first, filtered by number, send time or status. Use next_page_token to read further.',
+  kind: 'read',
+  toolset: 'messaging',
+  input: z.object({
+    to: phoneNumber.optional().describe('Only messages to this number (E.164, or whatsapp:+…)'),
+    from: phoneNumber.optional().describe('Only messages from this number'),
+    date_sent_after: z.string().optional().describe('ISO 8601 time: only messages sent at or after it'),
+    date_sent_before: z.string().optional().describe('ISO 8601 time: only messages sent before it'),
+    status: z
+      .enum(['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'scheduled', 'canceled', 'received', 'receiving', 'accepted', 'read'])
+      .optional()
+      .describe('Only messages with this status'),
+    limit: z.number().int().min(1).max(100).default(20).describe('At most this many messages (1–100, default 20)'),
+    page_token: z.string().max(4096).optional().describe('next_page_token of a previous call; filters then come from the token'),
+  }),
+  output: z.object({
+    messages: z.array(MessageViewSchema),
+    next_page_token: z.string().nullable().describe('Pass as page_token for more; null when there are no more'),
+  }),
+  handle: (args, { services }) => services.messaging.listMessages(args),
+});
+
+const cancelMessage = defineTool({
+  name: 'cancel_message',
+  title: 'Cancel scheduled message',
+  description: 'Cancel a scheduled message (status "scheduled") before it is sent. Messages already sent cannot be recalled.',
+  kind: 'destructive',
+  toolset: 'messaging',
+  input: z.object({ sid: messageSid.describe('SID of the scheduled message') }),
+  output: MessageViewSchema,
+  handle: (args, { services }) => services.messaging.cancelMessage(args.sid),
+});
+
+export const messagingTools = [sendSms, sendWhatsapp, getMessage, listMessages, cancelMessage];
