@@ -60,7 +60,8 @@ export async function startApp(options: { forceSandbox: boolean; env?: NodeJS.Pr
         `test sender ${sandbox.testSenderNumber}. Nothing reaches a real phone.`,
     );
   } else {
-    target = { credentials: config.credentials, baseUrl: undefined, region: config.region, edge: config.edge, timeoutMs: config.timeoutMs };
+    target = { credentials: config.credentials, baseUrl: config.apiBaseUrl, region: config.region, edge: config.edge, timeoutMs: config.timeoutMs };
+    if (config.apiBaseUrl) log.warn(`TWILIO_MCP_API_BASE_URL is set: every Twilio request goes to ${config.apiBaseUrl}, not to Twilio.`);
     defaults = {
       defaultFrom: config.defaultFrom,
       messagingServiceSid: config.messagingServiceSid,

@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   TWILIO_EDGE: edge.optional(),
   TWILIO_TIMEOUT: timeoutSeconds.optional(),
   TWILIO_STATUS_CALLBACK_URL: httpsUrl.optional(),
+  TWILIO_MCP_API_BASE_URL: httpsUrl.optional(),
 });
 
 export type EnvInput = z.input<typeof EnvSchema>;
@@ -68,6 +69,11 @@ export interface TwilioConfig {
   region: string | undefined;
   edge: string | undefined;
   timeoutMs: number;
+  /**
+   * Send every Twilio request to this base URL instead of Twilio's hosts, with the
+   * configured credentials: for a sandbox run as its own process (`mcp-server-twilio sandbox`).
+   */
+  apiBaseUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -128,5 +134,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TwilioConfig {
     region: v.TWILIO_REGION,
     edge: v.TWILIO_EDGE,
     timeoutMs: (v.TWILIO_TIMEOUT ?? 30) * 1000,
+    apiBaseUrl: v.TWILIO_MCP_API_BASE_URL?.replace(/\/+$/, ''),
   };
 }
