@@ -34,7 +34,13 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
     import('../tools/index.js'),
   ]);
   const app = await startApp({ forceSandbox: command.forceSandbox });
-  const factory = () => createServer({ services: app.services, tools: allTools, instructions: app.instructions });
+  // The conformance suite's fixture tools exist only for that suite: never registered otherwise.
+  const extend =
+    process.env.MCP_CONFORMANCE_FIXTURES === '1'
+      ? (await import('../server/conformance-fixtures.js')).registerConformanceFixtures
+      : undefined;
+  if (extend) log.warn('MCP_CONFORMANCE_FIXTURES=1: registering the conformance-suite fixture tools, resources and prompts.');
+  const factory = () => createServer({ services: app.services, tools: allTools, instructions: app.instructions, extend });
 
   let closing = false;
   const shutdown = async (code: number) => {

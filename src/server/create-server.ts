@@ -15,6 +15,8 @@ export interface ServerDependencies {
   services: Services;
   tools: readonly ToolDefinition[];
   instructions: string;
+  /** Extra registrations (the conformance-suite fixtures, only behind MCP_CONFORMANCE_FIXTURES=1). */
+  extend?: (server: McpServer) => void;
 }
 
 export function createServer(deps: ServerDependencies): McpServer {
@@ -42,5 +44,6 @@ export function createServer(deps: ServerDependencies): McpServer {
       },
     );
   }
+  deps.extend?.(server);
   return server;
 }
