@@ -5,12 +5,16 @@
  */
 export const USAGE = `Usage:
   mcp-server-twilio [--http [--port N] [--host ADDR] [--stateless]] [--sandbox]
+                    [--read-only] [--toolsets a,b|all] [--webhook-port N]
   mcp-server-twilio sandbox [--port N] [--host ADDR]
 
   (default)      serve MCP over stdio
   --http         serve Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:3000)
   --stateless    HTTP without sessions (for several instances behind a load balancer)
   --sandbox      use the embedded Twilio sandbox even when credentials are set
+  --read-only    list no tool that sends, calls, buys, deletes or changes anything
+  --toolsets     comma-separated toolsets to enable (default messaging,inbox), or all
+  --webhook-port in stdio mode, receive Twilio webhooks on this port (HTTP mode uses its own port)
   sandbox        run only the Twilio sandbox emulator and print its URL and test credentials
 
 Credentials come from the environment (TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or
@@ -18,7 +22,18 @@ TWILIO_API_KEY + TWILIO_API_SECRET + TWILIO_ACCOUNT_SID). Without them the embed
 sandbox is used and nothing reaches a real phone.`;
 
 export type Command =
-  | { kind: 'serve'; transport: 'stdio' | 'http'; host: string; port: number; stateless: boolean; forceSandbox: boolean }
+  | {
+      kind: 'serve';
+      transport: 'stdio' | 'http';
+      host: string;
+      port: number;
+      stateless: boolean;
+      forceSandbox: boolean;
+      readOnly: boolean;
+      /** Raw --toolsets value; validated by server/tool-selection. */
+      toolsets: string | undefined;
+      webhookPort: number | undefined;
+    }
   | { kind: 'sandbox'; host: string; port: number }
   | { kind: 'help' }
   | { kind: 'version' };
@@ -44,6 +59,9 @@ export function parseArgs(argv: readonly string[]): Command {
   let port: number | undefined;
   let stateless = false;
   let forceSandbox = false;
+  let readOnly = false;
+  let toolsets: string | undefined;
+  let webhookPort: number | undefined;
 
   while (args.length > 0) {
     const arg = args.shift()!;
@@ -74,6 +92,20 @@ export function parseArgs(argv: readonly string[]): Command {
       case '--port':
         port = parsePort(value());
         break;
+      case '--read-only':
+        if (isSandbox) throw new UsageError('--read-only is not an option of the sandbox command.');
+        readOnly = true;
+        break;
+      case '--toolsets': {
+        const t = value();
+        if (!t || isSandbox) throw new UsageError('--toolsets needs a comma-separated list, e.g. --toolsets messaging,inbox (or all).');
+        toolsets = t;
+        break;
+      }
+      case '--webhook-port':
+        if (isSandbox) throw new UsageError('--webhook-port is not an option of the sandbox command.');
+        webhookPort = parsePort(value());
+        break;
       case '--host': {
         const h = value();
         if (!h) throw new UsageError('--host needs an address, e.g. --host 127.0.0.1');
@@ -87,5 +119,8 @@ export function parseArgs(argv: readonly string[]): Command {
   if (isSandbox) return { kind: 'sandbox', host, port: port ?? 4010 };
   if (port !== undefined && transport !== 'http') throw new UsageError('--port only applies with --http.');
   if (stateless && transport !== 'http') throw new UsageError('--stateless only applies with --http.');
-  return { kind: 'serve', transport, host, port: port ?? 3000, stateless, forceSandbox };
+  if (webhookPort !== undefined && transport === 'http') {
+    throw new UsageError('--webhook-port is for stdio mode; with --http, webhooks arrive on the HTTP port under /webhooks/twilio/.');
+  }
+  return { kind: 'serve', transport, host, port: port ?? 3000, stateless, forceSandbox, readOnly, toolsets, webhookPort };
 }

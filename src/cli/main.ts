@@ -3,6 +3,7 @@
  * Entry point. stdout is reserved for JSON-RPC in stdio mode: everything human goes to stderr.
  */
 import { ConfigError } from '../config/env.js';
+import { ToolsetError } from '../server/tool-selection.js';
 import { SERVER_VERSION } from '../server/create-server.js';
 import { log } from '../util/log.js';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
@@ -28,19 +29,15 @@ async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): P
 }
 
 async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<void> {
-  const [{ startApp }, { createServer }, { allTools }] = await Promise.all([
-    import('./start-app.js'),
-    import('../server/create-server.js'),
-    import('../tools/index.js'),
-  ]);
-  const app = await startApp({ forceSandbox: command.forceSandbox });
+  const [{ startApp }, { createServer }] = await Promise.all([import('./start-app.js'), import('../server/create-server.js')]);
+  const app = await startApp({ forceSandbox: command.forceSandbox, readOnly: command.readOnly, toolsets: command.toolsets });
   // The conformance suite's fixture tools exist only for that suite: never registered otherwise.
   const extend =
     process.env.MCP_CONFORMANCE_FIXTURES === '1'
       ? (await import('../server/conformance-fixtures.js')).registerConformanceFixtures
       : undefined;
   if (extend) log.warn('MCP_CONFORMANCE_FIXTURES=1: registering the conformance-suite fixture tools, resources and prompts.');
-  const factory = () => createServer({ services: app.services, tools: allTools, instructions: app.instructions, extend });
+  const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, extend });
 
   let closing = false;
   const shutdown = async (code: number) => {
@@ -91,6 +88,10 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof UsageError) {
     log.error(`${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (error instanceof ToolsetError) {
+    log.error(error.message);
     process.exit(2);
   }
   if (error instanceof ConfigError) {

@@ -5,8 +5,11 @@
 import { loadConfig, type TwilioConfig } from '../config/env.js';
 import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
 import type { SandboxHandle } from '../sandbox/index.js';
+import { selectTools, type ToolSelection, parseToolsets } from '../server/tool-selection.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
+import { ServerStatusService } from '../services/server-status.js';
+import { allTools } from '../tools/index.js';
 import { log, registerSecret } from '../util/log.js';
 
 export interface App {
@@ -14,8 +17,17 @@ export interface App {
   config: TwilioConfig;
   services: Services;
   sandbox: SandboxHandle | undefined;
+  tools: ToolSelection;
   instructions: string;
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  forceSandbox: boolean;
+  readOnly: boolean;
+  /** Raw toolsets list (flag wins over TWILIO_MCP_TOOLSETS). */
+  toolsets: string | undefined;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** TWILIO_SANDBOX_DELIVERY_MS sets how long the embedded sandbox takes to deliver a message. */
@@ -29,9 +41,12 @@ const BASE_INSTRUCTIONS =
   'Twilio messaging. Phone numbers are E.164 (+14155550123). Sends are billed and irreversible: confirm recipient and text first. ' +
   'After a send, follow delivery with get_message. A result with outcome_unknown means check list_messages before resending.';
 
-export async function startApp(options: { forceSandbox: boolean; env?: NodeJS.ProcessEnv }): Promise<App> {
+export async function startApp(options: StartOptions): Promise<App> {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
+  // Validate the tool selection before starting anything, so a typo stops the server at once.
+  const readOnly = options.readOnly || /^(1|true|yes)$/i.test(env.TWILIO_MCP_READ_ONLY ?? '');
+  const toolsets = parseToolsets(options.toolsets ?? env.TWILIO_MCP_TOOLSETS);
   registerSecret(config.credentials?.password);
 
   let sandbox: SandboxHandle | undefined;
@@ -71,7 +86,20 @@ export async function startApp(options: { forceSandbox: boolean; env?: NodeJS.Pr
   }
 
   const gateway = createTwilioGateway(target);
-  const services: Services = { messaging: new MessagingService(gateway, defaults) };
+  const tools = selectTools(allTools, { readOnly, toolsets, sandbox: sandbox !== undefined });
+  const status = new ServerStatusService({
+    mode: sandbox ? 'sandbox' : 'live',
+    accountSid: target.credentials.accountSid,
+    apiBaseUrl: sandbox ? undefined : config.apiBaseUrl,
+    defaultFrom: defaults.defaultFrom,
+    messagingServiceSid: defaults.messagingServiceSid,
+    whatsappFrom: defaults.whatsappFrom,
+    readOnly,
+    toolsets: tools.toolsets,
+    enabledTools: tools.enabled.map((t) => t.name),
+    hiddenTools: tools.hidden,
+  });
+  const services: Services = { messaging: new MessagingService(gateway, defaults), status };
   const instructions = sandbox
     ? `${BASE_INSTRUCTIONS} SANDBOX MODE: an emulator stands in for Twilio; no real messages are sent. Sender ${sandbox.testSenderNumber}. ` +
       'Twilio test numbers: to +15005550001 invalid (21211), +15005550004 opted out (21610), +15005550009 not mobile (21614). ' +
@@ -83,6 +111,7 @@ export async function startApp(options: { forceSandbox: boolean; env?: NodeJS.Pr
     config,
     services,
     sandbox,
+    tools,
     instructions,
     close: async () => {
       await sandbox?.close();

@@ -9,7 +9,23 @@ import type { Services } from '../services/index.js';
 /** read: changes nothing. send: reaches a person, billed, irreversible. update: changes state. destructive: deletes or cancels. */
 export type ToolKind = 'read' | 'send' | 'update' | 'destructive';
 
-export type Toolset = 'messaging';
+/** Every toolset name the server accepts; some have no tools yet in this version. */
+export const TOOLSETS = [
+  'messaging',
+  'inbox',
+  'voice',
+  'verify',
+  'lookup',
+  'numbers',
+  'conversations',
+  'video',
+  'insights',
+  'campaigns',
+  'server',
+] as const;
+export type Toolset = (typeof TOOLSETS)[number];
+/** Enabled when no --toolsets is given. `server` (status, policy) is always on. */
+export const DEFAULT_TOOLSETS: readonly Toolset[] = ['messaging', 'inbox', 'server'];
 
 export interface ToolContext {
   services: Services;
@@ -25,6 +41,8 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   input: I;
   output: O;
   handle(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;
+  /** Listed only when the embedded sandbox is in use (e.g. simulating an inbound SMS). */
+  sandboxOnly?: boolean;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {

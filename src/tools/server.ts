@@ -1,0 +1,24 @@
+/** Server toolset: always on, read-only, answers questions about this server itself. */
+import { z } from 'zod';
+import { defineTool } from './define-tool.js';
+
+const getServerStatus = defineTool({
+  name: 'get_server_status',
+  title: 'Server status',
+  description:
+    'Explain this server: sandbox or live, account (masked), default senders, enabled toolsets, every hidden tool and why, policy and webhook settings. Call it first when a tool seems missing or a send is refused.',
+  kind: 'read',
+  toolset: 'server',
+  input: z.object({}),
+  output: z.object({
+    mode: z.enum(['live', 'sandbox']),
+    account_sid: z.string(),
+    read_only: z.boolean(),
+    toolsets: z.array(z.string()),
+    enabled_tools: z.array(z.string()),
+    hidden_tools: z.array(z.object({ name: z.string(), reason: z.string() })),
+  }).passthrough(),
+  handle: async (_args, { services }) => services.status.getStatus() as never,
+});
+
+export const serverTools = [getServerStatus];
