@@ -5,7 +5,7 @@
 import { ConfigError } from '../config/env.js';
 import { ToolsetError } from '../server/tool-selection.js';
 import { SERVER_VERSION } from '../server/create-server.js';
-import { log } from '../util/log.js';
+import { log, registerSecret } from '../util/log.js';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 
 async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): Promise<void> {
@@ -52,13 +52,23 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
 
   let transport: { close(): Promise<void> };
   if (command.transport === 'http') {
-    if (!['127.0.0.1', 'localhost', '::1'].includes(command.host)) {
+    const bearerToken = process.env.TWILIO_MCP_HTTP_TOKEN?.trim() || undefined;
+    registerSecret(bearerToken);
+    if (!['127.0.0.1', 'localhost', '::1'].includes(command.host) && !bearerToken) {
       throw new UsageError(
-        `Binding ${command.host} would expose the server beyond this machine, and remote access needs a bearer token, which this version does not implement yet. Use --host 127.0.0.1 (and a tunnel or reverse proxy if you must).`,
+        `Binding ${command.host} exposes the server beyond this machine: set TWILIO_MCP_HTTP_TOKEN (clients then send Authorization: Bearer <token>), or use --host 127.0.0.1.`,
       );
     }
+    const perMinute = Number(process.env.TWILIO_MCP_RATE_LIMIT_PER_MINUTE ?? 600);
     const { startHttp } = await import('../transports/http.js');
-    const http = await startHttp(factory, { host: command.host, port: command.port, stateless: command.stateless });
+    const http = await startHttp(factory, {
+      host: command.host,
+      port: command.port,
+      stateless: command.stateless,
+      bearerToken,
+      allowedHosts: process.env.TWILIO_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean),
+      rateLimit: Number.isFinite(perMinute) && perMinute > 0 ? { perMinute, burst: Math.max(10, Math.round(perMinute / 5)) } : undefined,
+    });
     transport = http;
     log.info(`MCP Streamable HTTP at ${http.url} (${command.stateless ? 'stateless' : 'sessions'}; ${app.mode})`);
   } else {

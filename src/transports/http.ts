@@ -19,6 +19,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { log } from '../util/log.js';
+import { checkBearer, RateLimiter, type RateLimitOptions } from './http-guards.js';
 
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -27,6 +28,11 @@ export interface HttpOptions {
   host: string;
   port: number;
   stateless: boolean;
+  /** Required bearer token for /mcp; undefined = none (loopback only). */
+  bearerToken?: string;
+  /** Host names accepted in the Host header when not on loopback (DNS-rebinding defence). */
+  allowedHosts?: string[];
+  rateLimit?: RateLimitOptions;
   /** Extra routes (e.g. webhooks); return true when the request was handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
@@ -76,8 +82,13 @@ function sessionfulLegacyHandler(factory: () => McpServer) {
 
 export async function startHttp(factory: () => McpServer, options: HttpOptions): Promise<HttpHandle> {
   const loopback = LOOPBACK.has(options.host);
-  const validateHost = loopback ? localhostHostValidation() : hostHeaderValidation([options.host]);
-  const validateOrigin = loopback ? localhostOriginValidation() : originValidation([options.host]);
+  if (!loopback && !options.bearerToken) {
+    throw new Error(`Refusing to listen on ${options.host} without a bearer token: set TWILIO_MCP_HTTP_TOKEN, or bind 127.0.0.1.`);
+  }
+  const hosts = options.allowedHosts?.length ? options.allowedHosts : [options.host];
+  const validateHost = loopback ? localhostHostValidation() : hostHeaderValidation(hosts);
+  const validateOrigin = loopback ? localhostOriginValidation() : originValidation(hosts);
+  const limiter = new RateLimiter(options.rateLimit ?? { perMinute: 600, burst: 120 });
 
   let mcpNodeHandler: ReturnType<typeof toNodeHandler>;
   let closeSessions = async () => {};
@@ -116,6 +127,8 @@ export async function startHttp(factory: () => McpServer, options: HttpOptions):
       if (options.extraRoutes && (await options.extraRoutes(req, res))) return;
       if (path === '/mcp') {
         if (!validateHost(req, res) || !validateOrigin(req, res)) return;
+        if (options.bearerToken && !checkBearer(req, res, options.bearerToken)) return;
+        if (!limiter.check(req, res)) return;
         await mcpNodeHandler(req, res);
         return;
       }
