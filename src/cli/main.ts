@@ -2,6 +2,7 @@
 /**
  * Entry point. stdout is reserved for JSON-RPC in stdio mode: everything human goes to stderr.
  */
+import type { McpServer } from '@modelcontextprotocol/server';
 import { ConfigError } from '../config/env.js';
 import { ToolsetError } from '../server/tool-selection.js';
 import { SERVER_VERSION } from '../server/create-server.js';
@@ -32,9 +33,11 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
   const [{ startApp }, { createServer }] = await Promise.all([import('./start-app.js'), import('../server/create-server.js')]);
   const app = await startApp({ forceSandbox: command.forceSandbox, readOnly: command.readOnly, toolsets: command.toolsets });
   // The conformance suite's fixture tools exist only for that suite: never registered otherwise.
+  // The specifier is a variable so builds do not depend on the fixtures module's types.
+  const fixturesModule = '../server/conformance-fixtures.js';
   const extend =
     process.env.MCP_CONFORMANCE_FIXTURES === '1'
-      ? (await import('../server/conformance-fixtures.js')).registerConformanceFixtures
+      ? ((await import(fixturesModule)) as { registerConformanceFixtures: (server: McpServer) => void }).registerConformanceFixtures
       : undefined;
   if (extend) log.warn('MCP_CONFORMANCE_FIXTURES=1: registering the conformance-suite fixture tools, resources and prompts.');
   const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, extend });

@@ -70,15 +70,7 @@ export class MessagingService {
 
   async sendSms(input: SendSmsInput): Promise<SendResult> {
     const { requireE164 } = await phone();
-    const messagingServiceSid = input.messaging_service_sid ?? (input.from ? undefined : this.defaults.messagingServiceSid);
-    const fromInput = input.from ?? (messagingServiceSid ? undefined : this.defaults.defaultFrom);
-    if (!fromInput && !messagingServiceSid) {
-      throw new ToolFailure({
-        message: 'No sender: "from" was not given and no default sender is configured.',
-        twilioCode: 21603,
-        nextStep: 'Pass "from" (one of your Twilio numbers, E.164) or set TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID.',
-      });
-    }
+    const { from: fromInput, messagingServiceSid } = this.pickSender(input);
     const from = fromInput ? requireE164('from', fromInput) : undefined;
     const to = requireE164('to', input.to, from ?? this.defaults.defaultFrom);
     checkBodyLength(input.body);
@@ -196,6 +188,24 @@ export class MessagingService {
       page = await this.gateway.listMessagesAt(page.nextPageUrl);
       skip = 0;
     }
+  }
+
+  /**
+   * An explicit sender wins; otherwise the default number, because its behaviour is the
+   * easiest to predict. The default messaging service is used when there is no default
+   * number, or to schedule (Twilio only schedules through a messaging service).
+   */
+  private pickSender(input: SendSmsInput): { from: string | undefined; messagingServiceSid: string | undefined } {
+    if (input.messaging_service_sid) return { from: input.from, messagingServiceSid: input.messaging_service_sid };
+    if (input.from) return { from: input.from, messagingServiceSid: undefined };
+    if (input.send_at && this.defaults.messagingServiceSid) return { from: undefined, messagingServiceSid: this.defaults.messagingServiceSid };
+    if (this.defaults.defaultFrom) return { from: this.defaults.defaultFrom, messagingServiceSid: undefined };
+    if (this.defaults.messagingServiceSid) return { from: undefined, messagingServiceSid: this.defaults.messagingServiceSid };
+    throw new ToolFailure({
+      message: 'No sender: "from" was not given and no default sender is configured.',
+      twilioCode: 21603,
+      nextStep: 'Pass "from" (one of your Twilio numbers, E.164) or set TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID.',
+    });
   }
 
   private async create(request: CreateMessageRequest, body: string | undefined): Promise<SendResult> {

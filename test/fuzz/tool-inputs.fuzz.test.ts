@@ -12,7 +12,7 @@ import { startApp, type App } from '../../src/cli/start-app.js';
 import { createServer } from '../../src/server/create-server.js';
 
 const SEED = 20261124;
-const RUNS_PER_TOOL = 400;
+const RUNS_PER_TOOL = 1000;
 
 let app: App;
 let client: Client;

@@ -1,0 +1,109 @@
+/**
+ * The emulated account: its SID, token, numbers and messaging service, as fixed facts
+ * the rest of the sandbox reads.
+ */
+import { newSid, rfc2822 } from './wire.js';
+
+export interface PhoneNumberConfig {
+  sid: string;
+  phoneNumber: string;
+  friendlyName: string;
+  smsUrl: string | null;
+  smsMethod: string;
+  voiceUrl: string | null;
+  statusCallback: string | null;
+  dateCreated: Date;
+  dateUpdated: Date;
+}
+
+export interface Account {
+  sid: string;
+  authToken: string;
+  friendlyName: string;
+  dateCreated: Date;
+  messagingServiceSid: string;
+  numbers: PhoneNumberConfig[];
+}
+
+export function createAccount(sid: string, authToken: string, sender: string): Account {
+  const now = new Date();
+  return {
+    sid,
+    authToken,
+    friendlyName: 'mcp-server-twilio sandbox',
+    dateCreated: now,
+    messagingServiceSid: newSid('MG'),
+    numbers: [
+      {
+        sid: newSid('PN'),
+        phoneNumber: sender,
+        friendlyName: '(500) 555-0006',
+        smsUrl: null,
+        smsMethod: 'POST',
+        voiceUrl: null,
+        statusCallback: null,
+        dateCreated: now,
+        dateUpdated: now,
+      },
+    ],
+  };
+}
+
+export function accountJson(account: Account) {
+  const uri = `/2010-04-01/Accounts/${account.sid}.json`;
+  const base = `/2010-04-01/Accounts/${account.sid}`;
+  return {
+    auth_token: account.authToken,
+    date_created: rfc2822(account.dateCreated),
+    date_updated: rfc2822(account.dateCreated),
+    friendly_name: account.friendlyName,
+    owner_account_sid: account.sid,
+    sid: account.sid,
+    status: 'active',
+    subresource_uris: {
+      messages: `${base}/Messages.json`,
+      incoming_phone_numbers: `${base}/IncomingPhoneNumbers.json`,
+      calls: `${base}/Calls.json`,
+      balance: `${base}/Balance.json`,
+    },
+    type: 'Full',
+    uri,
+  };
+}
+
+export function phoneNumberJson(account: Account, n: PhoneNumberConfig) {
+  return {
+    account_sid: account.sid,
+    address_requirements: 'none',
+    api_version: '2010-04-01',
+    beta: false,
+    capabilities: { voice: true, sms: true, mms: true, fax: false },
+    date_created: rfc2822(n.dateCreated),
+    date_updated: rfc2822(n.dateUpdated),
+    friendly_name: n.friendlyName,
+    identity_sid: null,
+    phone_number: n.phoneNumber,
+    origin: 'twilio',
+    sid: n.sid,
+    sms_application_sid: null,
+    sms_fallback_method: 'POST',
+    sms_fallback_url: '',
+    sms_method: n.smsMethod,
+    sms_url: n.smsUrl ?? '',
+    status_callback: n.statusCallback ?? '',
+    status_callback_method: 'POST',
+    trunk_sid: null,
+    uri: `/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers/${n.sid}.json`,
+    voice_application_sid: null,
+    voice_caller_id_lookup: false,
+    voice_fallback_method: 'POST',
+    voice_fallback_url: null,
+    voice_method: 'POST',
+    voice_url: n.voiceUrl,
+    emergency_status: 'Inactive',
+    emergency_address_sid: null,
+    emergency_address_status: 'unregistered',
+    bundle_sid: null,
+    status: 'in-use',
+  };
+}

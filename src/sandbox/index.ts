@@ -1,0 +1,138 @@
+/**
+ * A wire-faithful Twilio REST emulator, usable on its own (`mcp-server-twilio sandbox`)
+ * or embedded by the MCP server when no credentials are set.
+ *
+ * It imports nothing from the layers above: the gateway and the sandbox are written
+ * apart so that, with Twilio's OpenAPI schemas as referee, one can catch the other's
+ * mistakes.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAccount } from './account.js';
+import { WebhookSender } from './callbacks.js';
+import { FaultInjector, type SandboxFault } from './faults.js';
+import { DEFAULT_TIMING, type Timing } from './lifecycle.js';
+import { TEST_SENDER } from './magic-numbers.js';
+import { MessageStore } from './messages.js';
+import { createSandboxHttpServer, type InboundFields, type InboundResult, type SandboxContext } from './server.js';
+
+export type { SandboxFault } from './faults.js';
+export type { InboundFields, InboundResult } from './server.js';
+export { twilioSignature } from './callbacks.js';
+
+export interface SandboxOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: the sandbox is for this machine. */
+  host?: string;
+  accountSid?: string;
+  /** Default: a fresh random token per start. */
+  authToken?: string;
+  timing?: Partial<Timing>;
+  log?: (line: string) => void;
+}
+
+export interface SandboxHandle {
+  baseUrl: string;
+  accountSid: string;
+  authToken: string;
+  testSenderNumber: string;
+  messagingServiceSid: string;
+  whatsappSenderNumber: string;
+  injectFault(fault: SandboxFault): void;
+  clearFaults(): void;
+  /** Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it. */
+  simulateInbound(fields: InboundFields): Promise<InboundResult>;
+  /** Points the test number's webhooks (as IncomingPhoneNumbers update would). */
+  configureNumber(urls: { smsUrl?: string | null; statusCallback?: string | null; voiceUrl?: string | null }): void;
+  close(): Promise<void>;
+}
+
+/** A fixed, recognisable test account SID: the sandbox is never a real account. */
+export const SANDBOX_ACCOUNT_SID = 'AC5a4db0c0000000000000000000000000';
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
+  const log = options.log ?? (() => {});
+  const account = createAccount(options.accountSid ?? SANDBOX_ACCOUNT_SID, options.authToken ?? randomBytes(16).toString('hex'), TEST_SENDER);
+  const timing: Timing = { ...DEFAULT_TIMING, ...options.timing };
+  const webhooks = new WebhookSender(account.authToken, log);
+  const messages = new MessageStore(account, timing, webhooks);
+  const faults = new FaultInjector();
+  const number = account.numbers[0]!;
+
+  const simulateInbound = async (fields: InboundFields): Promise<InboundResult> => {
+    const whatsapp = fields.from.startsWith('whatsapp:');
+    const to = fields.to ?? (whatsapp ? `whatsapp:${number.phoneNumber}` : number.phoneNumber);
+    const mediaUrls = fields.mediaUrls ?? [];
+    const message = messages.createInbound({ from: fields.from, to, body: fields.body, mediaUrls, messagingServiceSid: account.messagingServiceSid });
+    const params: Record<string, string> = {
+      ToCountry: 'US',
+      ToState: '',
+      SmsMessageSid: message.sid,
+      NumMedia: String(mediaUrls.length),
+      ToCity: '',
+      FromZip: '',
+      SmsSid: message.sid,
+      FromState: '',
+      SmsStatus: 'received',
+      FromCity: '',
+      Body: fields.body,
+      FromCountry: 'US',
+      To: to,
+      MessagingServiceSid: account.messagingServiceSid,
+      ToZip: '',
+      NumSegments: String(message.numSegments),
+      MessageSid: message.sid,
+      AccountSid: account.sid,
+      From: fields.from,
+      ApiVersion: '2010-04-01',
+    };
+    mediaUrls.forEach((url, i) => {
+      params[`MediaUrl${i}`] = url;
+      params[`MediaContentType${i}`] = message.media[i]!.contentType;
+    });
+    if (whatsapp) {
+      params.ProfileName = fields.profileName ?? 'Sandbox User';
+      params.WaId = fields.from.replace(/\D/g, '');
+    }
+    if (!number.smsUrl) return { messageSid: message.sid, webhookUrl: null, webhookStatus: undefined, reply: '' };
+    const result = await webhooks.post(number.smsUrl, params);
+    return { messageSid: message.sid, webhookUrl: number.smsUrl, webhookStatus: result.status, reply: result.body };
+  };
+
+  const ctx: SandboxContext = { account, messages, faults, webhooks, simulateInbound };
+  const { server, hanging } = createSandboxHttpServer(ctx, log);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    baseUrl: `http://${shownHost}:${port}`,
+    accountSid: account.sid,
+    authToken: account.authToken,
+    testSenderNumber: number.phoneNumber,
+    messagingServiceSid: account.messagingServiceSid,
+    whatsappSenderNumber: `whatsapp:${number.phoneNumber}`,
+    injectFault: (fault) => faults.inject(fault),
+    clearFaults: () => faults.clear(),
+    simulateInbound,
+    configureNumber: (urls) => {
+      if (urls.smsUrl !== undefined) number.smsUrl = urls.smsUrl;
+      if (urls.statusCallback !== undefined) number.statusCallback = urls.statusCallback;
+      if (urls.voiceUrl !== undefined) number.voiceUrl = urls.voiceUrl;
+      number.dateUpdated = new Date();
+    },
+    close: async () => {
+      messages.close();
+      webhooks.close();
+      for (const res of hanging as Set<ServerResponse>) res.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
