@@ -1,0 +1,148 @@
+/**
+ * Every kind of sandbox response validated against Twilio's own OpenAPI schemas, with
+ * strict objects: an extra, missing-typed or misspelt field fails.
+ */
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { createValidator, errorBodySchema, loadSpec } from './openapi.js';
+
+const spec = loadSpec('twilio_api_v2010.json');
+const validator = createValidator(spec);
+const validateError = new Ajv().compile(errorBodySchema);
+const MESSAGES = '/2010-04-01/Accounts/{AccountSid}/Messages.json';
+const MESSAGE = '/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json';
+const MEDIA_LIST = '/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media.json';
+const MEDIA = '/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{Sid}.json';
+
+let sandbox: SandboxHandle;
+let auth: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ timing: { sendingMs: 20, sentMs: 40, deliveredMs: 80 } });
+  auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+async function call(method: string, path: string, form?: Record<string, string | string[]>, authorization = auth) {
+  const body = new URLSearchParams();
+  for (const [key, value] of Object.entries(form ?? {})) for (const v of [value].flat()) body.append(key, v);
+  const response = await fetch(`${sandbox.baseUrl}${path}`, {
+    method,
+    headers: { authorization, ...(form && { 'content-type': 'application/x-www-form-urlencoded' }) },
+    body: form ? body.toString() : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+const messagesPath = () => `/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json`;
+const messagePath = (sid: string) => `/2010-04-01/Accounts/${sandbox.accountSid}/Messages/${sid}.json`;
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('sandbox responses match the OpenAPI schemas', () => {
+  it('create SMS → 201 api.v2010.account.message', async () => {
+    const { status, json } = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', Body: 'hello' });
+    expect(status).toBe(201);
+    expect(validator.response(MESSAGES, 'post', '201', json)).toEqual([]);
+    expect(json.date_created).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
+    expect(json.num_segments).toBe('1');
+    expect(json.num_media).toBe('0');
+    expect(json.uri).toBe(messagePath(json.sid));
+  });
+
+  it('create MMS, WhatsApp and scheduled messages', async () => {
+    const mms = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', MediaUrl: ['https://example.com/a.jpg', 'https://example.com/b.png'] });
+    expect(mms.status).toBe(201);
+    expect(mms.json.num_media).toBe('2');
+    expect(validator.response(MESSAGES, 'post', '201', mms.json)).toEqual([]);
+    const wa = await call('POST', messagesPath(), { To: 'whatsapp:+14155550100', From: 'whatsapp:+15005550006', Body: 'hola' });
+    expect(validator.response(MESSAGES, 'post', '201', wa.json)).toEqual([]);
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const scheduled = await call('POST', messagesPath(), {
+      To: '+14155550100', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'later', SendAt: at, ScheduleType: 'fixed',
+    });
+    expect(scheduled.json.status).toBe('scheduled');
+    expect(validator.response(MESSAGES, 'post', '201', scheduled.json)).toEqual([]);
+    const canceled = await call('POST', messagePath(scheduled.json.sid), { Status: 'canceled' });
+    expect(canceled.json.status).toBe('canceled');
+    expect(validator.response(MESSAGE, 'post', '200', canceled.json)).toEqual([]);
+  });
+
+  it('fetch after delivery has price, date_sent and strings for numbers', async () => {
+    const created = await call('POST', messagesPath(), { To: '+14155550101', From: '+15005550006', Body: 'x'.repeat(161) });
+    await wait(200);
+    const { json } = await call('GET', messagePath(created.json.sid));
+    expect(json).toMatchObject({ status: 'delivered', num_segments: '2', price: '-0.01580', price_unit: 'USD' });
+    expect(validator.response(MESSAGE, 'get', '200', json)).toEqual([]);
+  });
+
+  it('list pages with relative URIs that keep the filters', async () => {
+    const to = '+14155550123';
+    for (let i = 0; i < 3; i++) await call('POST', messagesPath(), { To: to, From: '+15005550006', Body: `p${i}` });
+    const first = await call('GET', `${messagesPath()}?To=${encodeURIComponent(to)}&PageSize=2`);
+    expect(validator.response(MESSAGES, 'get', '200', first.json)).toEqual([]);
+    expect(first.json.messages.map((m: { body: string }) => m.body)).toEqual(['p2', 'p1']);
+    expect(first.json.next_page_uri).toMatch(/^\/2010-04-01\/Accounts\/AC\w+\/Messages\.json\?To=%2B14155550123&PageSize=2&Page=1&PageToken=PA/);
+    const second = await call('GET', first.json.next_page_uri);
+    expect(validator.response(MESSAGES, 'get', '200', second.json)).toEqual([]);
+    expect(second.json.messages.map((m: { body: string }) => m.body)).toEqual(['p0']);
+    expect(second.json.next_page_uri).toBeNull();
+    expect(second.json.previous_page_uri).toMatch(/Page=0/);
+  });
+
+  it('redacts a finished message body', async () => {
+    const created = await call('POST', messagesPath(), { To: '+14155550102', From: '+15005550006', Body: 'secret' });
+    await wait(200);
+    const redacted = await call('POST', messagePath(created.json.sid), { Body: '' });
+    expect(redacted.json.body).toBe('');
+    expect(validator.response(MESSAGE, 'post', '200', redacted.json)).toEqual([]);
+  });
+
+  it('lists and fetches media', async () => {
+    const mms = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', MediaUrl: 'https://example.com/a.jpg' });
+    const list = await call('GET', `/2010-04-01/Accounts/${sandbox.accountSid}/Messages/${mms.json.sid}/Media.json`);
+    expect(validator.response(MEDIA_LIST, 'get', '200', list.json)).toEqual([]);
+    expect(list.json.media_list[0].content_type).toBe('image/jpeg');
+    const one = await call('GET', list.json.media_list[0].uri);
+    expect(validator.response(MEDIA, 'get', '200', one.json)).toEqual([]);
+  });
+
+  it('fetches the account', async () => {
+    const { json } = await call('GET', `/2010-04-01/Accounts/${sandbox.accountSid}.json`);
+    expect(validator.response('/2010-04-01/Accounts/{Sid}.json', 'get', '200', json)).toEqual([]);
+  });
+
+  it('deletes a finished message (204) and then 404s with 20404', async () => {
+    const created = await call('POST', messagesPath(), { To: '+14155550103', From: '+15005550006', Body: 'bye' });
+    await wait(200);
+    expect((await call('DELETE', messagePath(created.json.sid))).status).toBe(204);
+    const gone = await call('GET', messagePath(created.json.sid));
+    expect(gone.status).toBe(404);
+    expect(gone.json).toMatchObject({ code: 20404, message: `The requested resource ${messagePath(created.json.sid)} was not found` });
+    expect(validateError(gone.json)).toBe(true);
+  });
+
+  it("answers errors with Twilio's error body", async () => {
+    const unauthorized = await call('GET', messagesPath(), undefined, `Basic ${Buffer.from(`${sandbox.accountSid}:wrong`).toString('base64')}`);
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.json).toEqual({ code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+    const magic = await call('POST', messagesPath(), { To: '+15005550001', From: '+15005550006', Body: 'x' });
+    expect(magic.status).toBe(400);
+    expect(validateError(magic.json)).toBe(true);
+    const tooLong = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', Body: 'x'.repeat(1601) });
+    expect(tooLong.json.code).toBe(21617);
+  });
+});
+
+describe('the referee is strict', () => {
+  it('catches a number where Twilio sends a string, an extra field and an ISO date', async () => {
+    const { json } = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', Body: 'strict' });
+    expect(validator.response(MESSAGES, 'post', '201', { ...json, num_segments: 1 })).not.toEqual([]);
+    expect(validator.response(MESSAGES, 'post', '201', { ...json, segments: '1' })).not.toEqual([]);
+    expect(validator.response(MESSAGES, 'post', '201', { ...json, date_created: new Date().toISOString() })).not.toEqual([]);
+    expect(validator.response(MESSAGES, 'post', '201', { ...json, status: 'done' })).not.toEqual([]);
+  });
+});
