@@ -4,19 +4,22 @@
  */
 import { loadConfig, type TwilioConfig } from '../config/env.js';
 import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
+import { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from '../sandbox/constants.js';
 import type { SandboxHandle } from '../sandbox/index.js';
 import { selectTools, type ToolSelection, parseToolsets } from '../server/tool-selection.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
 import { ServerStatusService } from '../services/server-status.js';
 import { allTools } from '../tools/index.js';
+import { lazy } from '../util/lazy.js';
 import { log, registerSecret } from '../util/log.js';
 
 export interface App {
   mode: 'live' | 'sandbox';
   config: TwilioConfig;
   services: Services;
-  sandbox: SandboxHandle | undefined;
+  /** The embedded sandbox, started on first use; undefined in live mode. */
+  sandbox: (() => Promise<SandboxHandle>) | undefined;
   tools: ToolSelection;
   instructions: string;
   close(): Promise<void>;
@@ -49,30 +52,42 @@ export async function startApp(options: StartOptions): Promise<App> {
   const toolsets = parseToolsets(options.toolsets ?? env.TWILIO_MCP_TOOLSETS);
   registerSecret(config.credentials?.password);
 
-  let sandbox: SandboxHandle | undefined;
+  let sandbox: (() => Promise<SandboxHandle>) | undefined;
+  let sandboxStarted = false;
   let target: GatewayTarget;
   let defaults: MessagingDefaults;
   if (!config.credentials || options.forceSandbox) {
-    const { startSandbox } = await import('../sandbox/index.js');
-    sandbox = await startSandbox({ timing: sandboxTiming(env) });
-    registerSecret(sandbox.authToken);
+    // Started on first use: its account SID and numbers are fixed, only port and token are not.
+    sandbox = lazy(async () => {
+      const { startSandbox } = await import('../sandbox/index.js');
+      const handle = await startSandbox({ timing: sandboxTiming(env) });
+      registerSecret(handle.authToken);
+      log.debug(`embedded sandbox listening at ${handle.baseUrl}`);
+      sandboxStarted = true;
+      return handle;
+    });
+    const startSandboxNow = sandbox;
     target = {
-      credentials: { accountSid: sandbox.accountSid, username: sandbox.accountSid, password: sandbox.authToken },
-      baseUrl: sandbox.baseUrl,
+      credentials: { accountSid: SANDBOX_ACCOUNT_SID, username: SANDBOX_ACCOUNT_SID, password: '' },
+      baseUrl: undefined,
       region: undefined,
       edge: undefined,
       timeoutMs: config.timeoutMs,
+      resolveEndpoint: async () => {
+        const handle = await startSandboxNow();
+        return { baseUrl: handle.baseUrl, password: handle.authToken };
+      },
     };
     // In the sandbox only its own test numbers can send; real numbers from the environment would be refused.
     defaults = {
-      defaultFrom: sandbox.testSenderNumber,
-      messagingServiceSid: sandbox.messagingServiceSid,
-      whatsappFrom: sandbox.whatsappSenderNumber,
+      defaultFrom: TEST_SENDER,
+      messagingServiceSid: SANDBOX_MESSAGING_SERVICE_SID,
+      whatsappFrom: `whatsapp:${TEST_SENDER}`,
       statusCallbackUrl: config.statusCallbackUrl,
     };
     log.info(
-      `${config.credentials ? '--sandbox given' : 'No Twilio credentials set'}: using the embedded sandbox at ${sandbox.baseUrl}; ` +
-        `test sender ${sandbox.testSenderNumber}. Nothing reaches a real phone.`,
+      `${config.credentials ? '--sandbox given' : 'No Twilio credentials set'}: using the embedded sandbox (a Twilio emulator in this process); ` +
+        `test sender ${TEST_SENDER}. Nothing reaches a real phone.`,
     );
   } else {
     target = { credentials: config.credentials, baseUrl: config.apiBaseUrl, region: config.region, edge: config.edge, timeoutMs: config.timeoutMs };
@@ -101,7 +116,7 @@ export async function startApp(options: StartOptions): Promise<App> {
   });
   const services: Services = { messaging: new MessagingService(gateway, defaults), status };
   const instructions = sandbox
-    ? `${BASE_INSTRUCTIONS} SANDBOX MODE: an emulator stands in for Twilio; no real messages are sent. Sender ${sandbox.testSenderNumber}. ` +
+    ? `${BASE_INSTRUCTIONS} SANDBOX MODE: an emulator stands in for Twilio; no real messages are sent. Sender ${TEST_SENDER}. ` +
       'Twilio test numbers: to +15005550001 invalid (21211), +15005550004 opted out (21610), +15005550009 not mobile (21614). ' +
       'A recipient ending in 3003/3005/3006/3007/3008 ends undelivered/failed with error 3000x.'
     : BASE_INSTRUCTIONS;
@@ -114,7 +129,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     tools,
     instructions,
     close: async () => {
-      await sandbox?.close();
+      if (sandbox && sandboxStarted) await (await sandbox()).close();
     },
   };
 }

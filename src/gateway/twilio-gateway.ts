@@ -18,6 +18,11 @@ export interface GatewayTarget {
   region: string | undefined;
   edge: string | undefined;
   timeoutMs: number;
+  /**
+   * Resolves the base URL and password on first use, for an embedded sandbox that starts
+   * lazily (its account SID is fixed, its port and token are not known before it starts).
+   */
+  resolveEndpoint?: () => Promise<{ baseUrl: string; password: string }>;
 }
 
 export interface MessageRecord {
@@ -111,13 +116,16 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
   const messagesPath = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
 
   const client = lazy(async () => {
-    const twilio = await loadTwilio();
-    return twilio(target.credentials.username, target.credentials.password, {
+    const [twilio, endpoint] = await Promise.all([
+      loadTwilio(),
+      target.resolveEndpoint?.() ?? { baseUrl: target.baseUrl, password: target.credentials.password },
+    ]);
+    return twilio(target.credentials.username, endpoint.password, {
       accountSid,
       // In the sandbox the product host is kept in a header; region/edge would only rename it.
-      region: target.baseUrl ? undefined : target.region,
-      edge: target.baseUrl ? undefined : target.edge,
-      httpClient: createResilientRequestClient(twilio.RequestClient, { baseUrl: target.baseUrl, timeoutMs: target.timeoutMs }),
+      region: endpoint.baseUrl ? undefined : target.region,
+      edge: endpoint.baseUrl ? undefined : target.edge,
+      httpClient: createResilientRequestClient(twilio.RequestClient, { baseUrl: endpoint.baseUrl, timeoutMs: target.timeoutMs }),
       // Never 'debug': the SDK's debug logging writes to stdout, which belongs to JSON-RPC.
       logLevel: 'info',
     });

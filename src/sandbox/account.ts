@@ -2,6 +2,7 @@
  * The emulated account: its SID, token, numbers and messaging service, as fixed facts
  * the rest of the sandbox reads.
  */
+import { SANDBOX_MESSAGING_SERVICE_SID } from './constants.js';
 import { newSid, rfc2822 } from './wire.js';
 
 export interface PhoneNumberConfig {
@@ -32,7 +33,7 @@ export function createAccount(sid: string, authToken: string, sender: string): A
     authToken,
     friendlyName: 'mcp-server-twilio sandbox',
     dateCreated: now,
-    messagingServiceSid: newSid('MG'),
+    messagingServiceSid: SANDBOX_MESSAGING_SERVICE_SID,
     numbers: [
       {
         sid: newSid('PN'),

@@ -13,7 +13,7 @@ import { createAccount } from './account.js';
 import { WebhookSender } from './callbacks.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { DEFAULT_TIMING, type Timing } from './lifecycle.js';
-import { TEST_SENDER } from './magic-numbers.js';
+import { SANDBOX_ACCOUNT_SID, TEST_SENDER } from './constants.js';
 import { MessageStore } from './messages.js';
 import { createSandboxHttpServer, type InboundFields, type InboundResult, type SandboxContext } from './server.js';
 
@@ -49,8 +49,7 @@ export interface SandboxHandle {
   close(): Promise<void>;
 }
 
-/** A fixed, recognisable test account SID: the sandbox is never a real account. */
-export const SANDBOX_ACCOUNT_SID = 'AC5a4db0c0000000000000000000000000';
+export { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from './constants.js';
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
   const log = options.log ?? (() => {});

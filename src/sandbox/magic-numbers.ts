@@ -5,7 +5,6 @@
  */
 import { TwilioError } from './wire.js';
 
-export const TEST_SENDER = '+15005550006';
 
 const MAGIC_TO: Record<string, [number, string]> = {
   '+15005550001': [21211, "The 'To' number +15005550001 is not a valid phone number."],

@@ -1,0 +1,8 @@
+/**
+ * Fixed identities of the emulated account. Fixed (not random) so a server can name
+ * them before the sandbox has started: the embedded sandbox starts on first use.
+ */
+export const SANDBOX_ACCOUNT_SID = 'AC5a4db0c0000000000000000000000000';
+export const SANDBOX_MESSAGING_SERVICE_SID = 'MG5a4db0c0000000000000000000000000';
+/** Twilio's documented "always valid" test sender. */
+export const TEST_SENDER = '+15005550006';
