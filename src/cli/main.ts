@@ -31,7 +31,12 @@ async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): P
 
 async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<void> {
   const [{ startApp }, { createServer }] = await Promise.all([import('./start-app.js'), import('../server/create-server.js')]);
-  const app = await startApp({ forceSandbox: command.forceSandbox, readOnly: command.readOnly, toolsets: command.toolsets });
+  const app = await startApp({
+    forceSandbox: command.forceSandbox,
+    readOnly: command.readOnly,
+    toolsets: command.toolsets,
+    webhookPort: command.transport === 'http' ? 'shared' : command.webhookPort,
+  });
   // The conformance suite's fixture tools exist only for that suite: never registered otherwise.
   // The specifier is a variable so builds do not depend on the fixtures module's types.
   const fixturesModule = '../server/conformance-fixtures.js';
@@ -71,7 +76,9 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
       bearerToken,
       allowedHosts: process.env.TWILIO_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean),
       rateLimit: Number.isFinite(perMinute) && perMinute > 0 ? { perMinute, burst: Math.max(10, Math.round(perMinute / 5)) } : undefined,
+      extraRoutes: app.handleWebhook,
     });
+    app.setReceiverLocalUrl(http.url.replace(/\/mcp$/, ''));
     transport = http;
     log.info(`MCP Streamable HTTP at ${http.url} (${command.stateless ? 'stateless' : 'sessions'}; ${app.mode})`);
   } else {

@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   TWILIO_TIMEOUT: timeoutSeconds.optional(),
   TWILIO_STATUS_CALLBACK_URL: httpsUrl.optional(),
   TWILIO_MCP_API_BASE_URL: httpsUrl.optional(),
+  TWILIO_WEBHOOK_URL: httpsUrl.optional(),
 });
 
 export type EnvInput = z.input<typeof EnvSchema>;
@@ -74,6 +75,8 @@ export interface TwilioConfig {
    * configured credentials: for a sandbox run as its own process (`mcp-server-twilio sandbox`).
    */
   apiBaseUrl: string | undefined;
+  /** Public base URL Twilio calls for webhooks; signatures are checked against it. */
+  webhookUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -135,5 +138,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TwilioConfig {
     edge: v.TWILIO_EDGE,
     timeoutMs: (v.TWILIO_TIMEOUT ?? 30) * 1000,
     apiBaseUrl: v.TWILIO_MCP_API_BASE_URL?.replace(/\/+$/, ''),
+    webhookUrl: v.TWILIO_WEBHOOK_URL?.replace(/\/+$/, ''),
   };
 }

@@ -71,8 +71,18 @@ export interface MessagePage {
   nextPageUrl: string | undefined;
 }
 
+export interface IncomingNumberRecord {
+  sid: string;
+  phoneNumber: string;
+  smsUrl: string | null;
+  voiceUrl: string | null;
+  statusCallback: string | null;
+}
+
 export interface TwilioGateway {
   readonly accountSid: string;
+  findIncomingNumber(phoneNumber: string): Promise<IncomingNumberRecord | undefined>;
+  updateIncomingNumber(sid: string, change: { smsUrl?: string; voiceUrl?: string; statusCallback?: string }): Promise<IncomingNumberRecord>;
   createMessage(request: CreateMessageRequest): Promise<MessageRecord>;
   fetchMessage(sid: string): Promise<MessageRecord>;
   updateMessage(sid: string, change: { status?: 'canceled'; body?: string }): Promise<MessageRecord>;
@@ -146,8 +156,32 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
     nextPageUrl: page.nextPageUrl || undefined,
   });
 
+  type SdkNumber = { sid: string; phoneNumber: string; smsUrl?: string | null; voiceUrl?: string | null; statusCallback?: string | null };
+  const toNumberRecord = (n: SdkNumber): IncomingNumberRecord => ({
+    sid: n.sid,
+    phoneNumber: n.phoneNumber,
+    smsUrl: n.smsUrl || null,
+    voiceUrl: n.voiceUrl || null,
+    statusCallback: n.statusCallback || null,
+  });
+
   return {
     accountSid,
+    findIncomingNumber: (phoneNumber) =>
+      call(async (c) => {
+        const [found] = await c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 });
+        return found ? toNumberRecord(found) : undefined;
+      }),
+    updateIncomingNumber: (sid, change) =>
+      call(async (c) =>
+        toNumberRecord(
+          await c.incomingPhoneNumbers(sid).update({
+            ...(change.smsUrl !== undefined && { smsUrl: change.smsUrl, smsMethod: 'POST' }),
+            ...(change.voiceUrl !== undefined && { voiceUrl: change.voiceUrl, voiceMethod: 'POST' }),
+            ...(change.statusCallback !== undefined && { statusCallback: change.statusCallback, statusCallbackMethod: 'POST' }),
+          }),
+        ),
+      ),
     createMessage: (r) =>
       call(async (c) =>
         toRecord(

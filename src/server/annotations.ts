@@ -5,15 +5,16 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/server';
 import type { ToolKind } from '../tools/define-tool.js';
 
-export function annotationsFor(kind: ToolKind, title: string): ToolAnnotations {
+/** The tool's title is already on the tool itself, so annotations do not repeat it. */
+export function annotationsFor(kind: ToolKind): ToolAnnotations {
   switch (kind) {
     case 'read':
-      return { title, readOnlyHint: true, openWorldHint: true };
+      return { readOnlyHint: true, openWorldHint: true };
     case 'send':
-      return { title, readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
+      return { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
     case 'update':
-      return { title, readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true };
+      return { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true };
     case 'destructive':
-      return { title, readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true };
+      return { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true };
   }
 }

@@ -32,11 +32,16 @@ export function createServer(deps: ServerDependencies): McpServer {
         description: tool.description,
         inputSchema: tool.input,
         outputSchema: tool.output,
-        annotations: annotationsFor(tool.kind, tool.title),
+        annotations: annotationsFor(tool.kind),
       },
       async (args, ctx) => {
         try {
-          const output = await tool.handle(args, { services: deps.services, signal: ctx.mcpReq.signal });
+          const progressToken = ctx.mcpReq._meta?.progressToken;
+          const progress = async (done: number, total: number, message: string) => {
+            if (progressToken === undefined) return;
+            await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } });
+          };
+          const output = await tool.handle(args, { services: deps.services, signal: ctx.mcpReq.signal, progress });
           return successResult(output as Record<string, unknown>);
         } catch (error) {
           return failureResult(tool.name, error);

@@ -30,6 +30,8 @@ export const DEFAULT_TOOLSETS: readonly Toolset[] = ['messaging', 'inbox', 'serv
 export interface ToolContext {
   services: Services;
   signal: AbortSignal | undefined;
+  /** Reports progress when the client asked for it (gave a progress token); a no-op otherwise. */
+  progress: (progress: number, total: number, message: string) => Promise<void>;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {

@@ -1,6 +1,7 @@
 /** Every toolset, in the order tools are listed. */
 import type { ToolDefinition } from './define-tool.js';
+import { inboxTools } from './inbox.js';
 import { messagingTools } from './messaging.js';
 import { serverTools } from './server.js';
 
-export const allTools: readonly ToolDefinition[] = [...messagingTools, ...serverTools] as unknown as ToolDefinition[];
+export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...serverTools] as unknown as ToolDefinition[];

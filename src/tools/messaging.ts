@@ -14,8 +14,8 @@ const messageSid = z
 const mediaUrls = z.array(httpUrl).min(1).max(10, 'at most 10 media URLs per message (Twilio error 21623)');
 
 const SendResultSchema = MessageViewSchema.extend({
-  encoding: z.enum(['GSM-7', 'UCS-2']).nullable().describe('SMS encoding of the body; UCS-2 (any non-GSM character) halves the characters per segment'),
-  segments: z.number().nullable().describe('Segments billed for the body'),
+  encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
+  segments: z.number().nullable(),
 });
 
 const sendSms = defineTool({
@@ -96,7 +96,7 @@ const listMessages = defineTool({
   }),
   output: z.object({
     messages: z.array(MessageViewSchema),
-    next_page_token: z.string().nullable().describe('Pass as page_token for more; null when there are no more'),
+    next_page_token: z.string().nullable(),
   }),
   handle: (args, { services }) => services.messaging.listMessages(args),
 });

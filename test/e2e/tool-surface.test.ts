@@ -31,9 +31,9 @@ describe('tool list', () => {
     for (const tool of tools) expect(tool.outputSchema).toBeDefined();
   });
 
-  it('stays small: the whole list costs under 4k tokens (bytes/4)', async () => {
+  it('stays small: the whole list costs under 6k tokens (bytes/4; the anchor costs ~79k)', async () => {
     const { tools } = await server.client.listTools();
-    expect(JSON.stringify(tools).length / 4).toBeLessThan(4000);
+    expect(JSON.stringify(tools).length / 4).toBeLessThan(6000);
   });
 });
 

@@ -4,6 +4,9 @@
  * client would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -16,7 +19,9 @@ export function serverEnv(extra: Record<string, string> = {}): Record<string, st
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('TWILIO_')) env[key] = value;
   }
-  return { TWILIO_SANDBOX_DELIVERY_MS: '400', TWILIO_MCP_DATA_DIR: '', ...env, ...extra };
+  // Every server gets a fresh data directory: tests never touch the user's store.
+  const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-test-'));
+  return { TWILIO_SANDBOX_DELIVERY_MS: '400', ...env, TWILIO_MCP_DATA_DIR: dataDir, ...extra };
 }
 
 export interface Connected {

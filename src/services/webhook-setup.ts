@@ -1,0 +1,64 @@
+/**
+ * Connects Twilio to this server's webhook receiver: points a number's SMS URL at it,
+ * and (on the sandbox only) simulates an inbound message exactly as Twilio would send it.
+ */
+import { ToolFailure } from '../errors/tool-failure.js';
+import type { TwilioGateway } from '../gateway/twilio-gateway.js';
+
+export interface ReceiverUrls {
+  inbound: string;
+  messageStatus: string;
+  callStatus: string;
+}
+
+/** The part of the sandbox this service uses (services never import the sandbox). */
+export interface InboundSimulator {
+  simulateInbound(fields: { from: string; body: string; mediaUrls?: string[] }): Promise<{ messageSid: string; webhookUrl: string | null; webhookStatus: number | undefined }>;
+}
+
+export class WebhookSetupService {
+  constructor(
+    private readonly gateway: TwilioGateway,
+    private readonly receiverUrls: () => ReceiverUrls | undefined,
+    private readonly defaultNumber: string | undefined,
+    private readonly simulator: (() => Promise<InboundSimulator>) | undefined,
+  ) {}
+
+  async configureWebhooks(input: { phone_number?: string }) {
+    const urls = this.receiverUrls();
+    if (!urls) {
+      throw new ToolFailure({
+        message: 'The webhook receiver has no public URL, so Twilio could not reach it.',
+        nextStep: 'Set TWILIO_WEBHOOK_URL to the public https URL of this server (e.g. an ngrok tunnel) and restart; with stdio also pass --webhook-port.',
+      });
+    }
+    const phoneNumber = input.phone_number ?? this.defaultNumber;
+    if (!phoneNumber) {
+      throw new ToolFailure({ message: 'Which number? No phone_number given and TWILIO_PHONE_NUMBER is not set.', nextStep: 'Pass phone_number (E.164).' });
+    }
+    const number = await this.gateway.findIncomingNumber(phoneNumber);
+    if (!number) {
+      throw new ToolFailure({ message: `${phoneNumber} is not a number of this account.`, twilioCode: 20404, nextStep: 'Use one of your Twilio numbers (Console → Phone Numbers).' });
+    }
+    const updated = await this.gateway.updateIncomingNumber(number.sid, { smsUrl: urls.inbound });
+    return {
+      phone_number: updated.phoneNumber,
+      sms_url: updated.smsUrl,
+      previous_sms_url: number.smsUrl,
+      status_callback_for_sends: urls.messageStatus,
+      note: 'Inbound messages to this number now reach this server; sends made here ask for status callbacks automatically.',
+    };
+  }
+
+  async simulateInbound(input: { from: string; body: string; media_url?: string[] }) {
+    if (!this.simulator) throw new ToolFailure({ message: 'simulate_inbound_message only works on the sandbox.', nextStep: 'Start the server without credentials, or with --sandbox.' });
+    const simulator = await this.simulator();
+    const result = await simulator.simulateInbound({ from: input.from, body: input.body, mediaUrls: input.media_url });
+    return {
+      message_sid: result.messageSid,
+      delivered_to: result.webhookUrl,
+      receiver_status: result.webhookStatus ?? null,
+      stored: result.webhookStatus === 200,
+    };
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Versioned schema migrations, applied in order at open inside one transaction each;
+ * `PRAGMA user_version` records how far a database has come. Never edit a shipped
+ * migration: add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: webhook events, inbox, message/call status with history, recordings, opt-outs.
+  `
+  CREATE TABLE webhook_events (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    status TEXT,
+    idempotency_token TEXT UNIQUE,
+    received_at TEXT NOT NULL,
+    params TEXT NOT NULL
+  );
+  -- The same SID and status is the same fact, whatever token it came with.
+  CREATE UNIQUE INDEX webhook_events_fact ON webhook_events(kind, sid, status);
+
+  CREATE TABLE inbound_messages (
+    message_sid TEXT PRIMARY KEY,
+    from_number TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    body TEXT NOT NULL,
+    media TEXT NOT NULL,
+    messaging_service_sid TEXT,
+    channel TEXT NOT NULL,
+    profile_name TEXT,
+    keyword TEXT,
+    received_at TEXT NOT NULL,
+    read_at TEXT
+  );
+  CREATE INDEX inbound_by_from ON inbound_messages(from_number, received_at);
+  CREATE INDEX inbound_by_time ON inbound_messages(received_at);
+
+  CREATE TABLE status_current (
+    kind TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error_code INTEGER,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, sid)
+  );
+  CREATE TABLE status_history (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error_code INTEGER,
+    at TEXT NOT NULL,
+    applied INTEGER NOT NULL
+  );
+  CREATE INDEX status_history_by_sid ON status_history(kind, sid, id);
+
+  CREATE TABLE recordings (
+    recording_sid TEXT PRIMARY KEY,
+    call_sid TEXT,
+    status TEXT NOT NULL,
+    url TEXT,
+    duration_seconds INTEGER,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE opt_outs (
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    source TEXT NOT NULL,
+    keyword TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (sender, recipient)
+  );
+  CREATE TABLE opt_out_audit (
+    id INTEGER PRIMARY KEY,
+    action TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    source TEXT NOT NULL,
+    keyword TEXT,
+    reason TEXT,
+    at TEXT NOT NULL
+  );
+  `,
+  // 2: what guardrails need to survive restarts: sends for caps and duplicates, the audit log.
+  `
+  CREATE TABLE send_ledger (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    body_hash TEXT,
+    sid TEXT NOT NULL,
+    estimated_cost REAL NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX send_ledger_by_time ON send_ledger(kind, at);
+  CREATE INDEX send_ledger_by_to ON send_ledger(to_number, body_hash, at);
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    result_sid TEXT,
+    error TEXT,
+    client_name TEXT,
+    session_id TEXT
+  );
+  CREATE INDEX audit_by_time ON audit_log(at);
+  `,
+];

@@ -1,0 +1,259 @@
+/**
+ * The SQLite store (better-sqlite3, WAL). Durability: `synchronous = FULL`, so a commit
+ * is fsynced before it returns — "a 200 means the event is on disk" holds even across a
+ * power cut, not only a crashed process. The cost of an fsync per webhook is paid once
+ * per batch: the receiver commits concurrent webhooks together (ingestBatch).
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+import { statusAdvances } from './status-order.js';
+import type {
+  AuditEntry,
+  InboundFilter,
+  InboundMessage,
+  Ingest,
+  IngestResult,
+  OptOut,
+  OptOutChange,
+  SendRecord,
+  StatusRecord,
+  Store,
+  WebhookEvent,
+} from './store.js';
+
+const iso = (d: Date) => d.toISOString();
+const date = (s: string | null) => (s ? new Date(s) : null);
+
+interface InboundRow {
+  message_sid: string;
+  from_number: string;
+  to_number: string;
+  body: string;
+  media: string;
+  messaging_service_sid: string | null;
+  channel: InboundMessage['channel'];
+  profile_name: string | null;
+  keyword: string | null;
+  received_at: string;
+  read_at: string | null;
+}
+
+const toInbound = (r: InboundRow): InboundMessage => ({
+  messageSid: r.message_sid,
+  from: r.from_number,
+  to: r.to_number,
+  body: r.body,
+  media: JSON.parse(r.media) as InboundMessage['media'],
+  messagingServiceSid: r.messaging_service_sid,
+  channel: r.channel,
+  profileName: r.profile_name,
+  keyword: r.keyword,
+  receivedAt: new Date(r.received_at),
+  readAt: date(r.read_at),
+});
+
+interface OptOutRow {
+  sender: string;
+  recipient: string;
+  source: OptOut['source'];
+  keyword: string | null;
+  reason: string | null;
+  created_at: string;
+}
+const toOptOut = (r: OptOutRow): OptOut => ({
+  sender: r.sender,
+  recipient: r.recipient,
+  source: r.source,
+  keyword: r.keyword,
+  reason: r.reason,
+  createdAt: new Date(r.created_at),
+});
+
+export function openSqliteStore(file: string): Store {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const s = {
+    insertEvent: db.prepare(
+      'INSERT OR IGNORE INTO webhook_events (kind, sid, status, idempotency_token, received_at, params) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    insertInbound: db.prepare(`INSERT OR IGNORE INTO inbound_messages
+      (message_sid, from_number, to_number, body, media, messaging_service_sid, channel, profile_name, keyword, received_at)
+      VALUES (@messageSid, @from, @to, @body, @media, @messagingServiceSid, @channel, @profileName, @keyword, @receivedAt)`),
+    currentStatus: db.prepare('SELECT status FROM status_current WHERE kind = ? AND sid = ?').pluck(),
+    upsertStatus: db.prepare(`INSERT INTO status_current (kind, sid, status, error_code, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (kind, sid) DO UPDATE SET status = excluded.status, error_code = COALESCE(excluded.error_code, status_current.error_code), updated_at = excluded.updated_at`),
+    insertHistory: db.prepare('INSERT INTO status_history (kind, sid, status, error_code, at, applied) VALUES (?, ?, ?, ?, ?, ?)'),
+    getStatus: db.prepare('SELECT status, error_code, updated_at FROM status_current WHERE kind = ? AND sid = ?'),
+    getHistory: db.prepare('SELECT status, error_code, at, applied FROM status_history WHERE kind = ? AND sid = ? ORDER BY id'),
+    upsertRecording: db.prepare(`INSERT INTO recordings (recording_sid, call_sid, status, url, duration_seconds, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (recording_sid) DO UPDATE SET status = excluded.status, url = COALESCE(excluded.url, recordings.url),
+      duration_seconds = COALESCE(excluded.duration_seconds, recordings.duration_seconds), updated_at = excluded.updated_at`),
+    addOptOut: db.prepare(`INSERT INTO opt_outs (sender, recipient, source, keyword, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (sender, recipient) DO NOTHING`),
+    removeOptOut: db.prepare('DELETE FROM opt_outs WHERE sender = ? AND recipient = ?'),
+    auditOptOut: db.prepare('INSERT INTO opt_out_audit (action, sender, recipient, source, keyword, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    findOptOut: db.prepare('SELECT * FROM opt_outs WHERE sender = ? AND recipient = ?'),
+    markRead: db.prepare('UPDATE inbound_messages SET read_at = ? WHERE message_sid = ? AND read_at IS NULL'),
+    unreadFrom: db.prepare('SELECT * FROM inbound_messages WHERE from_number = ? AND received_at >= ? AND read_at IS NULL ORDER BY received_at, rowid LIMIT 1'),
+    recordSend: db.prepare('INSERT INTO send_ledger (kind, to_number, body_hash, sid, estimated_cost, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    countSends: db.prepare('SELECT COUNT(*) FROM send_ledger WHERE kind = ? AND at >= ?').pluck(),
+    spendSince: db.prepare('SELECT COALESCE(SUM(estimated_cost), 0) FROM send_ledger WHERE at >= ?').pluck(),
+    recentSend: db.prepare('SELECT sid, at FROM send_ledger WHERE to_number = ? AND body_hash = ? AND at >= ? ORDER BY at DESC LIMIT 1'),
+    contacted: db.prepare('SELECT 1 FROM send_ledger WHERE to_number = ? LIMIT 1').pluck(),
+    appendAudit: db.prepare(
+      'INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+  };
+
+  function applyOptOut(change: OptOutChange, at: Date): boolean {
+    const changed =
+      change.action === 'add'
+        ? s.addOptOut.run(change.sender, change.recipient, change.source, change.keyword ?? null, change.reason ?? null, iso(at)).changes > 0
+        : s.removeOptOut.run(change.sender, change.recipient).changes > 0;
+    s.auditOptOut.run(change.action, change.sender, change.recipient, change.source, change.keyword ?? null, change.reason ?? null, iso(at));
+    return changed;
+  }
+
+  function applyStatus(kind: 'message' | 'call', sid: string, status: string, errorCode: number | null, at: Date): void {
+    const current = s.currentStatus.get(kind, sid) as string | undefined;
+    const advances = statusAdvances(kind, current, status);
+    s.insertHistory.run(kind, sid, status, errorCode, iso(at), advances ? 1 : 0);
+    if (advances) s.upsertStatus.run(kind, sid, status, errorCode, iso(at));
+  }
+
+  function applyOne(event: WebhookEvent, change: Ingest): IngestResult {
+    const inserted = s.insertEvent.run(event.kind, event.sid, event.status, event.idempotencyToken, iso(event.receivedAt), JSON.stringify(event.params));
+    if (inserted.changes === 0) return { duplicate: true };
+    switch (change.kind) {
+      case 'inbound_message': {
+        const m = change.message;
+        s.insertInbound.run({ ...m, media: JSON.stringify(m.media), receivedAt: iso(m.receivedAt) });
+        for (const optOut of change.optOuts) applyOptOut(optOut, m.receivedAt);
+        break;
+      }
+      case 'message_status':
+        applyStatus('message', change.sid, change.status, change.errorCode, change.at);
+        break;
+      case 'call_status':
+        applyStatus('call', change.sid, change.status, change.errorCode, change.at);
+        break;
+      case 'recording':
+        s.upsertRecording.run(change.recordingSid, change.callSid, change.status, change.url, change.durationSeconds, iso(change.at));
+        break;
+    }
+    return { duplicate: false };
+  }
+
+  const ingestBatch = db.transaction((items: Array<{ event: WebhookEvent; change: Ingest }>) =>
+    items.map(({ event, change }) => applyOne(event, change)),
+  );
+
+  function statusRecord(kind: 'message' | 'call', sid: string): StatusRecord | undefined {
+    const row = s.getStatus.get(kind, sid) as { status: string; error_code: number | null; updated_at: string } | undefined;
+    if (!row) return undefined;
+    const history = (s.getHistory.all(kind, sid) as Array<{ status: string; error_code: number | null; at: string; applied: number }>).map((h) => ({
+      status: h.status,
+      errorCode: h.error_code,
+      at: new Date(h.at),
+      applied: h.applied === 1,
+    }));
+    return { sid, current: row.status, errorCode: row.error_code, updatedAt: new Date(row.updated_at), history };
+  }
+
+  return {
+    ingestBatch: (items) => ingestBatch(items),
+    listInbound(filter: InboundFilter) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.from) (where.push('from_number = ?'), args.push(filter.from));
+      if (filter.to) (where.push('to_number = ?'), args.push(filter.to));
+      if (filter.since) (where.push('received_at >= ?'), args.push(iso(filter.since)));
+      if (filter.unreadOnly) where.push('read_at IS NULL');
+      const sql = `SELECT * FROM inbound_messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, rowid DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, filter.limit) as InboundRow[]).map(toInbound);
+    },
+    markRead: db.transaction((sids: string[], at: Date) => sids.reduce((n, sid) => n + s.markRead.run(iso(at), sid).changes, 0)),
+    findUnreadFrom(from, after) {
+      const row = s.unreadFrom.get(from, iso(after)) as InboundRow | undefined;
+      return row ? toInbound(row) : undefined;
+    },
+    getMessageStatus: (sid) => statusRecord('message', sid),
+    getCallStatus: (sid) => statusRecord('call', sid),
+    applyOptOut: db.transaction((change: OptOutChange, at: Date) => applyOptOut(change, at)),
+    isOptedOut(senders, recipient) {
+      for (const sender of [...senders, '*']) {
+        const row = s.findOptOut.get(sender, recipient) as OptOutRow | undefined;
+        if (row) return toOptOut(row);
+      }
+      return undefined;
+    },
+    listOptOuts(filter) {
+      const rows = filter.recipient
+        ? db.prepare('SELECT * FROM opt_outs WHERE recipient = ? ORDER BY created_at DESC LIMIT ?').all(filter.recipient, filter.limit)
+        : db.prepare('SELECT * FROM opt_outs ORDER BY created_at DESC LIMIT ?').all(filter.limit);
+      return (rows as OptOutRow[]).map(toOptOut);
+    },
+    recordSend(r: SendRecord) {
+      s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at));
+    },
+    countSends: (kind, since) => s.countSends.get(kind, iso(since)) as number,
+    spendSince: (since) => s.spendSince.get(iso(since)) as number,
+    findRecentSend(to, bodyHash, since) {
+      const row = s.recentSend.get(to, bodyHash, iso(since)) as { sid: string; at: string } | undefined;
+      return row ? { sid: row.sid, at: new Date(row.at) } : undefined;
+    },
+    hasContacted: (to) => s.contacted.get(to) !== undefined,
+    appendAudit(e: AuditEntry) {
+      s.appendAudit.run(iso(e.at), e.tool, JSON.stringify(e.arguments), e.resultSid, e.error, e.clientName, e.sessionId);
+    },
+    listAudit(filter) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.tool) (where.push('tool = ?'), args.push(filter.tool));
+      if (filter.since) (where.push('at >= ?'), args.push(iso(filter.since)));
+      const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+      return (
+        db.prepare(sql).all(...args, filter.limit) as Array<{
+          at: string; tool: string; arguments: string; result_sid: string | null; error: string | null; client_name: string | null; session_id: string | null;
+        }>
+      ).map((r) => ({
+        at: new Date(r.at),
+        tool: r.tool,
+        arguments: JSON.parse(r.arguments) as Record<string, unknown>,
+        resultSid: r.result_sid,
+        error: r.error,
+        clientName: r.client_name,
+        sessionId: r.session_id,
+      }));
+    },
+    close: () => db.close(),
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** Opens the store in `dataDir` (created on first use, readable by this user only). */
+export function openStoreInDir(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch {
+    // Not ours to change (e.g. a shared mount): the file itself is still created 0600 below.
+  }
+  return openSqliteStore(join(dataDir, 'mcp-server-twilio.sqlite'));
+}

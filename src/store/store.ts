@@ -1,0 +1,133 @@
+/**
+ * The store interface: everything the server keeps on disk. Services and the webhook
+ * receiver depend on this interface only, so a second backend (Postgres, say) can be
+ * added without touching them. The SQLite implementation is sqlite-store.ts.
+ */
+export type WebhookKind = 'inbound_message' | 'message_status' | 'call_status' | 'recording';
+
+/** One accepted webhook, as received (after signature verification). */
+export interface WebhookEvent {
+  kind: WebhookKind;
+  /** The message, call or recording SID the event is about. */
+  sid: string;
+  status: string | null;
+  /** Twilio's I-Twilio-Idempotency-Token header: the same token is the same delivery. */
+  idempotencyToken: string | null;
+  receivedAt: Date;
+  params: Record<string, string>;
+}
+
+export interface MediaItem {
+  url: string;
+  contentType: string | null;
+}
+
+export interface InboundMessage {
+  messageSid: string;
+  from: string;
+  to: string;
+  body: string;
+  media: MediaItem[];
+  messagingServiceSid: string | null;
+  channel: 'sms' | 'mms' | 'whatsapp';
+  profileName: string | null;
+  /** Opt-out/opt-in/help keyword the body was, if any. */
+  keyword: string | null;
+  receivedAt: Date;
+  readAt: Date | null;
+}
+
+export interface StatusChange {
+  status: string;
+  errorCode: number | null;
+  at: Date;
+  /** false when the change arrived late and did not move the current status. */
+  applied: boolean;
+}
+
+export interface StatusRecord {
+  sid: string;
+  current: string;
+  errorCode: number | null;
+  updatedAt: Date;
+  history: StatusChange[];
+}
+
+export interface OptOut {
+  sender: string;
+  recipient: string;
+  source: 'keyword' | 'manual';
+  keyword: string | null;
+  reason: string | null;
+  createdAt: Date;
+}
+
+export type OptOutChange =
+  | { action: 'add'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string }
+  | { action: 'remove'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string };
+
+/** What one webhook changes, applied in the same transaction as the event itself. */
+export type Ingest =
+  | { kind: 'inbound_message'; message: Omit<InboundMessage, 'readAt'>; optOuts: OptOutChange[] }
+  | { kind: 'message_status' | 'call_status'; sid: string; status: string; errorCode: number | null; at: Date }
+  | { kind: 'recording'; recordingSid: string; callSid: string | null; status: string; url: string | null; durationSeconds: number | null; at: Date };
+
+export interface IngestResult {
+  duplicate: boolean;
+}
+
+export interface InboundFilter {
+  from?: string;
+  to?: string;
+  since?: Date;
+  unreadOnly?: boolean;
+  limit: number;
+}
+
+export interface SendRecord {
+  kind: 'message' | 'call';
+  to: string;
+  bodyHash: string | null;
+  sid: string;
+  estimatedCost: number;
+  at: Date;
+}
+
+export interface AuditEntry {
+  at: Date;
+  tool: string;
+  arguments: Record<string, unknown>;
+  resultSid: string | null;
+  error: string | null;
+  clientName: string | null;
+  sessionId: string | null;
+}
+
+export interface Store {
+  /** Applies many webhooks in one durable transaction (group commit); results in order. */
+  ingestBatch(items: Array<{ event: WebhookEvent; change: Ingest }>): IngestResult[];
+
+  listInbound(filter: InboundFilter): InboundMessage[];
+  markRead(messageSids: string[], at: Date): number;
+  /** Oldest unread inbound message from `from` received at or after `after`. */
+  findUnreadFrom(from: string, after: Date): InboundMessage | undefined;
+
+  getMessageStatus(sid: string): StatusRecord | undefined;
+  getCallStatus(sid: string): StatusRecord | undefined;
+
+  applyOptOut(change: OptOutChange, at: Date): boolean;
+  /** True when `recipient` opted out of any of `senders` (or of every sender, '*'). */
+  isOptedOut(senders: string[], recipient: string): OptOut | undefined;
+  listOptOuts(filter: { recipient?: string; limit: number }): OptOut[];
+
+  recordSend(record: SendRecord): void;
+  countSends(kind: 'message' | 'call', since: Date): number;
+  spendSince(since: Date): number;
+  findRecentSend(to: string, bodyHash: string, since: Date): { sid: string; at: Date } | undefined;
+  hasContacted(to: string): boolean;
+
+  appendAudit(entry: AuditEntry): void;
+  listAudit(filter: { tool?: string; since?: Date; limit: number }): AuditEntry[];
+
+  close(): void;
+}

@@ -1,0 +1,48 @@
+/**
+ * Group commit: webhooks that arrive together are written in one transaction, so the
+ * fsync that makes "200 = on disk" true is paid once per batch, not once per request.
+ * A request is answered only after the transaction that holds it has committed.
+ */
+import type { Ingest, IngestResult, Store, WebhookEvent } from '../store/store.js';
+
+interface Pending {
+  item: { event: WebhookEvent; change: Ingest };
+  resolve: (result: IngestResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 500;
+
+export class IngestQueue {
+  private pending: Pending[] = [];
+  private scheduled = false;
+
+  constructor(private readonly store: () => Promise<Store>) {}
+
+  enqueue(event: WebhookEvent, change: Ingest): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item: { event, change }, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // setImmediate lets every request already read in this tick join the batch.
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+    try {
+      const store = await this.store();
+      const results = store.ingestBatch(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+}
