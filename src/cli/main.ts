@@ -45,7 +45,7 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
       ? ((await import(fixturesModule)) as { registerConformanceFixtures: (server: McpServer) => void }).registerConformanceFixtures
       : undefined;
   if (extend) log.warn('MCP_CONFORMANCE_FIXTURES=1: registering the conformance-suite fixture tools, resources and prompts.');
-  const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, extend });
+  const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, events: app.events, extend });
 
   let closing = false;
   const shutdown = async (code: number) => {

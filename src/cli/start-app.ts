@@ -122,7 +122,11 @@ export async function startApp(options: StartOptions): Promise<App> {
 
   let target: GatewayTarget;
   let defaults: MessagingDefaults;
-  const statusCallbackUrl = () => config.statusCallbackUrl ?? receiverUrls()?.messageStatus;
+  const statusCallbackUrl = async () => {
+    if (config.statusCallbackUrl) return config.statusCallbackUrl;
+    if (sandbox) await sandbox();
+    return receiverUrls()?.messageStatus;
+  };
   if (!config.credentials || options.forceSandbox) {
     // Started on first use: its account SID and numbers are fixed, only port and token are not.
     sandbox = lazy(async () => {
@@ -177,7 +181,7 @@ export async function startApp(options: StartOptions): Promise<App> {
       receiver_public_url: publicBaseUrl() ? `${publicBaseUrl()}${WEBHOOK_PREFIX}/` : null,
       signatures_checked: verifySignatures,
       ...(!publicBaseUrl() && { why_no_url: 'Set TWILIO_WEBHOOK_URL (and --webhook-port in stdio mode) so Twilio can reach this server.' }),
-      default_status_callback: statusCallbackUrl() ?? null,
+      default_status_callback: config.statusCallbackUrl ?? receiverUrls()?.messageStatus ?? null,
     }),
   });
   const services: Services = {

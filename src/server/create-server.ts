@@ -3,9 +3,11 @@
  * serves stdio and every HTTP session; services are shared, MCP state is per instance.
  */
 import { McpServer } from '@modelcontextprotocol/server';
+import type { EventHub } from '../services/events.js';
 import type { Services } from '../services/index.js';
 import type { ToolDefinition } from '../tools/define-tool.js';
 import { annotationsFor } from './annotations.js';
+import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
 
 export const SERVER_NAME = 'mcp-server-twilio';
@@ -15,6 +17,8 @@ export interface ServerDependencies {
   services: Services;
   tools: readonly ToolDefinition[];
   instructions: string;
+  /** When given, the inbox resources are registered and subscriptions fed from it. */
+  events?: EventHub;
   /** Extra registrations (the conformance-suite fixtures, only behind MCP_CONFORMANCE_FIXTURES=1). */
   extend?: (server: McpServer) => void;
 }
@@ -24,6 +28,7 @@ export function createServer(deps: ServerDependencies): McpServer {
     { name: SERVER_NAME, version: SERVER_VERSION },
     { capabilities: { tools: {} }, instructions: deps.instructions },
   );
+  if (deps.events) registerTwilioResources(server, deps.services, deps.events);
   for (const tool of deps.tools) {
     server.registerTool(
       tool.name,

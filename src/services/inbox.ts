@@ -113,6 +113,7 @@ export class InboxService {
     if (already) return replied(already);
 
     const started = Date.now();
+    await options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
     return new Promise<ReturnType<typeof replied> | { status: 'timeout'; waited_seconds: number; next_step: string }>((resolve, reject) => {
       const finish = () => {
         unsubscribe();

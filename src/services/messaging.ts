@@ -23,8 +23,11 @@ export interface MessagingDefaults {
   defaultFrom: string | undefined;
   messagingServiceSid: string | undefined;
   whatsappFrom: string | undefined;
-  /** TWILIO_STATUS_CALLBACK_URL, else this server's receiver once it has a public URL. */
-  statusCallbackUrl: () => string | undefined;
+  /**
+   * TWILIO_STATUS_CALLBACK_URL, else this server's receiver once it has a public URL.
+   * Async because on the sandbox the receiver starts with the sandbox, on first use.
+   */
+  statusCallbackUrl: () => Promise<string | undefined>;
 }
 
 export interface SendSmsInput {
@@ -91,7 +94,7 @@ export class MessagingService {
         messagingServiceSid,
         body: input.body,
         mediaUrl: input.media_url,
-        statusCallback: input.status_callback ?? this.defaults.statusCallbackUrl(),
+        statusCallback: input.status_callback ?? (await this.defaults.statusCallbackUrl()),
         sendAt,
       },
       input.body,
@@ -133,7 +136,7 @@ export class MessagingService {
         mediaUrl: input.media_url,
         contentSid: input.content_sid,
         contentVariables: input.content_variables ? JSON.stringify(input.content_variables) : undefined,
-        statusCallback: input.status_callback ?? this.defaults.statusCallbackUrl(),
+        statusCallback: input.status_callback ?? (await this.defaults.statusCallbackUrl()),
       },
       hasBody ? input.body : undefined,
     );
