@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '../dist/sandbox/index.js';
 import { FAKE_ANCHOR_ARGS, ANCHOR, installAnchor } from './lib/anchor.mjs';
+import { measureIngest } from './lib/ingest.mjs';
 import { cleanEnv, coldStart, StdioSession } from './lib/spawn-mcp.mjs';
 import { fmt, median, percentile } from './lib/stats.mjs';
 
@@ -86,6 +87,9 @@ async function main() {
   const cold = await measureColdStarts(anchor.entry);
   log(`send_sms round trips: ${SEND_RUNS} after ${SEND_WARMUP} warm-ups …`);
   const sends = await measureSends();
+  log('webhook ingestion: 5,000 signed status callbacks, 32 concurrent …');
+  const ingest = await measureIngest('receiver', { requests: 5000, concurrency: 32 });
+  const ingestBaseline = await measureIngest('baseline', { requests: 5000, concurrency: 32 });
 
   const coldMs = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, median(v.map((r) => r.ms))]));
   const rss = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, Math.max(...v.map((r) => r.rssMiB))]));
@@ -114,6 +118,9 @@ async function main() {
   out.push(`send_sms via MCP (stdio → server → sandbox)   p50 ${fmt(mcp50, 2)} ms  p99 ${fmt(percentile(sends.mcp, 99), 2)} ms`);
   out.push(`direct REST POST to the same sandbox         p50 ${fmt(direct50, 2)} ms  p99 ${fmt(percentile(sends.direct, 99), 2)} ms`);
   out.push(`MCP overhead p50 = ${fmt(mcp50 - direct50, 2)} ms  (target ≤ 2 ms) ${verdict(mcp50 - direct50 <= 2)}`);
+  out.push('');
+  out.push(`webhooks ingested durably (verified, fsynced)  ${fmt(ingest.perSecond, 0)}/s  answer p50 ${fmt(percentile(ingest.latencies, 50), 2)} ms  p99 ${fmt(percentile(ingest.latencies, 99), 2)} ms  (target ≥ 2000/s) ${verdict(ingest.perSecond >= 2000)}`);
+  out.push(`bare HTTP server, same load (no checks, no disk) ${fmt(ingestBaseline.perSecond, 0)}/s  answer p99 ${fmt(percentile(ingestBaseline.latencies, 99), 2)} ms   receiver/bare = ${fmt(ingest.perSecond / ingestBaseline.perSecond, 2)}`);
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 }
