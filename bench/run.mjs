@@ -2,7 +2,9 @@
  * npm run bench — every number measured in this run, ratios against baselines measured
  * in the same run (never timed assertions in tests). See bench/README.md.
  */
+import { mkdtempSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '../dist/sandbox/index.js';
@@ -42,6 +44,12 @@ async function measureSends() {
     TWILIO_AUTH_TOKEN: sandbox.authToken,
     TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
     TWILIO_MCP_API_BASE_URL: sandbox.baseUrl,
+    // The bench measures the send path, not the guardrails: lift caps and quiet hours.
+    TWILIO_MCP_MAX_MESSAGES_PER_HOUR: '100000',
+    TWILIO_MCP_MAX_MESSAGES_PER_DAY: '100000',
+    TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '100000',
+    TWILIO_MCP_QUIET_HOURS: 'off',
+    TWILIO_MCP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-send-')),
   }));
   try {
     await session.initialize();

@@ -5,7 +5,7 @@
  */
 export const USAGE = `Usage:
   mcp-server-twilio [--http [--port N] [--host ADDR] [--stateless]] [--sandbox]
-                    [--read-only] [--toolsets a,b|all] [--webhook-port N]
+                    [--read-only] [--toolsets a,b|all] [--webhook-port N] [--policy FILE]
   mcp-server-twilio sandbox [--port N] [--host ADDR]
 
   (default)      serve MCP over stdio
@@ -15,6 +15,7 @@ export const USAGE = `Usage:
   --read-only    list no tool that sends, calls, buys, deletes or changes anything
   --toolsets     comma-separated toolsets to enable (default messaging,inbox), or all
   --webhook-port in stdio mode, receive Twilio webhooks on this port (HTTP mode uses its own port)
+  --policy FILE  JSON send policy (countries, caps, quiet hours, …); see README
   sandbox        run only the Twilio sandbox emulator and print its URL and test credentials
 
 Credentials come from the environment (TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or
@@ -33,6 +34,7 @@ export type Command =
       /** Raw --toolsets value; validated by server/tool-selection. */
       toolsets: string | undefined;
       webhookPort: number | undefined;
+      policyFile: string | undefined;
     }
   | { kind: 'sandbox'; host: string; port: number }
   | { kind: 'help' }
@@ -62,6 +64,7 @@ export function parseArgs(argv: readonly string[]): Command {
   let readOnly = false;
   let toolsets: string | undefined;
   let webhookPort: number | undefined;
+  let policyFile: string | undefined;
 
   while (args.length > 0) {
     const arg = args.shift()!;
@@ -102,6 +105,12 @@ export function parseArgs(argv: readonly string[]): Command {
         toolsets = t;
         break;
       }
+      case '--policy': {
+        const f = value();
+        if (!f || isSandbox) throw new UsageError('--policy needs the path of a JSON policy file, e.g. --policy ./policy.json');
+        policyFile = f;
+        break;
+      }
       case '--webhook-port':
         if (isSandbox) throw new UsageError('--webhook-port is not an option of the sandbox command.');
         webhookPort = parsePort(value());
@@ -122,5 +131,5 @@ export function parseArgs(argv: readonly string[]): Command {
   if (webhookPort !== undefined && transport === 'http') {
     throw new UsageError('--webhook-port is for stdio mode; with --http, webhooks arrive on the HTTP port under /webhooks/twilio/.');
   }
-  return { kind: 'serve', transport, host, port: port ?? 3000, stateless, forceSandbox, readOnly, toolsets, webhookPort };
+  return { kind: 'serve', transport, host, port: port ?? 3000, stateless, forceSandbox, readOnly, toolsets, webhookPort, policyFile };
 }

@@ -4,6 +4,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { ConfigError } from '../config/env.js';
+import { PolicyConfigError } from '../policy/policy-schema.js';
 import { ToolsetError } from '../server/tool-selection.js';
 import { SERVER_VERSION } from '../server/create-server.js';
 import { log, registerSecret } from '../util/log.js';
@@ -36,6 +37,7 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
     readOnly: command.readOnly,
     toolsets: command.toolsets,
     webhookPort: command.transport === 'http' ? 'shared' : command.webhookPort,
+    policyFile: command.policyFile,
   });
   // The conformance suite's fixture tools exist only for that suite: never registered otherwise.
   // The specifier is a variable so builds do not depend on the fixtures module's types.
@@ -45,7 +47,14 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
       ? ((await import(fixturesModule)) as { registerConformanceFixtures: (server: McpServer) => void }).registerConformanceFixtures
       : undefined;
   if (extend) log.warn('MCP_CONFORMANCE_FIXTURES=1: registering the conformance-suite fixture tools, resources and prompts.');
-  const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, events: app.events, extend });
+  const factory = () => createServer({
+      services: app.services,
+      tools: app.tools.enabled,
+      instructions: app.instructions,
+      events: app.events,
+      firstContactWithoutElicitation: app.policy.firstContactWithoutElicitation,
+      extend,
+    });
 
   let closing = false;
   const shutdown = async (code: number) => {
@@ -113,6 +122,10 @@ main().catch((error: unknown) => {
   if (error instanceof ToolsetError) {
     log.error(error.message);
     process.exit(2);
+  }
+  if (error instanceof PolicyConfigError) {
+    log.error(`${error.message}\nFix the policy file or variable(s) above and start again.`);
+    process.exit(78);
   }
   if (error instanceof ConfigError) {
     log.error(`${error.message}\nFix the environment variable(s) above and start again. Unset all TWILIO_* credentials to use the sandbox.`);

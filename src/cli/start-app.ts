@@ -6,7 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig, type TwilioConfig } from '../config/env.js';
 import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
-import { OptOutGuard } from '../policy/opt-out-guard.js';
+import { chainGuards, OptOutGuard } from '../policy/opt-out-guard.js';
+import { PolicyEngine } from '../policy/policy-engine.js';
+import { loadPolicy } from '../policy/policy-schema.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from '../sandbox/constants.js';
 import type { SandboxHandle } from '../sandbox/index.js';
 import { parseToolsets, selectTools, type ToolSelection } from '../server/tool-selection.js';
@@ -31,6 +33,7 @@ export interface App {
   sandbox: (() => Promise<SandboxHandle>) | undefined;
   tools: ToolSelection;
   instructions: string;
+  policy: PolicyEngine;
   /** Route function for Twilio webhooks, to mount on an HTTP server. */
   handleWebhook(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Tells the app where its receiver listens locally (HTTP mode: the MCP port). */
@@ -49,6 +52,8 @@ export interface StartOptions {
    * starts on a free loopback port with the sandbox, so its callbacks have somewhere to go.
    */
   webhookPort: 'shared' | number | undefined;
+  /** --policy FILE (wins over TWILIO_MCP_POLICY). */
+  policyFile?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -73,6 +78,7 @@ export async function startApp(options: StartOptions): Promise<App> {
   // Validate the tool selection before starting anything, so a typo stops the server at once.
   const readOnly = options.readOnly || truthy(env.TWILIO_MCP_READ_ONLY);
   const toolsets = parseToolsets(options.toolsets ?? env.TWILIO_MCP_TOOLSETS);
+  const policySettings = loadPolicy({ file: options.policyFile, env });
   registerSecret(config.credentials?.password);
   registerSecret(env.TWILIO_AUTH_TOKEN);
   const closers: Array<() => Promise<void>> = [];
@@ -163,6 +169,8 @@ export async function startApp(options: StartOptions): Promise<App> {
   }
 
   const gateway = createTwilioGateway(target);
+  const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom);
+  if (policySettings.dry_run) log.warn('Dry-run mode (TWILIO_MCP_DRY_RUN): sends are validated and policy-checked, nothing is sent.');
   const tools = selectTools(allTools, { readOnly, toolsets, sandbox: sandbox !== undefined });
   const status = new ServerStatusService({
     mode: sandbox ? 'sandbox' : 'live',
@@ -177,6 +185,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     hiddenTools: tools.hidden,
   });
   status.extend({
+    policy: () => policy.describe(),
     webhooks: () => ({
       receiver_public_url: publicBaseUrl() ? `${publicBaseUrl()}${WEBHOOK_PREFIX}/` : null,
       signatures_checked: verifySignatures,
@@ -185,7 +194,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     }),
   });
   const services: Services = {
-    messaging: new MessagingService(gateway, defaults, new OptOutGuard(store)),
+    messaging: new MessagingService(gateway, defaults, chainGuards(new OptOutGuard(store), policy)),
     inbox: new InboxService(store, events, gateway),
     webhooks: new WebhookSetupService(gateway, receiverUrls, defaults.defaultFrom, sandbox),
     status,
@@ -204,6 +213,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     sandbox,
     tools,
     instructions,
+    policy,
     handleWebhook: receiver.handle,
     setReceiverLocalUrl: (url) => {
       receiverLocalUrl = url;

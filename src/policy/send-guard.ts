@@ -1,7 +1,7 @@
 /**
- * The seam every outgoing send passes through before Twilio is called. The messaging
- * foundation ships with no rules; the opt-out list and the operator's policy plug in here,
- * so no send path can forget a check.
+ * The seam every outgoing send passes through before Twilio is called: opt-outs, then
+ * the operator's policy. No send path can forget a check, because the service cannot
+ * send without asking the guard.
  */
 export interface OutgoingMessage {
   channel: 'sms' | 'mms' | 'whatsapp';
@@ -9,11 +9,28 @@ export interface OutgoingMessage {
   from: string | undefined;
   messagingServiceSid: string | undefined;
   body: string | undefined;
+  /** Billable SMS segments of the body (1 for templates and media-only). */
+  segments?: number;
+  /** Time-critical (e.g. a verification code): allowed during quiet hours. */
+  transactional?: boolean;
+  /** The caller really means to send the same text again within the duplicate window. */
+  allowDuplicate?: boolean;
+  /** The user confirmed a first contact with this number (elicitation). */
+  firstContactConfirmed?: boolean;
+}
+
+export interface SendDecision {
+  /** Validate and check everything, send nothing. */
+  dryRun: boolean;
+  /** USD, from the policy's price table. */
+  estimatedCost: number;
 }
 
 export interface SendGuard {
-  /** Throws a ToolFailure to refuse; returns normally to allow. */
-  checkMessage(message: OutgoingMessage): Promise<void>;
+  /** Throws a ToolFailure to refuse; returns a decision (or nothing: allowed, no estimate). */
+  checkMessage(message: OutgoingMessage): Promise<SendDecision | void>;
+  /** Told about every send that Twilio accepted, so caps and duplicate checks see it. */
+  recordSent?(message: OutgoingMessage, sid: string, decision: SendDecision | void): Promise<void>;
 }
 
 export const allowEverySend: SendGuard = { checkMessage: async () => {} };

@@ -41,6 +41,13 @@ export function registerTwilioResources(server: McpServer, services: Services, e
     async (uri, { sid }) => json(uri, (await services.inbox.getCallStatus(String(sid))) ?? { sid, note: 'No call status callback received for this call yet.' }),
   );
 
+  server.registerResource(
+    'policy',
+    'twilio://policy',
+    { title: 'Send policy', description: 'The send policy in force (same as get_policy).', mimeType: 'application/json' },
+    async (uri) => json(uri, await services.status.getPolicy()),
+  );
+
   enableResourceSubscriptions(server, {
     watch: (onChanged) =>
       events.subscribe((event) => {

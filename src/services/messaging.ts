@@ -4,7 +4,7 @@
  */
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { CreateMessageRequest, MessagePage, TwilioGateway } from '../gateway/twilio-gateway.js';
-import { allowEverySend, type SendGuard } from '../policy/send-guard.js';
+import { allowEverySend, type OutgoingMessage, type SendGuard } from '../policy/send-guard.js';
 import { lazy } from '../util/lazy.js';
 import { toMessageView, type MessageView } from './message-view.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -30,7 +30,18 @@ export interface MessagingDefaults {
   statusCallbackUrl: () => Promise<string | undefined>;
 }
 
-export interface SendSmsInput {
+/** Flags that ride along with a send and only the guard reads. */
+interface GuardFlags {
+  transactional?: boolean;
+  allow_duplicate?: boolean;
+}
+
+export interface SendOptions {
+  /** The user confirmed a first contact (elicitation answered yes). */
+  firstContactConfirmed?: boolean;
+}
+
+export interface SendSmsInput extends GuardFlags {
   to: string;
   body: string;
   from?: string;
@@ -40,7 +51,7 @@ export interface SendSmsInput {
   send_at?: string;
 }
 
-export interface SendWhatsappInput {
+export interface SendWhatsappInput extends GuardFlags {
   to: string;
   body?: string;
   content_sid?: string;
@@ -63,6 +74,9 @@ export interface ListMessagesInput {
 export interface SendResult extends MessageView {
   encoding: 'GSM-7' | 'UCS-2' | null;
   segments: number | null;
+  /** Present in dry-run mode: everything was checked, nothing was sent. */
+  dry_run?: true;
+  estimated_cost_usd?: number;
 }
 
 export class MessagingService {
@@ -72,7 +86,7 @@ export class MessagingService {
     private readonly guard: SendGuard = allowEverySend,
   ) {}
 
-  async sendSms(input: SendSmsInput): Promise<SendResult> {
+  async sendSms(input: SendSmsInput, options: SendOptions = {}): Promise<SendResult> {
     const { requireE164 } = await phone();
     const { from: fromInput, messagingServiceSid } = this.pickSender(input);
     const from = fromInput ? requireE164('from', fromInput) : undefined;
@@ -80,14 +94,19 @@ export class MessagingService {
     checkBodyLength(input.body);
     const sendAt = input.send_at ? checkSchedule(input.send_at, messagingServiceSid) : undefined;
 
-    await this.guard.checkMessage({
+    const outgoing: OutgoingMessage = {
       channel: input.media_url?.length ? 'mms' : 'sms',
       to,
       from,
       messagingServiceSid,
       body: input.body,
-    });
+      segments: (await segments()).countSegments(input.body).segments,
+      transactional: input.transactional,
+      allowDuplicate: input.allow_duplicate,
+      firstContactConfirmed: options.firstContactConfirmed,
+    };
     return this.create(
+      outgoing,
       {
         to,
         from,
@@ -101,7 +120,7 @@ export class MessagingService {
     );
   }
 
-  async sendWhatsapp(input: SendWhatsappInput): Promise<SendResult> {
+  async sendWhatsapp(input: SendWhatsappInput, options: SendOptions = {}): Promise<SendResult> {
     const { requireE164 } = await phone();
     const hasBody = input.body !== undefined && input.body.length > 0;
     if (hasBody === Boolean(input.content_sid)) {
@@ -127,8 +146,19 @@ export class MessagingService {
     const to = `whatsapp:${requireE164('to', stripWhatsapp(input.to), stripWhatsapp(fromInput))}`;
     if (hasBody) checkBodyLength(input.body!);
 
-    await this.guard.checkMessage({ channel: 'whatsapp', to, from, messagingServiceSid: undefined, body: input.body });
+    const outgoing: OutgoingMessage = {
+      channel: 'whatsapp',
+      to,
+      from,
+      messagingServiceSid: undefined,
+      body: hasBody ? input.body : `${input.content_sid}:${JSON.stringify(input.content_variables ?? {})}`,
+      segments: 1,
+      transactional: input.transactional,
+      allowDuplicate: input.allow_duplicate,
+      firstContactConfirmed: options.firstContactConfirmed,
+    };
     return this.create(
+      outgoing,
       {
         to,
         from,
@@ -212,15 +242,20 @@ export class MessagingService {
     });
   }
 
-  private async create(request: CreateMessageRequest, body: string | undefined): Promise<SendResult> {
+  /** Guard first (opt-outs, policy), then Twilio, then tell the guard what was sent. */
+  private async create(outgoing: OutgoingMessage, request: CreateMessageRequest, body: string | undefined): Promise<SendResult> {
+    const decision = await this.guard.checkMessage(outgoing);
+    const counted = body ? (await segments()).countSegments(body) : undefined;
+    if (decision?.dryRun) return dryRunResult(request, counted, decision.estimatedCost);
     const startedAt = new Date();
     try {
       const record = await this.gateway.createMessage(request);
-      const counted = body ? (await segments()).countSegments(body) : undefined;
+      await this.guard.recordSent?.(outgoing, record.sid, decision);
       return {
         ...toMessageView(record),
         encoding: counted?.encoding ?? null,
         segments: counted?.segments ?? record.numSegments,
+        ...(decision && { estimated_cost_usd: round(decision.estimatedCost) }),
       };
     } catch (error) {
       if (error instanceof ToolFailure && error.outcomeUnknown) {
@@ -234,6 +269,35 @@ export class MessagingService {
       throw error;
     }
   }
+}
+
+const round = (n: number) => Math.round(n * 100_000) / 100_000;
+
+/** What would have been sent: every check passed, Twilio was not called. */
+function dryRunResult(request: CreateMessageRequest, counted: { encoding: 'GSM-7' | 'UCS-2'; segments: number } | undefined, cost: number): SendResult {
+  return {
+    message_sid: 'DRY-RUN (not sent)',
+    account_sid: '',
+    from: request.from ?? null,
+    to: request.to,
+    body: request.body ?? null,
+    status: 'dry_run',
+    direction: 'outbound-api',
+    num_segments: counted?.segments ?? 1,
+    num_media: request.mediaUrl?.length ?? 0,
+    price: null,
+    price_unit: null,
+    error_code: null,
+    error_message: null,
+    messaging_service_sid: request.messagingServiceSid ?? null,
+    date_created: null,
+    date_sent: null,
+    date_updated: null,
+    encoding: counted?.encoding ?? null,
+    segments: counted?.segments ?? null,
+    dry_run: true,
+    estimated_cost_usd: round(cost),
+  };
 }
 
 function stripWhatsapp(value: string): string {

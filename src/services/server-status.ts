@@ -20,7 +20,7 @@ export interface StatusFacts {
 
 /** Providers for parts owned by other components (policy, webhook receiver), filled in as they start. */
 export interface StatusExtensions {
-  policy?: () => Record<string, unknown>;
+  policy?: () => Promise<Record<string, unknown>>;
   webhooks?: () => Record<string, unknown>;
 }
 
@@ -38,7 +38,11 @@ export class ServerStatusService {
     Object.assign(this.extensions, extensions);
   }
 
-  getStatus(): Record<string, unknown> {
+  async getPolicy(): Promise<Record<string, unknown>> {
+    return (await this.extensions.policy?.()) ?? { dry_run: false, note: 'No send policy configured.' };
+  }
+
+  async getStatus(): Promise<Record<string, unknown>> {
     const f = this.facts;
     return {
       mode: f.mode,
@@ -54,7 +58,7 @@ export class ServerStatusService {
       toolsets: f.toolsets,
       enabled_tools: f.enabledTools,
       hidden_tools: f.hiddenTools,
-      policy: this.extensions.policy?.() ?? { note: 'No send policy engine in this build: every send goes to Twilio as asked.' },
+      policy: await this.getPolicy(),
       webhooks: this.extensions.webhooks?.() ?? { receiver: 'not running' },
     };
   }

@@ -32,6 +32,8 @@ export interface ToolContext {
   signal: AbortSignal | undefined;
   /** Reports progress when the client asked for it (gave a progress token); a no-op otherwise. */
   progress: (progress: number, total: number, message: string) => Promise<void>;
+  /** The user confirmed a first contact through elicitation (see server/create-server.ts). */
+  firstContactConfirmed: boolean;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {

@@ -16,7 +16,14 @@ const mediaUrls = z.array(httpUrl).min(1).max(10, 'at most 10 media URLs per mes
 const SendResultSchema = MessageViewSchema.extend({
   encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
   segments: z.number().nullable(),
+  dry_run: z.literal(true).optional(),
+  estimated_cost_usd: z.number().optional(),
 });
+
+const guardFlags = {
+  transactional: z.boolean().optional().describe('Time-critical (e.g. a verification code): allowed during quiet hours'),
+  allow_duplicate: z.boolean().optional().describe('Send even if the same text went to this number minutes ago'),
+};
 
 const sendSms = defineTool({
   name: 'send_sms',
@@ -39,9 +46,10 @@ const sendSms = defineTool({
     messaging_service_sid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'must be "MG" followed by 32 hex characters').optional()
       .describe('Send through this messaging service (MG…) instead of a single number'),
     send_at: z.string().optional().describe('ISO 8601 time 15 minutes to 35 days ahead to schedule the message; needs a messaging service'),
+    ...guardFlags,
   }),
   output: SendResultSchema,
-  handle: (args, { services }) => services.messaging.sendSms(args),
+  handle: (args, { services, firstContactConfirmed }) => services.messaging.sendSms(args, { firstContactConfirmed }),
 });
 
 const sendWhatsapp = defineTool({
@@ -60,9 +68,10 @@ const sendWhatsapp = defineTool({
     from: phoneNumber.optional().describe('WhatsApp sender. Default: TWILIO_WHATSAPP_NUMBER'),
     media_url: mediaUrls.optional().describe('Up to 10 public http(s) media URLs'),
     status_callback: httpUrl.optional().describe('URL Twilio POSTs delivery status updates to'),
+    ...guardFlags,
   }),
   output: SendResultSchema,
-  handle: (args, { services }) => services.messaging.sendWhatsapp(args),
+  handle: (args, { services, firstContactConfirmed }) => services.messaging.sendWhatsapp(args, { firstContactConfirmed }),
 });
 
 const getMessage = defineTool({

@@ -18,7 +18,18 @@ const getServerStatus = defineTool({
     enabled_tools: z.array(z.string()),
     hidden_tools: z.array(z.object({ name: z.string(), reason: z.string() })),
   }).passthrough(),
-  handle: async (_args, { services }) => services.status.getStatus() as never,
+  handle: async (_args, { services }) => (await services.status.getStatus()) as never,
 });
 
-export const serverTools = [getServerStatus];
+const getPolicy = defineTool({
+  name: 'get_policy',
+  title: 'Send policy',
+  description: 'The send policy in force: allowed countries, allow/deny lists, caps and when they reset, quiet hours, duplicate window, dry-run, first-contact rule.',
+  kind: 'read',
+  toolset: 'server',
+  input: z.object({}),
+  output: z.object({ dry_run: z.boolean() }).passthrough(),
+  handle: async (_args, { services }) => (await services.status.getPolicy()) as never,
+});
+
+export const serverTools = [getServerStatus, getPolicy];

@@ -27,7 +27,7 @@ beforeAll(async () => {
     readOnly: false,
     toolsets: 'all',
     webhookPort: undefined,
-    env: { TWILIO_SANDBOX_DELIVERY_MS: '60000', TWILIO_MCP_DATA_DIR: dataDir },
+    env: { TWILIO_SANDBOX_DELIVERY_MS: '60000', TWILIO_MCP_DATA_DIR: dataDir, TWILIO_MCP_QUIET_HOURS: 'off' },
   });
   const server = createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

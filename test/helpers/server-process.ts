@@ -21,7 +21,9 @@ export function serverEnv(extra: Record<string, string> = {}): Record<string, st
   }
   // Every server gets a fresh data directory: tests never touch the user's store.
   const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-test-'));
-  return { TWILIO_SANDBOX_DELIVERY_MS: '400', ...env, TWILIO_MCP_DATA_DIR: dataDir, ...extra };
+  // Quiet hours would make results depend on the time of day the suite runs; the policy
+  // tests switch them on with a fixed clock.
+  return { TWILIO_SANDBOX_DELIVERY_MS: '400', TWILIO_MCP_QUIET_HOURS: 'off', ...env, TWILIO_MCP_DATA_DIR: dataDir, ...extra };
 }
 
 export interface Connected {
