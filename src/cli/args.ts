@@ -7,6 +7,7 @@ export const USAGE = `Usage:
   mcp-server-twilio [--http [--port N] [--host ADDR] [--stateless]] [--sandbox]
                     [--read-only] [--toolsets a,b|all] [--webhook-port N] [--policy FILE]
   mcp-server-twilio sandbox [--port N] [--host ADDR]
+  mcp-server-twilio audit-export [--since ISO-TIME]
 
   (default)      serve MCP over stdio
   --http         serve Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:3000)
@@ -17,6 +18,7 @@ export const USAGE = `Usage:
   --webhook-port in stdio mode, receive Twilio webhooks on this port (HTTP mode uses its own port)
   --policy FILE  JSON send policy (countries, caps, quiet hours, …); see README
   sandbox        run only the Twilio sandbox emulator and print its URL and test credentials
+  audit-export   print the audit log as JSON lines (oldest first) from the store in TWILIO_MCP_DATA_DIR
 
 Credentials come from the environment (TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or
 TWILIO_API_KEY + TWILIO_API_SECRET + TWILIO_ACCOUNT_SID). Without them the embedded
@@ -37,6 +39,7 @@ export type Command =
       policyFile: string | undefined;
     }
   | { kind: 'sandbox'; host: string; port: number }
+  | { kind: 'audit-export'; since: string | undefined }
   | { kind: 'help' }
   | { kind: 'version' };
 
@@ -54,6 +57,11 @@ function parsePort(value: string | undefined): number {
 
 export function parseArgs(argv: readonly string[]): Command {
   const args = [...argv];
+  if (args[0] === 'audit-export') {
+    if (args.length === 1) return { kind: 'audit-export', since: undefined };
+    if (args[1] === '--since' && args[2] && args.length === 3) return { kind: 'audit-export', since: args[2] };
+    throw new UsageError('audit-export takes only --since ISO-TIME.');
+  }
   const isSandbox = args[0] === 'sandbox';
   if (isSandbox) args.shift();
   let transport: 'stdio' | 'http' = 'stdio';

@@ -30,6 +30,23 @@ async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): P
   process.once('SIGTERM', stop);
 }
 
+async function runAuditExport(command: Extract<Command, { kind: 'audit-export' }>): Promise<void> {
+  const [{ openStoreInDir }, { resolveDataDir }, { toAuditView }] = await Promise.all([
+    import('../store/sqlite-store.js'),
+    import('../store/data-dir.js'),
+    import('../services/audit.js'),
+  ]);
+  const since = command.since ? new Date(command.since) : undefined;
+  if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO 8601 time; got "${command.since}".`);
+  const store = openStoreInDir(resolveDataDir());
+  try {
+    const entries = store.listAudit({ since, limit: Number.MAX_SAFE_INTEGER }).reverse();
+    for (const entry of entries) process.stdout.write(`${JSON.stringify(toAuditView(entry))}\n`);
+  } finally {
+    store.close();
+  }
+}
+
 async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<void> {
   const [{ startApp }, { createServer }] = await Promise.all([import('./start-app.js'), import('../server/create-server.js')]);
   const app = await startApp({
@@ -109,6 +126,8 @@ async function main(): Promise<void> {
       return;
     case 'sandbox':
       return runSandboxOnly(command);
+    case 'audit-export':
+      return runAuditExport(command);
     case 'serve':
       return runServer(command);
   }

@@ -13,6 +13,7 @@ import { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from 
 import type { SandboxHandle } from '../sandbox/index.js';
 import { parseToolsets, selectTools, type ToolSelection } from '../server/tool-selection.js';
 import { EventHub } from '../services/events.js';
+import { AuditService } from '../services/audit.js';
 import { InboxService } from '../services/inbox.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
@@ -198,6 +199,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     inbox: new InboxService(store, events, gateway),
     webhooks: new WebhookSetupService(gateway, receiverUrls, defaults.defaultFrom, sandbox),
     status,
+    audit: new AuditService(store, policySettings.audit.redact_bodies),
   };
   const instructions = sandbox
     ? `${BASE_INSTRUCTIONS} SANDBOX MODE: an emulator stands in for Twilio; no real messages are sent. Sender ${TEST_SENDER}. ` +

@@ -9,6 +9,7 @@ import type { EventHub } from '../services/events.js';
 import type { Services } from '../services/index.js';
 import type { ToolDefinition } from '../tools/define-tool.js';
 import { ToolFailure } from '../errors/tool-failure.js';
+import { log } from '../util/log.js';
 import { annotationsFor } from './annotations.js';
 import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
@@ -53,8 +54,23 @@ export function createServer(deps: ServerDependencies): McpServer {
           await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } });
         };
         const answers = ctx.mcpReq.inputResponses;
-        const run = (firstContactConfirmed: boolean) =>
+        const execute = (firstContactConfirmed: boolean) =>
           tool.handle(args, { services: deps.services, signal: ctx.mcpReq.signal, progress, firstContactConfirmed });
+        // Every call with a side effect is audited, whether it succeeded or not.
+        const run = tool.kind === 'read' ? execute : async (firstContactConfirmed: boolean) => {
+          const audit = (resultSid: string | null, error: string | null) =>
+            deps.services.audit
+              .record({ tool: tool.name, args: args as Record<string, unknown>, resultSid, error, client: server.server.getClientVersion()?.name ?? null, sessionId: ctx.sessionId ?? null })
+              .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
+          try {
+            const output = (await execute(firstContactConfirmed)) as Record<string, unknown>;
+            await audit(typeof output.message_sid === 'string' ? output.message_sid : null, null);
+            return output;
+          } catch (error) {
+            if (!(error instanceof NeedsConfirmation)) await audit(null, error instanceof Error ? error.message : String(error));
+            throw error;
+          }
+        };
         try {
           const confirmed = acceptedContent(answers, CONFIRM_KEY, ConfirmSchema)?.confirm === true;
           return successResult((await run(confirmed)) as Record<string, unknown>);

@@ -1,4 +1,5 @@
 /** The services a tool handler may call: one object per product area. */
+import type { AuditService } from './audit.js';
 import type { InboxService } from './inbox.js';
 import type { MessagingService } from './messaging.js';
 import type { ServerStatusService } from './server-status.js';
@@ -9,4 +10,5 @@ export interface Services {
   inbox: InboxService;
   webhooks: WebhookSetupService;
   status: ServerStatusService;
+  audit: AuditService;
 }

@@ -32,4 +32,31 @@ const getPolicy = defineTool({
   handle: async (_args, { services }) => (await services.status.getPolicy()) as never,
 });
 
-export const serverTools = [getServerStatus, getPolicy];
+const getAuditLog = defineTool({
+  name: 'get_audit_log',
+  title: 'Audit log',
+  description: 'Tool calls that sent, changed or deleted something: time, tool, arguments (bodies redacted), resulting SID or error, client and session. Newest first.',
+  kind: 'read',
+  toolset: 'server',
+  input: z.object({
+    tool: z.string().max(64).optional().describe('Only calls of this tool'),
+    since: z.string().optional().describe('ISO 8601 time'),
+    limit: z.number().int().min(1).max(500).default(50),
+  }),
+  output: z.object({
+    entries: z.array(
+      z.object({
+        at: z.string(),
+        tool: z.string(),
+        arguments: z.record(z.string(), z.unknown()),
+        result_sid: z.string().nullable(),
+        error: z.string().nullable(),
+        client: z.string().nullable(),
+        session_id: z.string().nullable(),
+      }),
+    ),
+  }),
+  handle: (args, { services }) => services.audit.list(args),
+});
+
+export const serverTools = [getServerStatus, getPolicy, getAuditLog];
