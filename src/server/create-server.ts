@@ -11,6 +11,7 @@ import type { ToolDefinition } from '../tools/define-tool.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
 import { annotationsFor } from './annotations.js';
+import { compactSchema } from './compact-schema.js';
 import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
 
@@ -43,8 +44,8 @@ export function createServer(deps: ServerDependencies): McpServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
+        inputSchema: compactSchema(tool.input),
+        outputSchema: compactSchema(tool.output),
         annotations: annotationsFor(tool.kind),
       },
       async (args, ctx) => {

@@ -19,7 +19,7 @@ describe('tool selection', () => {
 
   it('hides toolsets that are not enabled, keeping the server toolset', () => {
     const { enabled, hidden } = selectTools(allTools, { readOnly: false, toolsets: parseToolsets('voice'), sandbox: false });
-    expect(names(enabled)).toEqual(['get_server_status', 'get_policy']);
+    expect(names(enabled)).toEqual(['get_server_status', 'get_policy', 'get_audit_log']);
     expect(hidden.find((h) => h.name === 'send_sms')?.reason).toMatch(/toolset "messaging" is not enabled/);
   });
 
