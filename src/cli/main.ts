@@ -2,7 +2,6 @@
 /**
  * Entry point. stdout is reserved for JSON-RPC in stdio mode: everything human goes to stderr.
  */
-import type { McpServer } from '@modelcontextprotocol/server';
 import { ConfigError } from '../config/env.js';
 import { PolicyConfigError } from '../policy/policy-schema.js';
 import { ToolsetError } from '../server/tool-selection.js';
@@ -57,12 +56,8 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
     policyFile: command.policyFile,
   });
   // The conformance suite's fixture tools exist only for that suite: never registered otherwise.
-  // The specifier is a variable so builds do not depend on the fixtures module's types.
-  const fixturesModule = '../server/conformance-fixtures.js';
   const extend =
-    process.env.MCP_CONFORMANCE_FIXTURES === '1'
-      ? ((await import(fixturesModule)) as { registerConformanceFixtures: (server: McpServer) => void }).registerConformanceFixtures
-      : undefined;
+    process.env.MCP_CONFORMANCE_FIXTURES === '1' ? (await import('../server/conformance-fixtures.js')).registerConformanceFixtures : undefined;
   if (extend) log.warn('MCP_CONFORMANCE_FIXTURES=1: registering the conformance-suite fixture tools, resources and prompts.');
   const factory = () => createServer({
       services: app.services,
@@ -93,7 +88,9 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
         `Binding ${command.host} exposes the server beyond this machine: set TWILIO_MCP_HTTP_TOKEN (clients then send Authorization: Bearer <token>), or use --host 127.0.0.1.`,
       );
     }
-    const perMinute = Number(process.env.TWILIO_MCP_RATE_LIMIT_PER_MINUTE ?? 600);
+    // Rate limiting guards a server others can reach; on loopback it is opt-in.
+    const loopback = ['127.0.0.1', 'localhost', '::1'].includes(command.host);
+    const perMinute = Number(process.env.TWILIO_MCP_RATE_LIMIT_PER_MINUTE ?? (loopback ? 0 : 600));
     const { startHttp } = await import('../transports/http.js');
     const http = await startHttp(factory, {
       host: command.host,

@@ -32,6 +32,7 @@ export interface HttpOptions {
   bearerToken?: string;
   /** Host names accepted in the Host header when not on loopback (DNS-rebinding defence). */
   allowedHosts?: string[];
+  /** Per-client request limit; undefined = none. */
   rateLimit?: RateLimitOptions;
   /** Extra routes (e.g. webhooks); return true when the request was handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -88,7 +89,7 @@ export async function startHttp(factory: () => McpServer, options: HttpOptions):
   const hosts = options.allowedHosts?.length ? options.allowedHosts : [options.host];
   const validateHost = loopback ? localhostHostValidation() : hostHeaderValidation(hosts);
   const validateOrigin = loopback ? localhostOriginValidation() : originValidation(hosts);
-  const limiter = new RateLimiter(options.rateLimit ?? { perMinute: 600, burst: 120 });
+  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
 
   let mcpNodeHandler: ReturnType<typeof toNodeHandler>;
   let closeSessions = async () => {};
@@ -128,7 +129,7 @@ export async function startHttp(factory: () => McpServer, options: HttpOptions):
       if (path === '/mcp') {
         if (!validateHost(req, res) || !validateOrigin(req, res)) return;
         if (options.bearerToken && !checkBearer(req, res, options.bearerToken)) return;
-        if (!limiter.check(req, res)) return;
+        if (limiter && !limiter.check(req, res)) return;
         await mcpNodeHandler(req, res);
         return;
       }
