@@ -6,6 +6,7 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import type { CreateMessageRequest, MessagePage, TwilioGateway } from '../gateway/twilio-gateway.js';
 import { allowEverySend, type OutgoingMessage, type SendGuard } from '../policy/send-guard.js';
 import { lazy } from '../util/lazy.js';
+import { log } from '../util/log.js';
 import { toMessageView, type MessageView } from './message-view.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
@@ -94,29 +95,9 @@ export class MessagingService {
     checkBodyLength(input.body);
     const sendAt = input.send_at ? checkSchedule(input.send_at, messagingServiceSid) : undefined;
 
-    const outgoing: OutgoingMessage = {
-      channel: input.media_url?.length ? 'mms' : 'sms',
-      to,
-      from,
-      messagingServiceSid,
-      body: input.body,
-      segments: (await segments()).countSegments(input.body).segments,
-      transactional: input.transactional,
-      allowDuplicate: input.allow_duplicate,
-      firstContactConfirmed: options.firstContactConfirmed,
-    };
     return this.create(
-      outgoing,
-      {
-        to,
-        from,
-        messagingServiceSid,
-        body: input.body,
-        mediaUrl: input.media_url,
-        statusCallback: input.status_callback ?? (await this.defaults.statusCallbackUrl()),
-        sendAt,
-      },
-      input.body,
+      { to, from, messagingServiceSid, body: input.body, mediaUrl: input.media_url, statusCallback: input.status_callback, sendAt },
+      { channel: input.media_url?.length ? 'mms' : 'sms', policyBody: input.body, flags: input, options },
     );
   }
 
@@ -146,19 +127,7 @@ export class MessagingService {
     const to = `whatsapp:${requireE164('to', stripWhatsapp(input.to), stripWhatsapp(fromInput))}`;
     if (hasBody) checkBodyLength(input.body!);
 
-    const outgoing: OutgoingMessage = {
-      channel: 'whatsapp',
-      to,
-      from,
-      messagingServiceSid: undefined,
-      body: hasBody ? input.body : `${input.content_sid}:${JSON.stringify(input.content_variables ?? {})}`,
-      segments: 1,
-      transactional: input.transactional,
-      allowDuplicate: input.allow_duplicate,
-      firstContactConfirmed: options.firstContactConfirmed,
-    };
     return this.create(
-      outgoing,
       {
         to,
         from,
@@ -166,9 +135,10 @@ export class MessagingService {
         mediaUrl: input.media_url,
         contentSid: input.content_sid,
         contentVariables: input.content_variables ? JSON.stringify(input.content_variables) : undefined,
-        statusCallback: input.status_callback ?? (await this.defaults.statusCallbackUrl()),
+        statusCallback: input.status_callback,
       },
-      hasBody ? input.body : undefined,
+      // A template send is identified for the duplicate check by template and variables.
+      { channel: 'whatsapp', policyBody: hasBody ? input.body : `${input.content_sid}:${JSON.stringify(input.content_variables ?? {})}`, flags: input, options },
     );
   }
 
@@ -243,14 +213,30 @@ export class MessagingService {
   }
 
   /** Guard first (opt-outs, policy), then Twilio, then tell the guard what was sent. */
-  private async create(outgoing: OutgoingMessage, request: CreateMessageRequest, body: string | undefined): Promise<SendResult> {
+  private async create(
+    request: CreateMessageRequest,
+    send: { channel: OutgoingMessage['channel']; policyBody: string | undefined; flags: GuardFlags; options: SendOptions },
+  ): Promise<SendResult> {
+    const counted = request.body ? (await segments()).countSegments(request.body) : undefined;
+    const outgoing: OutgoingMessage = {
+      channel: send.channel,
+      to: request.to,
+      from: request.from,
+      messagingServiceSid: request.messagingServiceSid,
+      body: send.policyBody,
+      segments: send.channel === 'sms' ? (counted?.segments ?? 1) : 1,
+      transactional: send.flags.transactional,
+      allowDuplicate: send.flags.allow_duplicate,
+      firstContactConfirmed: send.options.firstContactConfirmed,
+    };
     const decision = await this.guard.checkMessage(outgoing);
-    const counted = body ? (await segments()).countSegments(body) : undefined;
+    request.statusCallback ??= await this.defaults.statusCallbackUrl();
     if (decision?.dryRun) return dryRunResult(request, counted, decision.estimatedCost);
     const startedAt = new Date();
     try {
       const record = await this.gateway.createMessage(request);
-      await this.guard.recordSent?.(outgoing, record.sid, decision);
+      // The message is sent: a bookkeeping failure must not turn that into an error result.
+      await this.guard.recordSent?.(outgoing, record.sid, decision)?.catch((e: unknown) => log.error(`could not record send ${record.sid}: ${e instanceof Error ? e.message : String(e)}`));
       return {
         ...toMessageView(record),
         encoding: counted?.encoding ?? null,

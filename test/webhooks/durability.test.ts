@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import twilio from 'twilio';
 import { expect, it } from 'vitest';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/receiver-process.mjs', import.meta.url));
+// The same receiver-in-a-process the ingestion bench drives.
+const FIXTURE = fileURLToPath(new URL('../../bench/lib/receiver-process.mjs', import.meta.url));
 const TOKEN = 'abcdefabcdefabcdefabcdefabcdef12';
 const PUBLIC = 'https://hooks.example.com';
 const MAX_REQUESTS = 3000;
@@ -21,7 +22,7 @@ const CONCURRENCY = 16;
 
 it('loses no acknowledged callback when killed -9 mid-stream', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-durability-'));
-  const child = spawn(process.execPath, [FIXTURE, dataDir, TOKEN, PUBLIC], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FIXTURE, 'receiver', dataDir, TOKEN, PUBLIC], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('receiver did not start')), 10_000);
     child.stdout.once('data', (c: Buffer) => {
