@@ -94,6 +94,7 @@ export const MIGRATIONS: readonly string[] = [
     at TEXT NOT NULL
   );
   CREATE INDEX send_ledger_by_time ON send_ledger(kind, at);
+  CREATE INDEX send_ledger_by_at ON send_ledger(at);
   CREATE INDEX send_ledger_by_to ON send_ledger(to_number, body_hash, at);
 
   CREATE TABLE audit_log (

@@ -78,6 +78,15 @@ export function openSqliteStore(file: string): Store {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  // Bookkeeping written on every send (the send ledger, the audit log) goes through a second
+  // connection with synchronous = NORMAL: in WAL mode that survives a crashed or killed
+  // process (all "restarts" mean), and saves an fsync on the hot path of every send. Only a
+  // power cut can lose its last commits; webhooks and opt-outs keep the fsync.
+  const bookkeeping = file === ':memory:' ? db : new Database(file);
+  if (bookkeeping !== db) {
+    bookkeeping.pragma('synchronous = NORMAL');
+    bookkeeping.pragma('busy_timeout = 5000');
+  }
 
   const s = {
     insertEvent: db.prepare(
@@ -102,12 +111,12 @@ export function openSqliteStore(file: string): Store {
     findOptOut: db.prepare('SELECT * FROM opt_outs WHERE sender = ? AND recipient = ?'),
     markRead: db.prepare('UPDATE inbound_messages SET read_at = ? WHERE message_sid = ? AND read_at IS NULL'),
     unreadFrom: db.prepare('SELECT * FROM inbound_messages WHERE from_number = ? AND received_at >= ? AND read_at IS NULL ORDER BY received_at, rowid LIMIT 1'),
-    recordSend: db.prepare('INSERT INTO send_ledger (kind, to_number, body_hash, sid, estimated_cost, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    recordSend: bookkeeping.prepare('INSERT INTO send_ledger (kind, to_number, body_hash, sid, estimated_cost, at) VALUES (?, ?, ?, ?, ?, ?)'),
     countSends: db.prepare('SELECT COUNT(*) FROM send_ledger WHERE kind = ? AND at >= ?').pluck(),
     spendSince: db.prepare('SELECT COALESCE(SUM(estimated_cost), 0) FROM send_ledger WHERE at >= ?').pluck(),
     recentSend: db.prepare('SELECT sid, at FROM send_ledger WHERE to_number = ? AND body_hash = ? AND at >= ? ORDER BY at DESC LIMIT 1'),
     contacted: db.prepare('SELECT 1 FROM send_ledger WHERE to_number = ? LIMIT 1').pluck(),
-    appendAudit: db.prepare(
+    appendAudit: bookkeeping.prepare(
       'INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
   };
@@ -233,7 +242,10 @@ export function openSqliteStore(file: string): Store {
         sessionId: r.session_id,
       }));
     },
-    close: () => db.close(),
+    close: () => {
+      if (bookkeeping !== db) bookkeeping.close();
+      db.close();
+    },
   };
 }
 
