@@ -15,7 +15,7 @@ import { DEFAULT_MMS_PRICE, DEFAULT_SMS_PRICE, DEFAULT_SMS_PRICE_PER_SEGMENT, DE
 import type { OutgoingMessage, SendDecision, SendGuard } from './send-guard.js';
 import { localMinutes, timeZoneFor } from './time-zones.js';
 
-export type SendLedger = Pick<Store, 'recordSend' | 'countSends' | 'spendSince' | 'findRecentSend' | 'hasContacted'>;
+export type SendLedger = Pick<Store, 'recordSend' | 'sendTotals' | 'findRecentSend' | 'hasContacted'>;
 
 /** The policy wants the user to confirm a first contact; the tool layer asks (elicitation). */
 export class NeedsConfirmation extends ToolFailure {
@@ -184,7 +184,8 @@ export class PolicyEngine implements SendGuard {
     const day = startOfUtcDay(at);
     const nextHour = new Date(hour.getTime() + 3_600_000).toISOString();
     const nextDay = new Date(day.getTime() + 86_400_000).toISOString();
-    const perHour = ledger.countSends('message', hour);
+    const totals = ledger.sendTotals(hour, day);
+    const perHour = totals.messagesThisHour;
     if (perHour >= caps.messages_per_hour) {
       throw new ToolFailure({
         message: `Hourly message cap reached (${perHour}/${caps.messages_per_hour}).`,
@@ -192,7 +193,7 @@ export class PolicyEngine implements SendGuard {
         extra: { cap: 'messages_per_hour', resets_at: nextHour },
       });
     }
-    const perDay = ledger.countSends('message', day);
+    const perDay = totals.messagesToday;
     if (perDay >= caps.messages_per_day) {
       throw new ToolFailure({
         message: `Daily message cap reached (${perDay}/${caps.messages_per_day}).`,
@@ -200,7 +201,7 @@ export class PolicyEngine implements SendGuard {
         extra: { cap: 'messages_per_day', resets_at: nextDay },
       });
     }
-    const spent = ledger.spendSince(day);
+    const spent = totals.spendToday;
     if (spent + cost > caps.spend_per_day_usd) {
       throw new ToolFailure({
         message: `Daily spend cap: $${spent.toFixed(4)} spent today + $${cost.toFixed(4)} for this message would exceed $${caps.spend_per_day_usd}.`,

@@ -18,6 +18,7 @@ import type {
   OptOut,
   OptOutChange,
   SendRecord,
+  SendTotals,
   StatusRecord,
   Store,
   WebhookEvent,
@@ -112,8 +113,12 @@ export function openSqliteStore(file: string): Store {
     markRead: db.prepare('UPDATE inbound_messages SET read_at = ? WHERE message_sid = ? AND read_at IS NULL'),
     unreadFrom: db.prepare('SELECT * FROM inbound_messages WHERE from_number = ? AND received_at >= ? AND read_at IS NULL ORDER BY received_at, rowid LIMIT 1'),
     recordSend: bookkeeping.prepare('INSERT INTO send_ledger (kind, to_number, body_hash, sid, estimated_cost, at) VALUES (?, ?, ?, ?, ?, ?)'),
-    countSends: db.prepare('SELECT COUNT(*) FROM send_ledger WHERE kind = ? AND at >= ?').pluck(),
-    spendSince: db.prepare('SELECT COALESCE(SUM(estimated_cost), 0) FROM send_ledger WHERE at >= ?').pluck(),
+    sendTotals: db.prepare(`SELECT
+        COALESCE(SUM(kind = 'message' AND at >= @hour), 0) AS messagesThisHour,
+        COALESCE(SUM(kind = 'message'), 0) AS messagesToday,
+        COALESCE(SUM(kind = 'call'), 0) AS callsToday,
+        COALESCE(SUM(estimated_cost), 0) AS spendToday
+      FROM send_ledger WHERE at >= @day`),
     recentSend: db.prepare('SELECT sid, at FROM send_ledger WHERE to_number = ? AND body_hash = ? AND at >= ? ORDER BY at DESC LIMIT 1'),
     contacted: db.prepare('SELECT 1 FROM send_ledger WHERE to_number = ? LIMIT 1').pluck(),
     appendAudit: bookkeeping.prepare(
@@ -212,8 +217,7 @@ export function openSqliteStore(file: string): Store {
     recordSend(r: SendRecord) {
       s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at));
     },
-    countSends: (kind, since) => s.countSends.get(kind, iso(since)) as number,
-    spendSince: (since) => s.spendSince.get(iso(since)) as number,
+    sendTotals: (hourStart, dayStart) => s.sendTotals.get({ hour: iso(hourStart), day: iso(dayStart) }) as SendTotals,
     findRecentSend(to, bodyHash, since) {
       const row = s.recentSend.get(to, bodyHash, iso(since)) as { sid: string; at: string } | undefined;
       return row ? { sid: row.sid, at: new Date(row.at) } : undefined;

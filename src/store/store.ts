@@ -93,6 +93,13 @@ export interface SendRecord {
   at: Date;
 }
 
+export interface SendTotals {
+  messagesThisHour: number;
+  messagesToday: number;
+  callsToday: number;
+  spendToday: number;
+}
+
 export interface AuditEntry {
   at: Date;
   tool: string;
@@ -121,8 +128,8 @@ export interface Store {
   listOptOuts(filter: { recipient?: string; limit: number }): OptOut[];
 
   recordSend(record: SendRecord): void;
-  countSends(kind: 'message' | 'call', since: Date): number;
-  spendSince(since: Date): number;
+  /** Counts and estimated spend for the cap checks, in one read. */
+  sendTotals(hourStart: Date, dayStart: Date): SendTotals;
   findRecentSend(to: string, bodyHash: string, since: Date): { sid: string; at: Date } | undefined;
   hasContacted(to: string): boolean;
 
