@@ -3,9 +3,9 @@
  * never sent twice, unknown outcomes reported as such.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ToolFailure } from '../../src/errors/tool-failure.js';
 import { createTwilioGateway, type TwilioGateway } from '../../src/gateway/twilio-gateway.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { failureOf } from '../helpers/tool-failure.js';
 
 let sandbox: SandboxHandle;
 let gateway: TwilioGateway;
@@ -20,15 +20,6 @@ function gatewayFor(baseUrl: string, timeoutMs = 5000, password?: string): Twili
   });
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<ToolFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ToolFailure) return error;
-    throw error;
-  }
-  throw new Error('expected a ToolFailure');
-}
 
 async function countTo(to: string): Promise<number> {
   return (await gateway.listMessages({ to }, 50)).messages.length;

@@ -6,12 +6,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ToolFailure } from '../../src/errors/tool-failure.js';
 import { NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
 import { loadPolicy, PolicyConfigError, type Policy } from '../../src/policy/policy-schema.js';
 import type { OutgoingMessage } from '../../src/policy/send-guard.js';
 import { openStoreInDir } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
+import { failureOf } from '../helpers/tool-failure.js';
 
 const NOON_NY = new Date('2026-11-24T17:00:00Z'); // 12:00 in New York, 09:00 in Los Angeles
 const NIGHT_NY = new Date('2026-11-25T03:30:00Z'); // 22:30 in New York, 19:30 in Los Angeles
@@ -27,22 +27,13 @@ function setup(env: Record<string, string> = {}, now = NOON_NY, dir = mkdtempSyn
   return { store, engine, dir };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<ToolFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ToolFailure) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('number lists', () => {
   it('deny wins over allow; prefixes match', async () => {
     const { engine } = setup({ TWILIO_MCP_ALLOW_NUMBERS: '+1415', TWILIO_MCP_DENY_NUMBERS: '+14155550666' });
     await expect(engine.checkMessage(message('+14155550100'))).resolves.toMatchObject({ dryRun: false });
-    expect((await refusal(engine.checkMessage(message('+14155550666')))).message).toMatch(/deny list entry \+14155550666/);
-    expect((await refusal(engine.checkMessage(message('+12125550100')))).message).toMatch(/only numbers on the allow list/);
+    expect((await failureOf(engine.checkMessage(message('+14155550666')))).message).toMatch(/deny list entry \+14155550666/);
+    expect((await failureOf(engine.checkMessage(message('+12125550100')))).message).toMatch(/only numbers on the allow list/);
   });
 });
 
@@ -50,7 +41,7 @@ describe('destination countries', () => {
   it("allows only the sender's country by default (SMS-pumping defence)", async () => {
     const { engine } = setup();
     await expect(engine.checkMessage(message('+14155550100'))).resolves.toBeDefined();
-    const refused = await refusal(engine.checkMessage(message('+447700900123')));
+    const refused = await failureOf(engine.checkMessage(message('+447700900123')));
     expect(refused.message).toMatch(/destination country GB is not allowed \(allowed: US\)/);
     expect(refused.nextStep).toMatch(/SMS-pumping/);
   });
@@ -64,7 +55,7 @@ describe('destination countries', () => {
 describe('quiet hours (recipient local time)', () => {
   it('holds a message at 22:30 in New York and says when it may go', async () => {
     const { engine } = setup({}, NIGHT_NY);
-    const refused = await refusal(engine.checkMessage(message('+12125550100')));
+    const refused = await failureOf(engine.checkMessage(message('+12125550100')));
     expect(refused.message).toMatch(/it is 22:30 for the recipient \(America\/New_York\)/);
     expect(refused.nextStep).toMatch(/transactional: true/);
     expect(refused.extra?.resumes_at).toBe('2026-11-25T13:00:00.000Z');
@@ -88,7 +79,7 @@ describe('duplicates', () => {
     const m = message('+14155550101', 'Your order shipped');
     const decision = await engine.checkMessage(m);
     await engine.recordSent(m, 'SM0001', decision);
-    const refused = await refusal(engine.checkMessage(m));
+    const refused = await failureOf(engine.checkMessage(m));
     expect(refused.extra?.earlier_sid).toBe('SM0001');
     await expect(engine.checkMessage({ ...m, allowDuplicate: true })).resolves.toBeDefined();
     await expect(engine.checkMessage(message('+14155550101', 'Another text'))).resolves.toBeDefined();
@@ -114,7 +105,7 @@ describe('caps', () => {
     }
     first.store.close();
     const restarted = setup({ TWILIO_MCP_MAX_MESSAGES_PER_HOUR: '3' }, NOON_NY, first.dir);
-    const refused = await refusal(restarted.engine.checkMessage(message('+14155550103', 'n3')));
+    const refused = await failureOf(restarted.engine.checkMessage(message('+14155550103', 'n3')));
     expect(refused.message).toBe('Hourly message cap reached (3/3).');
     expect(refused.extra).toMatchObject({ cap: 'messages_per_hour', resets_at: '2026-11-24T18:00:00.000Z' });
   });
@@ -122,7 +113,7 @@ describe('caps', () => {
   it('refuses when the estimated spend would pass the daily cap', async () => {
     const { engine } = setup({ TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '0.02' });
     const m = message('+14155550104', 'x', { segments: 3 });
-    const refused = await refusal(engine.checkMessage(m));
+    const refused = await failureOf(engine.checkMessage(m));
     expect(refused.message).toMatch(/Daily spend cap/);
     expect(refused.extra?.resets_at).toBe('2026-11-25T00:00:00.000Z');
   });
@@ -136,7 +127,7 @@ describe('first contact', () => {
     await confirm.engine.recordSent(m, 'SM9', await confirm.engine.checkMessage(m));
     await expect(confirm.engine.checkMessage(message('+14155550105', 'again'))).resolves.toBeDefined();
     const refuse = setup({ TWILIO_MCP_FIRST_CONTACT: 'refuse' });
-    expect((await refusal(refuse.engine.checkMessage(message('+14155550106')))).message).toMatch(/never messaged/);
+    expect((await failureOf(refuse.engine.checkMessage(message('+14155550106')))).message).toMatch(/never messaged/);
   });
 });
 
