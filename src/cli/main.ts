@@ -2,10 +2,8 @@
 /**
  * Entry point. stdout is reserved for JSON-RPC in stdio mode: everything human goes to stderr.
  */
-import { ConfigError } from '../config/env.js';
-import { PolicyConfigError } from '../policy/policy-schema.js';
+import { ConfigError, PolicyConfigError } from '../errors/startup-errors.js';
 import { ToolsetError } from '../server/tool-selection.js';
-import { SERVER_VERSION } from '../server/create-server.js';
 import { log, registerSecret } from '../util/log.js';
 import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 
@@ -119,7 +117,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${USAGE}\n`);
       return;
     case 'version':
-      process.stdout.write(`mcp-server-twilio ${SERVER_VERSION}\n`);
+      process.stdout.write(`mcp-server-twilio ${(await import('../server/create-server.js')).SERVER_VERSION}\n`);
       return;
     case 'sandbox':
       return runSandboxOnly(command);

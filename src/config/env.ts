@@ -6,6 +6,7 @@
  * Secrets are never echoed in those messages.
  */
 import { z } from 'zod';
+import { ConfigError } from '../errors/startup-errors.js';
 
 const accountSid = z
   .string()
@@ -79,12 +80,7 @@ export interface TwilioConfig {
   webhookUrl: string | undefined;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Empty strings count as unset: shells and .env files often export `VAR=`. */
 function pickTwilioVariables(env: NodeJS.ProcessEnv): Record<string, string> {

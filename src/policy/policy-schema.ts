@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { PolicyConfigError } from '../errors/startup-errors.js';
 
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const numberOrPrefix = z.string().regex(/^\+\d{1,15}$/, 'must be an E.164 number or prefix, e.g. "+14155550100" or "+1900"');
@@ -48,12 +49,7 @@ export const PolicySchema = z
 
 export type Policy = z.infer<typeof PolicySchema>;
 
-export class PolicyConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid send policy:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'PolicyConfigError';
-  }
-}
+export { PolicyConfigError };
 
 const truthy = (v: string) => /^(1|true|yes|on)$/i.test(v.trim());
 
