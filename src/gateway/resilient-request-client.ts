@@ -4,6 +4,7 @@
  * in for every Twilio host, and a retry policy that honours Retry-After and never
  * re-sends a create that may already have happened.
  */
+import { Agent as HttpAgent } from 'node:http';
 import type TwilioSDK from 'twilio';
 import { decideAfterError, decideAfterResponse } from './retry-policy.js';
 
@@ -88,5 +89,9 @@ export function createResilientRequestClient(Base: RequestClientClass, target: R
       }
     }
   }
-  return new ResilientRequestClient({ timeout: target.timeoutMs, keepAlive: true });
+  const client = new ResilientRequestClient({ timeout: target.timeoutMs, keepAlive: true });
+  // The SDK keeps connections alive for https only; a sandbox on plain http would pay a new
+  // TCP connection per request without this.
+  if (target.baseUrl?.startsWith('http:')) client.axios.defaults.httpAgent = new HttpAgent({ keepAlive: true, timeout: target.timeoutMs });
+  return client;
 }
