@@ -6,8 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig, type TwilioConfig } from '../config/env.js';
 import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
-import { chainGuards, OptOutGuard } from '../policy/opt-out-guard.js';
+import { OptOutGuard } from '../policy/opt-out-guard.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
+import { chainGuards } from '../policy/send-guard.js';
 import { loadPolicy } from '../policy/policy-schema.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from '../sandbox/constants.js';
 import type { SandboxHandle } from '../sandbox/index.js';
@@ -111,10 +112,8 @@ export async function startApp(options: StartOptions): Promise<App> {
     events,
   });
   const receiverUrls = (): ReceiverUrls | undefined => {
-    const base = publicBaseUrl();
-    return base
-      ? { inbound: `${base}${WEBHOOK_PREFIX}/messages/inbound`, messageStatus: `${base}${WEBHOOK_PREFIX}/messages/status`, callStatus: `${base}${WEBHOOK_PREFIX}/calls/status` }
-      : undefined;
+    const [inbound, messageStatus, callStatus] = (['/messages/inbound', '/messages/status', '/calls/status'] as const).map((route) => receiver.urlFor(route));
+    return inbound && messageStatus && callStatus ? { inbound, messageStatus, callStatus } : undefined;
   };
   const ownListener = lazy(async () => {
     const { startWebhookListener } = await import('../transports/webhook-listener.js');

@@ -5,7 +5,7 @@
  */
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { Store } from '../store/store.js';
-import type { OutgoingMessage, SendDecision, SendGuard } from './send-guard.js';
+import type { OutgoingMessage, SendGuard } from './send-guard.js';
 
 export class OptOutGuard implements SendGuard {
   constructor(private readonly store: () => Promise<Store>) {}
@@ -26,18 +26,4 @@ export class OptOutGuard implements SendGuard {
       }
     }
   }
-}
-
-/** Runs guards in order; the first refusal wins; the last decision given is kept. */
-export function chainGuards(...guards: SendGuard[]): SendGuard {
-  return {
-    async checkMessage(message) {
-      let decision: SendDecision | void = undefined;
-      for (const guard of guards) decision = (await guard.checkMessage(message)) ?? decision;
-      return decision;
-    },
-    async recordSent(message, sid, decision) {
-      for (const guard of guards) await guard.recordSent?.(message, sid, decision);
-    },
-  };
 }

@@ -34,3 +34,17 @@ export interface SendGuard {
 }
 
 export const allowEverySend: SendGuard = { checkMessage: async () => {} };
+
+/** Runs guards in order; the first refusal wins; the last decision given is kept. */
+export function chainGuards(...guards: SendGuard[]): SendGuard {
+  return {
+    async checkMessage(message) {
+      let decision: SendDecision | void = undefined;
+      for (const guard of guards) decision = (await guard.checkMessage(message)) ?? decision;
+      return decision;
+    },
+    async recordSent(message, sid, decision) {
+      for (const guard of guards) await guard.recordSent?.(message, sid, decision);
+    },
+  };
+}
