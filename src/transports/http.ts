@@ -51,19 +51,49 @@ function jsonRpcError(status: number, code: number, message: string): Response {
   });
 }
 
+/**
+ * Bounds on 2025-era sessions, so clients that vanish without DELETE cannot grow memory
+ * forever: a session unused for SESSION_IDLE_MS is closed, and past MAX_SESSIONS the least
+ * recently used one makes room. Generous on purpose: an idle client may hold a
+ * notification stream open for hours.
+ */
+const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+const MAX_SESSIONS = 1000;
+
+interface Session {
+  transport: WebStandardStreamableHTTPServerTransport;
+  lastSeen: number;
+}
+
 function sessionfulLegacyHandler(factory: () => McpServer) {
-  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const sessions = new Map<string, Session>();
+  const closeSession = (id: string) => {
+    const session = sessions.get(id);
+    sessions.delete(id);
+    void session?.transport.close().catch(() => {});
+  };
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, session] of sessions) if (now - session.lastSeen > SESSION_IDLE_MS) closeSession(id);
+  }, 60_000);
+  sweeper.unref();
+
   const handle = async (request: Request, parsedBody: unknown): Promise<Response> => {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
-      const transport = sessions.get(sessionId);
-      if (!transport) return jsonRpcError(404, -32001, 'Session not found: it expired or the server restarted. Initialize a new session.');
-      return transport.handleRequest(request, { parsedBody });
+      const session = sessions.get(sessionId);
+      if (!session) return jsonRpcError(404, -32001, 'Session not found: it expired or the server restarted. Initialize a new session.');
+      session.lastSeen = Date.now();
+      return session.transport.handleRequest(request, { parsedBody });
     }
     if (request.method === 'POST' && isInitializeRequest(parsedBody)) {
+      if (sessions.size >= MAX_SESSIONS) {
+        const [oldest] = [...sessions].sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0] ?? [];
+        if (oldest) closeSession(oldest);
+      }
       const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => void sessions.set(id, transport),
+        onsessioninitialized: (id) => void sessions.set(id, { transport, lastSeen: Date.now() }),
         onsessionclosed: (id) => void sessions.delete(id),
       });
       transport.onclose = () => {
@@ -75,7 +105,8 @@ function sessionfulLegacyHandler(factory: () => McpServer) {
     return jsonRpcError(400, -32000, 'Bad Request: no Mcp-Session-Id header; send initialize first.');
   };
   const closeAll = async () => {
-    await Promise.allSettled([...sessions.values()].map((t) => t.close()));
+    clearInterval(sweeper);
+    await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
     sessions.clear();
   };
   return { handle, closeAll };
