@@ -149,7 +149,7 @@ describe('dry run and configuration', () => {
       expect(error).toBeInstanceOf(PolicyConfigError);
       const text = (error as PolicyConfigError).problems.join('\n');
       expect(text).toMatch(/caps\.messages_per_day/);
-      expect(text).toMatch(/quiet_hours\.start: must be HH:MM/);
+      expect(text).toMatch(/quiet_hours\.start: the string "9pm" must be HH:MM/);
       expect(text).toMatch(/Known keys: allowed_countries/);
     }
     const notJson = join(dir, 'broken.json');
