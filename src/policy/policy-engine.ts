@@ -1,48 +1,89 @@
 /**
- * The send policy, applied to every outgoing message before Twilio is called. Rule order:
- * deny/allow numbers → destination country → quiet hours → duplicate → caps → first
- * contact. Each refusal names its rule, why, and what to do. Counts for caps and the
- * duplicate check come from the ledger (the store), so they survive restarts.
+ * The send policy, applied to every outgoing message and call before Twilio is called.
+ * Rule order: deny/allow numbers → destination country → quiet hours → duplicate → caps →
+ * first contact: the rules about *who* first (they cannot be fixed by waiting), then
+ * *when*, then *how much*. Each refusal names its rule (`extra.rule`), why, and what to do.
  *
- * Caps use calendar windows in UTC (this hour, this day): easy to state when they reset.
+ * The engine holds no state of its own: counts for caps, the duplicate check and first
+ * contact come from the ledger (the store), so they survive restarts.
+ *
+ * Caps use calendar windows in UTC (this hour, this day) rather than rolling ones: a
+ * refusal can say exactly when the cap resets (the top of the next UTC hour, or 00:00 UTC),
+ * and an agent can plan around it. The price is a possible burst at a boundary (60 at
+ * 10:59 and 60 at 11:00), which the daily caps still bound.
  */
-import { createHash } from 'node:crypto';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { lazy } from '../util/lazy.js';
-import type { Store } from '../store/store.js';
 import type { Policy } from './policy-schema.js';
-import { DEFAULT_MMS_PRICE, DEFAULT_SMS_PRICE, DEFAULT_SMS_PRICE_PER_SEGMENT, DEFAULT_WHATSAPP_PRICE } from './price-table.js';
-import type { OutgoingMessage, SendDecision, SendGuard } from './send-guard.js';
+import { DEFAULT_CALL_MINUTES_ESTIMATE, PriceTable } from './price-table.js';
+import { hashBody, type SendLedger, type SendTotals } from './send-ledger.js';
+import type { OutgoingCall, OutgoingMessage, SendDecision, SendGuard } from './send-guard.js';
 import { localMinutes, timeZoneFor } from './time-zones.js';
 
-export type SendLedger = Pick<Store, 'recordSend' | 'sendTotals' | 'findRecentSend' | 'hasContacted'>;
+export type { SendLedger } from './send-ledger.js';
 
 /** The policy wants the user to confirm a first contact; the tool layer asks (elicitation). */
 export class NeedsConfirmation extends ToolFailure {
   constructor(readonly question: string) {
-    super({ message: question, nextStep: 'Ask the user to confirm this first contact.' });
+    super({ message: question, nextStep: 'Ask the user to confirm this first contact.', extra: { rule: 'first_contact' } });
     this.name = 'NeedsConfirmation';
   }
 }
 
-const strip = (n: string) => n.replace(/^whatsapp:/, '');
-const hashBody = (body: string) => createHash('sha256').update(body).digest('hex');
+/** A send the policy allows; refusals are thrown as ToolFailure, never returned. */
+export interface MessageDecision extends SendDecision {
+  allowed: true;
+  segments: number;
+  warnings: string[];
+}
+
+export interface CallDecision extends SendDecision {
+  allowed: true;
+  /** The minutes the spend estimate counted. */
+  estimatedMinutes: number;
+  warnings: string[];
+}
+
+export interface CheckOptions {
+  /** The moment to judge quiet hours and caps at; the engine's clock when absent. */
+  now?: Date;
+}
+
+/** The rule a refusal came from, in `extra.rule` of the ToolFailure. */
+export type PolicyRule = 'deny_numbers' | 'allow_numbers' | 'allowed_countries' | 'quiet_hours' | 'duplicate' | 'caps' | 'first_contact';
+
+const strip = (n: string) => n.replace(/^whatsapp:/i, '');
 
 // libphonenumber's metadata loads on the first check, not at start-up.
 type PhoneLib = typeof import('libphonenumber-js/min');
 let phoneLib: PhoneLib | undefined;
-const loadPhoneLib = lazy(async () => (phoneLib = await import('libphonenumber-js/min')));
+let mainCountryOfCallingCode: (code: string) => string | undefined = () => undefined;
+const loadPhoneLib = lazy(async () => {
+  const [lib, metadata] = await Promise.all([import('libphonenumber-js/min'), import('libphonenumber-js/min/metadata')]);
+  // The first country listed for a calling code is its main one (+1 → US, +7 → RU, +44 → GB);
+  // "001" stands for non-geographic codes (satellite, international networks), which have no country.
+  mainCountryOfCallingCode = (code) => {
+    const main: string | undefined = metadata.default.country_calling_codes[code]?.[0];
+    return main && main !== '001' ? main : undefined;
+  };
+  phoneLib = lib;
+});
+const segmentCounter = lazy(() => import('../domain/segments.js'));
 
-/** ISO country of a number (needs loadPhoneLib() to have run). */
+/**
+ * ISO country of a number (needs the phone metadata: call after any engine check, or
+ * after `await loadPhoneMetadata()`). Numbers libphonenumber cannot place — unassigned or
+ * fictional ranges such as Twilio's test numbers — belong to their calling code's main
+ * country; non-geographic numbers (+881, +882, ...) have none.
+ */
 export function countryOfNumber(e164: string): string | undefined {
   if (!phoneLib) throw new Error('countryOfNumber called before the phone metadata was loaded');
-  const { getCountries, getCountryCallingCode, parsePhoneNumberFromString } = phoneLib;
-  const parsed = parsePhoneNumberFromString(e164);
+  const parsed = phoneLib.parsePhoneNumberFromString(e164);
   if (!parsed) return undefined;
-  if (parsed.country) return parsed.country;
-  // Numbers in unassigned or fictional ranges still belong to their calling code's main country.
-  return getCountries().find((c) => getCountryCallingCode(c) === parsed.countryCallingCode);
+  return parsed.country ?? mainCountryOfCallingCode(parsed.countryCallingCode);
 }
+
+export const loadPhoneMetadata: () => Promise<void> = loadPhoneLib;
 
 function startOfUtcHour(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), at.getUTCHours()));
@@ -51,15 +92,42 @@ function startOfUtcDay(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
 }
 const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const hhmm = (minutes: number) => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+/** Warn once usage reaches this share of a cap, so an agent can slow down before a refusal. */
+const NEAR_CAP = 0.8;
+
+function refuse(rule: PolicyRule, message: string, nextStep: string, extra: Record<string, unknown> = {}): never {
+  throw new ToolFailure({ message, nextStep, extra: { rule, ...extra } });
+}
+
+/** What one check is about: a message or a call, normalised for the rules. */
+interface Subject {
+  kind: 'message' | 'call';
+  to: string;
+  from: string | undefined;
+  content: string | undefined;
+  cost: number;
+  transactional: boolean;
+  allowDuplicate: boolean;
+  firstContactConfirmed: boolean;
+}
 
 export class PolicyEngine implements SendGuard {
+  private readonly ledger: () => Promise<SendLedger>;
+  private readonly prices: PriceTable;
+
   constructor(
     private readonly policy: Policy,
-    private readonly ledger: () => Promise<SendLedger>,
+    ledger: SendLedger | (() => Promise<SendLedger>),
     private readonly defaultSender: string | undefined,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.ledger = typeof ledger === 'function' ? ledger : async () => ledger;
+    this.prices = new PriceTable(policy.prices);
+  }
 
+  /** Check everything, send nothing: the service returns "what would be sent". */
   get dryRun(): boolean {
     return this.policy.dry_run;
   }
@@ -72,38 +140,62 @@ export class PolicyEngine implements SendGuard {
     return this.policy.audit.redact_bodies;
   }
 
+  /** Destination countries allowed for a send from `sender`; undefined when unrestricted (no country known). */
   allowedCountries(sender: string | undefined): string[] | undefined {
     if (this.policy.allowed_countries) return this.policy.allowed_countries;
-    const senderNumber = sender && sender.startsWith('+') ? sender : this.defaultSender;
-    const country = senderNumber ? countryOfNumber(strip(senderNumber)) : undefined;
+    const senderNumber = sender && strip(sender).startsWith('+') ? strip(sender) : this.defaultSender;
+    const country = senderNumber ? countryOfNumber(senderNumber) : undefined;
     return country ? [country] : undefined;
   }
 
+  /** USD for the spend cap (needs the phone metadata loaded). */
   estimateCost(message: OutgoingMessage): number {
-    if (message.channel === 'whatsapp') return DEFAULT_WHATSAPP_PRICE;
-    if (message.channel === 'mms') return DEFAULT_MMS_PRICE;
-    const country = countryOfNumber(strip(message.to));
-    const table: Record<string, number> = { ...DEFAULT_SMS_PRICE_PER_SEGMENT, ...this.policy.prices.sms_per_segment };
-    const perSegment: number = (country ? table[country] : undefined) ?? this.policy.prices.default_sms_per_segment ?? DEFAULT_SMS_PRICE;
-    return perSegment * (message.segments ?? 1);
+    if (message.channel === 'whatsapp') return this.prices.whatsappPerMessage;
+    if (message.channel === 'mms') return this.prices.mmsPerMessage;
+    return this.prices.smsPerSegment(countryOfNumber(strip(message.to))) * (message.segments ?? 1);
   }
 
-  async checkMessage(message: OutgoingMessage): Promise<SendDecision> {
+  estimateCallCost(call: OutgoingCall): { minutes: number; cost: number } {
+    const minutes = Math.max(1, Math.ceil(call.expectedMinutes ?? DEFAULT_CALL_MINUTES_ESTIMATE));
+    return { minutes, cost: this.prices.callPerMinute(countryOfNumber(strip(call.to))) * minutes };
+  }
+
+  async checkMessage(message: OutgoingMessage, options: CheckOptions = {}): Promise<MessageDecision> {
     await loadPhoneLib();
-    const at = this.now();
-    const to = strip(message.to);
-    this.checkNumberLists(to);
-    this.checkCountry(to, message.from ? strip(message.from) : undefined);
-    if (!message.transactional) this.checkQuietHours(to, at);
-    const ledger = await this.ledger();
-    if (!message.allowDuplicate && message.body) this.checkDuplicate(ledger, to, message.body, at);
-    const estimatedCost = this.estimateCost(message);
-    this.checkCaps(ledger, estimatedCost, at);
-    if (!message.firstContactConfirmed) this.checkFirstContact(ledger, to);
-    return { dryRun: this.policy.dry_run, estimatedCost };
+    const segments = message.channel === 'sms' ? (message.segments ?? (message.body ? (await segmentCounter()).countSegments(message.body).segments : 1)) : 1;
+    const subject: Subject = {
+      kind: 'message',
+      to: strip(message.to),
+      from: message.from,
+      content: message.body,
+      cost: this.estimateCost({ ...message, segments }),
+      transactional: message.transactional ?? false,
+      allowDuplicate: message.allowDuplicate ?? false,
+      firstContactConfirmed: message.firstContactConfirmed ?? false,
+    };
+    const warnings = await this.check(subject, options.now ?? this.now());
+    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: subject.cost, segments, warnings };
   }
 
-  async recordSent(message: OutgoingMessage, sid: string, decision: SendDecision | void): Promise<void> {
+  async checkCall(call: OutgoingCall, options: CheckOptions = {}): Promise<CallDecision> {
+    await loadPhoneLib();
+    const { minutes, cost } = this.estimateCallCost(call);
+    const subject: Subject = {
+      kind: 'call',
+      to: strip(call.to),
+      from: call.from,
+      content: call.content,
+      cost,
+      transactional: call.transactional ?? false,
+      allowDuplicate: call.allowDuplicate ?? false,
+      firstContactConfirmed: call.firstContactConfirmed ?? false,
+    };
+    const warnings = await this.check(subject, options.now ?? this.now());
+    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: cost, estimatedMinutes: minutes, segments: 1, warnings };
+  }
+
+  /** Told about a message Twilio accepted (never about a dry run), so caps and duplicates see it. */
+  async recordSent(message: OutgoingMessage, sid: string, decision: SendDecision | void, options: CheckOptions = {}): Promise<void> {
     await loadPhoneLib();
     (await this.ledger()).recordSend({
       kind: 'message',
@@ -111,132 +203,237 @@ export class PolicyEngine implements SendGuard {
       bodyHash: message.body ? hashBody(message.body) : null,
       sid,
       estimatedCost: decision?.estimatedCost ?? this.estimateCost(message),
-      at: this.now(),
+      at: options.now ?? this.now(),
     });
   }
 
+  /** Told about a call Twilio accepted. */
+  async recordCall(call: OutgoingCall, sid: string, decision: SendDecision | void, options: CheckOptions = {}): Promise<void> {
+    await loadPhoneLib();
+    (await this.ledger()).recordSend({
+      kind: 'call',
+      to: strip(call.to),
+      bodyHash: call.content ? hashBody(call.content) : null,
+      sid,
+      estimatedCost: decision?.estimatedCost ?? this.estimateCallCost(call).cost,
+      at: options.now ?? this.now(),
+    });
+  }
+
+  /** The rules in order; the first refusal throws. Returns the warnings of an allowed send. */
+  private async check(subject: Subject, at: Date): Promise<string[]> {
+    const warnings: string[] = [];
+    this.checkNumberLists(subject.to);
+    this.checkCountry(subject, warnings);
+    this.checkQuietHours(subject, at, warnings);
+    const ledger = await this.ledger();
+    this.checkDuplicate(ledger, subject, at, warnings);
+    this.checkCaps(ledger, subject, at, warnings);
+    this.checkFirstContact(ledger, subject);
+    if (this.policy.dry_run) warnings.push('Dry run (TWILIO_MCP_DRY_RUN): everything was checked; nothing will be sent.');
+    return warnings;
+  }
+
   private checkNumberLists(to: string): void {
+    // Deny first: a number on both lists is denied.
     const denied = this.policy.deny_numbers.find((p) => to.startsWith(p));
     if (denied) {
-      throw new ToolFailure({
-        message: `Policy refuses ${to}: it matches the deny list entry ${denied}.`,
-        nextStep: 'Do not contact this number. An operator can change deny_numbers / TWILIO_MCP_DENY_NUMBERS if this is wrong.',
-      });
+      refuse(
+        'deny_numbers',
+        `Policy refuses ${to}: it matches the deny list entry ${denied}.`,
+        'Do not contact this number. An operator can change deny_numbers / TWILIO_MCP_DENY_NUMBERS if this is wrong.',
+        { matched: denied },
+      );
     }
     if (this.policy.allow_numbers.length > 0 && !this.policy.allow_numbers.some((p) => to.startsWith(p))) {
-      throw new ToolFailure({
-        message: `Policy refuses ${to}: only numbers on the allow list may be contacted (${this.policy.allow_numbers.join(', ')}).`,
-        nextStep: 'Ask an operator to add it to allow_numbers / TWILIO_MCP_ALLOW_NUMBERS if this contact is intended.',
-      });
+      refuse(
+        'allow_numbers',
+        `Policy refuses ${to}: only numbers on the allow list may be contacted (${this.policy.allow_numbers.join(', ')}).`,
+        'Ask an operator to add it to allow_numbers / TWILIO_MCP_ALLOW_NUMBERS if this contact is intended.',
+      );
     }
   }
 
-  private checkCountry(to: string, from: string | undefined): void {
-    const allowed = this.allowedCountries(from);
-    if (!allowed || allowed.includes('*')) return;
-    const country = countryOfNumber(to) ?? 'unknown';
-    if (!allowed.includes(country)) {
-      throw new ToolFailure({
-        message: `Policy refuses ${to}: destination country ${country} is not allowed (allowed: ${allowed.join(', ')}).`,
-        nextStep:
-          'If this destination is intended, an operator adds it to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. The default allows only the sender\'s country because SMS-pumping fraud targets foreign premium ranges.',
-      });
+  private checkCountry(subject: Subject, warnings: string[]): void {
+    const allowed = this.allowedCountries(subject.from);
+    if (!allowed) {
+      warnings.push('Destination countries are not restricted: the sender\'s country is unknown (no sender number). Set TWILIO_MCP_ALLOWED_COUNTRIES to guard against SMS-pumping fraud.');
+      return;
     }
+    if (allowed.includes('*')) {
+      warnings.push('Every destination country is allowed (allowed_countries ["*"]): SMS-pumping fraud to premium destinations is not blocked.');
+      return;
+    }
+    const country = countryOfNumber(subject.to);
+    if (country && allowed.includes(country)) return;
+    const what = country ? `destination country ${country} is not allowed` : 'the destination has no country (a non-geographic or unrecognised number)';
+    refuse(
+      'allowed_countries',
+      `Policy refuses ${subject.to}: ${what} (allowed: ${allowed.join(', ')}).`,
+      `If this destination is intended, an operator adds ${country ?? 'it'} to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. ` +
+        (this.policy.allowed_countries ? '' : "The default allows only the sender's country ") +
+        'because SMS-pumping fraud targets such destinations.',
+      { destination_country: country ?? null, allowed_countries: allowed },
+    );
   }
 
-  private checkQuietHours(to: string, at: Date): void {
+  private checkQuietHours(subject: Subject, at: Date, warnings: string[]): void {
     const quiet = this.policy.quiet_hours;
     if (quiet === 'off') return;
-    const zone = timeZoneFor(countryOfNumber(to), to);
-    if (!zone) return;
+    const country = countryOfNumber(subject.to);
+    const zone = timeZoneFor(country, subject.to);
+    if (!zone) {
+      warnings.push(`Quiet hours not applied: no time zone is known for ${country ?? 'this number'}.`);
+      return;
+    }
     const local = localMinutes(at, zone);
     const start = toMinutes(quiet.start);
     const end = toMinutes(quiet.end);
     const inQuiet = start <= end ? local >= start && local < end : local >= start || local < end;
     if (!inQuiet) return;
-    const minutesLeft = (end - local + 24 * 60) % (24 * 60);
-    const resumes = new Date(at.getTime() + minutesLeft * 60_000);
-    resumes.setUTCSeconds(0, 0);
-    const hhmm = `${String(Math.floor(local / 60)).padStart(2, '0')}:${String(local % 60).padStart(2, '0')}`;
-    throw new ToolFailure({
-      message: `Quiet hours: it is ${hhmm} for the recipient (${zone}); messages are held between ${quiet.start} and ${quiet.end} local time.`,
-      nextStep: `Send after ${quiet.end} local time (${resumes.toISOString()}), or pass transactional: true for a time-critical message such as a verification code.`,
-      extra: { resumes_at: resumes.toISOString() },
-    });
-  }
-
-  private checkDuplicate(ledger: SendLedger, to: string, body: string, at: Date): void {
-    const windowMinutes = this.policy.duplicate_window_minutes;
-    if (windowMinutes <= 0) return;
-    const earlier = ledger.findRecentSend(to, hashBody(body), new Date(at.getTime() - windowMinutes * 60_000));
-    if (earlier) {
-      throw new ToolFailure({
-        message: `Duplicate: the same text went to ${to} at ${earlier.at.toISOString()} (${earlier.sid}), within the ${windowMinutes}-minute window.`,
-        nextStep: 'Check get_message for that SID instead of resending. If a second copy is really wanted, pass allow_duplicate: true.',
-        extra: { earlier_sid: earlier.sid },
-      });
+    const window = `${quiet.start}–${quiet.end}`;
+    if (subject.transactional) {
+      warnings.push(`Sent during quiet hours (${hhmm(local)} for the recipient, ${zone}; quiet hours are ${window}) because transactional: true.`);
+      return;
     }
+    const resumes = quietHoursEnd(at, local, end, zone);
+    const noun = subject.kind === 'call' ? 'calls' : 'messages';
+    refuse(
+      'quiet_hours',
+      `Quiet hours: it is ${hhmm(local)} for the recipient (${zone}); quiet hours are ${window} recipient local time, and no ${noun} go out then.`,
+      `Retry after ${quiet.end} local time (${resumes.toISOString()}), or pass transactional: true for a time-critical ${subject.kind} such as a verification code.`,
+      { resumes_at: resumes.toISOString(), recipient_time_zone: zone, recipient_local_time: hhmm(local) },
+    );
   }
 
-  private checkCaps(ledger: SendLedger, cost: number, at: Date): void {
+  private checkDuplicate(ledger: SendLedger, subject: Subject, at: Date, warnings: string[]): void {
+    const windowMinutes = this.policy.duplicate_window_minutes;
+    if (windowMinutes <= 0 || !subject.content) return;
+    const earlier = ledger.findRecentSend(subject.to, hashBody(subject.content), new Date(at.getTime() - windowMinutes * 60_000));
+    if (!earlier) return;
+    const same = subject.kind === 'call' ? 'the same call' : 'the same text';
+    if (subject.allowDuplicate) {
+      warnings.push(`${same[0]!.toUpperCase()}${same.slice(1)} went to ${subject.to} at ${earlier.at.toISOString()} (${earlier.sid}); sending again because allow_duplicate: true.`);
+      return;
+    }
+    refuse(
+      'duplicate',
+      `Duplicate: ${same} went to ${subject.to} at ${earlier.at.toISOString()} (${earlier.sid}), within the ${windowMinutes}-minute window.`,
+      `Check ${subject.kind === 'call' ? 'that call' : 'get_message for that SID'} instead of sending again. If a second copy is really wanted, pass allow_duplicate: true.`,
+      { earlier_sid: earlier.sid, earlier_at: earlier.at.toISOString() },
+    );
+  }
+
+  private checkCaps(ledger: SendLedger, subject: Subject, at: Date, warnings: string[]): void {
     const caps = this.policy.caps;
     const hour = startOfUtcHour(at);
     const day = startOfUtcDay(at);
     const nextHour = new Date(hour.getTime() + 3_600_000).toISOString();
     const nextDay = new Date(day.getTime() + 86_400_000).toISOString();
-    const totals = ledger.sendTotals(hour, day);
-    const perHour = totals.messagesThisHour;
-    if (perHour >= caps.messages_per_hour) {
-      throw new ToolFailure({
-        message: `Hourly message cap reached (${perHour}/${caps.messages_per_hour}).`,
-        nextStep: `It resets at ${nextHour} (top of the UTC hour); an operator can raise TWILIO_MCP_MAX_MESSAGES_PER_HOUR.`,
-        extra: { cap: 'messages_per_hour', resets_at: nextHour },
-      });
-    }
-    const perDay = totals.messagesToday;
-    if (perDay >= caps.messages_per_day) {
-      throw new ToolFailure({
-        message: `Daily message cap reached (${perDay}/${caps.messages_per_day}).`,
-        nextStep: `It resets at ${nextDay} (UTC midnight); an operator can raise TWILIO_MCP_MAX_MESSAGES_PER_DAY.`,
-        extra: { cap: 'messages_per_day', resets_at: nextDay },
-      });
+    const totals: SendTotals = ledger.sendTotals(hour, day);
+    const countCaps =
+      subject.kind === 'message'
+        ? [
+            { cap: 'messages_per_hour', label: 'Hourly message cap', used: totals.messagesThisHour, limit: caps.messages_per_hour, resets: nextHour, when: 'top of the UTC hour', variable: 'TWILIO_MCP_MAX_MESSAGES_PER_HOUR' },
+            { cap: 'messages_per_day', label: 'Daily message cap', used: totals.messagesToday, limit: caps.messages_per_day, resets: nextDay, when: 'UTC midnight', variable: 'TWILIO_MCP_MAX_MESSAGES_PER_DAY' },
+          ]
+        : [{ cap: 'calls_per_day', label: 'Daily call cap', used: totals.callsToday, limit: caps.calls_per_day, resets: nextDay, when: 'UTC midnight', variable: 'TWILIO_MCP_MAX_CALLS_PER_DAY' }];
+    for (const c of countCaps) {
+      if (c.used >= c.limit) {
+        refuse('caps', `${c.label} reached (${c.used}/${c.limit}).`, `It resets at ${c.resets} (${c.when}); an operator can raise ${c.variable}.`, {
+          cap: c.cap,
+          used: c.used,
+          limit: c.limit,
+          resets_at: c.resets,
+        });
+      }
+      if (c.used + 1 >= c.limit * NEAR_CAP) warnings.push(`${c.label}: this is ${c.used + 1} of ${c.limit} (resets at ${c.resets}).`);
     }
     const spent = totals.spendToday;
-    if (spent + cost > caps.spend_per_day_usd) {
-      throw new ToolFailure({
-        message: `Daily spend cap: $${spent.toFixed(4)} spent today + $${cost.toFixed(4)} for this message would exceed $${caps.spend_per_day_usd}.`,
-        nextStep: `It resets at ${nextDay} (UTC midnight); an operator can raise TWILIO_MCP_MAX_SPEND_PER_DAY_USD.`,
-        extra: { cap: 'spend_per_day_usd', resets_at: nextDay },
-      });
+    const limit = caps.spend_per_day_usd;
+    if (spent + subject.cost > limit) {
+      refuse(
+        'caps',
+        `Daily spend cap: ${usd(spent)} estimated spend today + ${usd(subject.cost)} for this ${subject.kind} would exceed ${usd(limit)}.`,
+        `It resets at ${nextDay} (UTC midnight); an operator can raise TWILIO_MCP_MAX_SPEND_PER_DAY_USD (estimates use the policy's price table).`,
+        { cap: 'spend_per_day_usd', spent_usd: spent, this_send_usd: subject.cost, limit_usd: limit, resets_at: nextDay },
+      );
     }
+    if (limit > 0 && spent + subject.cost >= limit * NEAR_CAP) warnings.push(`Daily spend cap: ${usd(spent + subject.cost)} of ${usd(limit)} estimated after this ${subject.kind} (resets at ${nextDay}).`);
   }
 
-  private checkFirstContact(ledger: SendLedger, to: string): void {
-    if (this.policy.first_contact === 'allow' || ledger.hasContacted(to)) return;
+  private checkFirstContact(ledger: SendLedger, subject: Subject): void {
+    if (this.policy.first_contact === 'allow' || subject.firstContactConfirmed || ledger.hasContacted(subject.to)) return;
+    const what = subject.kind === 'call' ? 'call ever placed' : 'message ever sent';
     if (this.policy.first_contact === 'refuse') {
-      throw new ToolFailure({
-        message: `Policy refuses a first contact: this server has never messaged ${to}.`,
-        nextStep: 'Only numbers contacted before may be messaged; an operator can set first_contact to "allow" or "confirm".',
-      });
+      refuse(
+        'first_contact',
+        `Policy refuses a first contact: this server has never messaged or called ${subject.to}.`,
+        'Only numbers contacted before may be contacted; an operator can set first_contact / TWILIO_MCP_FIRST_CONTACT to "allow" or "confirm".',
+      );
     }
-    throw new NeedsConfirmation(`This would be the first message ever sent to ${to}. Send it?`);
+    throw new NeedsConfirmation(`This would be the first ${what} to ${subject.to}. ${subject.kind === 'call' ? 'Place it' : 'Send it'}?`);
   }
 
-  /** The effective policy, in one screen. */
-  async describe(): Promise<Record<string, unknown>> {
+  /** The effective policy, in one screen (get_policy, twilio://policy, get_server_status). */
+  async describe(options: CheckOptions = {}): Promise<Record<string, unknown>> {
     await loadPhoneLib();
     const p = this.policy;
+    const senderCountries = this.allowedCountries(undefined);
+    const at = options.now ?? this.now();
+    const hour = startOfUtcHour(at);
+    const day = startOfUtcDay(at);
+    let usage: Record<string, unknown> | undefined;
+    try {
+      const totals = (await this.ledger()).sendTotals(hour, day);
+      usage = {
+        messages_this_hour: totals.messagesThisHour,
+        messages_today: totals.messagesToday,
+        calls_today: totals.callsToday,
+        estimated_spend_today_usd: Math.round(totals.spendToday * 10_000) / 10_000,
+      };
+    } catch {
+      // The policy is still worth showing when the ledger cannot be read.
+    }
     return {
       dry_run: p.dry_run,
-      destination_countries: p.allowed_countries ?? (this.allowedCountries(undefined) ? `sender's country only (${this.allowedCountries(undefined)!.join(', ')})` : 'not restricted: no default sender to infer a country from; set TWILIO_MCP_ALLOWED_COUNTRIES'),
+      rule_order: 'deny/allow numbers → destination country → quiet hours → duplicate → caps → first contact',
+      destination_countries:
+        p.allowed_countries?.includes('*')
+          ? 'all (allowed_countries ["*"]) — SMS-pumping fraud is not blocked'
+          : (p.allowed_countries ??
+            (senderCountries
+              ? `sender's country only (${senderCountries.join(', ')})`
+              : 'not restricted: no default sender to infer a country from; set TWILIO_MCP_ALLOWED_COUNTRIES')),
       allow_numbers: p.allow_numbers,
       deny_numbers: p.deny_numbers,
-      caps: { ...p.caps, windows: 'calendar hour and day, UTC' },
-      quiet_hours: p.quiet_hours === 'off' ? 'off' : `${p.quiet_hours.start}–${p.quiet_hours.end} recipient local time (transactional: true overrides)`,
+      caps: {
+        ...p.caps,
+        windows: 'calendar windows in UTC: the hourly cap resets at the top of each UTC hour, daily caps at 00:00 UTC',
+        resets_at: { hour: new Date(hour.getTime() + 3_600_000).toISOString(), day: new Date(day.getTime() + 86_400_000).toISOString() },
+        ...(usage && { used: usage }),
+      },
+      quiet_hours:
+        p.quiet_hours === 'off'
+          ? 'off'
+          : `${p.quiet_hours.start}–${p.quiet_hours.end} recipient local time (zone from the number's country, or US/CA area code); transactional: true overrides`,
       duplicate_window_minutes: p.duplicate_window_minutes,
       first_contact: p.first_contact,
       first_contact_without_elicitation: p.first_contact_without_elicitation,
+      prices: this.prices.summary(),
       audit_redacts_bodies: p.audit.redact_bodies,
     };
   }
+}
+
+/**
+ * When quiet hours end for the recipient: `end` local time, today or tomorrow. Corrected
+ * once for a daylight-saving change inside the window, so the time is right on those nights too.
+ */
+function quietHoursEnd(at: Date, local: number, end: number, zone: string): Date {
+  const day = 24 * 60;
+  const resumes = new Date(at.getTime() + ((end - local + day) % day) * 60_000);
+  resumes.setUTCSeconds(0, 0);
+  const drift = ((end - localMinutes(resumes, zone) + day + day / 2) % day) - day / 2;
+  return drift === 0 ? resumes : new Date(resumes.getTime() + drift * 60_000);
 }

@@ -24,6 +24,26 @@ export interface SendDecision {
   dryRun: boolean;
   /** USD, from the policy's price table. */
   estimatedCost: number;
+  /** Present when the policy engine decided: refusals are thrown, never returned. */
+  allowed?: true;
+  /** SMS segments the estimate counted (1 for MMS, WhatsApp and calls). */
+  segments?: number;
+  /** Allowed, but worth telling the agent (near a cap, quiet hours overridden, ...). */
+  warnings?: string[];
+}
+
+/** An outgoing call as the policy sees it (the voice service builds it before dialling). */
+export interface OutgoingCall {
+  to: string;
+  from: string | undefined;
+  /** What the call plays (TwiML or its URL): the same call to the same number within the duplicate window is refused. */
+  content?: string;
+  /** Minutes the spend cap should count; unknown before the call, so a documented default applies. */
+  expectedMinutes?: number;
+  /** Time-critical (e.g. a voice verification code): allowed during quiet hours. */
+  transactional?: boolean;
+  allowDuplicate?: boolean;
+  firstContactConfirmed?: boolean;
 }
 
 export interface SendGuard {
