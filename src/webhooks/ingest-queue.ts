@@ -37,12 +37,31 @@ export class IngestQueue {
       this.scheduled = true;
       setImmediate(() => void this.flush());
     }
+    let store: Store;
     try {
-      const store = await this.store();
+      store = await this.store();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    try {
       const results = store.ingestBatch(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // The batch rolled back as a whole. Commit each on its own, so one webhook the store
+      // refuses fails alone instead of failing (and, through Twilio's retries, re-failing)
+      // every webhook that happened to arrive with it.
+      for (const p of batch) {
+        try {
+          p.resolve(store.ingestBatch([p.item])[0]!);
+        } catch (itemError) {
+          p.reject(itemError);
+        }
+      }
     }
   }
 }

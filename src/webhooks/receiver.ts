@@ -3,16 +3,17 @@
  * stdio mode): inbound messages, message and call status callbacks, recording callbacks.
  *
  * Order per request: read (bounded) → verify the signature against the configured public
- * URL → build the change → commit (group commit) → answer. A forged or unsigned request
- * gets 403 and nothing is stored; a 200 means the event is on disk. Opt-out keywords are
- * applied in the same transaction as the inbound message: compliance cannot be skipped.
+ * URL → parse → build the change → commit (group commit) → answer. A forged or unsigned
+ * request gets 403 and nothing is stored; a 200/204 means the event is on disk. Opt-out
+ * keywords are applied in the same transaction as the inbound message: compliance cannot
+ * be skipped. Every request is answered before `answerTimeoutMs` (Twilio gives up at 15 s).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventHub } from '../services/events.js';
 import type { Ingest, OptOutChange, Store, WebhookEvent, WebhookKind } from '../store/store.js';
 import { log } from '../util/log.js';
 import { IngestQueue } from './ingest-queue.js';
-import { classifyKeyword } from './keywords.js';
+import { classifyKeyword, type KeywordKind } from './keywords.js';
 import { verifySignature } from './signature.js';
 
 export const WEBHOOK_PREFIX = '/webhooks/twilio';
@@ -22,18 +23,27 @@ export const WEBHOOK_ROUTES: Record<string, WebhookKind> = {
   '/calls/status': 'call_status',
   '/recordings': 'recording',
 };
-const MAX_BODY_BYTES = 64 * 1024;
-const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+const DEFAULT_ANSWER_TIMEOUT_MS = 8000;
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export interface WebhookReceiverOptions {
-  /** The public base URL Twilio calls (TWILIO_WEBHOOK_URL); the request path is appended. */
+  /**
+   * The public base URL Twilio calls (TWILIO_WEBHOOK_URL, e.g. https://abc.ngrok.app or
+   * https://example.com/twilio); the request's path and query are appended to it to
+   * rebuild the URL Twilio signed. Undefined: every request is refused while signatures
+   * are checked.
+   */
   publicBaseUrl: () => string | undefined;
   /** Tokens a signature may be made with (two during a rotation). */
   authTokens: () => Promise<string[]>;
+  /** false only for local development: anyone who can reach the port can then forge webhooks. */
   verifySignatures: boolean;
   store: () => Promise<Store>;
+  /** Told about every newly stored event (never about duplicates), after it is on disk. */
   events: EventHub;
-  /** Answer 503 rather than hang when the store does not commit in time (Twilio waits 15 s). */
+  /** Answer 503 (or 408 for a slow upload) rather than hang past this; default 8 s. */
   answerTimeoutMs?: number;
 }
 
@@ -44,7 +54,15 @@ export interface WebhookReceiver {
   urlFor(route: keyof typeof WEBHOOK_ROUTES): string | undefined;
 }
 
-class BadWebhook extends Error {}
+/** A request we answer with a 4xx/5xx status and a message, without storing anything. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 type Params = Record<string, string | string[]>;
 const one = (params: Params, key: string): string | undefined => {
@@ -53,7 +71,7 @@ const one = (params: Params, key: string): string | undefined => {
 };
 const required = (params: Params, key: string): string => {
   const v = one(params, key);
-  if (!v) throw new BadWebhook(`missing ${key}`);
+  if (!v) throw new Refusal(400, `bad webhook: missing ${key}`);
   return v;
 };
 const errorCodeOf = (params: Params) => {
@@ -61,15 +79,40 @@ const errorCodeOf = (params: Params) => {
   return Number.isInteger(code) && code > 0 ? code : null;
 };
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BadWebhook('body too large');
-    chunks.push(chunk as Buffer);
+/** Rejects with a Refusal once `deadline` (epoch ms) passes. */
+function beforeDeadline<T>(work: Promise<T>, deadline: number, refusal: () => Refusal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(refusal()), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Reads the body up to the limit. Past it, the rest is drained and dropped rather than the
+ * stream destroyed (which would close the socket before the 413 could be sent).
+ */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = () => new Refusal(413, `body larger than ${MAX_WEBHOOK_BODY_BYTES} bytes`);
+  if (Number(req.headers['content-length']) > MAX_WEBHOOK_BODY_BYTES) {
+    req.resume();
+    return Promise.reject(tooLarge());
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_WEBHOOK_BODY_BYTES) {
+        chunks.length = 0;
+        reject(tooLarge());
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 function parseForm(text: string): Params {
@@ -81,15 +124,43 @@ function parseForm(text: string): Params {
   return params;
 }
 
+/** A JSON body as Params: scalars become strings, so the rest of the flow sees one shape. */
+function parseJson(text: string): Params {
+  let value: unknown;
+  try {
+    value = JSON.parse(text || '{}');
+  } catch {
+    throw new Refusal(400, 'bad webhook: body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Refusal(400, 'bad webhook: JSON body must be an object');
+  const scalar = (v: unknown) => (typeof v === 'string' ? v : v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Array.isArray(v) ? v.map(scalar) : scalar(v)]));
+}
+
 function flatten(params: Params): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
 }
 
-/** Opt-outs apply to the messaging service and to the number the message reached. */
+/**
+ * Twilio's Advanced Opt-Out reports the keyword class itself (OptOutType = STOP, START or
+ * HELP), custom and localised keywords included; otherwise the default keywords decide.
+ */
+function keywordOf(params: Params, body: string): { keyword: string; kind: KeywordKind } | undefined {
+  const reported = one(params, 'OptOutType')?.trim().toUpperCase();
+  const kind: KeywordKind | undefined = reported === 'STOP' ? 'opt-out' : reported === 'START' ? 'opt-in' : reported === 'HELP' ? 'help' : undefined;
+  if (kind) return { keyword: body.trim().toUpperCase() || reported!, kind };
+  return classifyKeyword(body);
+}
+
+/**
+ * Opt-outs apply to the messaging service AND to the number the message reached: a
+ * person who texted STOP to a service's number must not be reached from that number
+ * outside the service either. Opt-ins undo both.
+ */
 function optOutChanges(params: Params, from: string, to: string, body: string): { keyword: string | null; changes: OptOutChange[] } {
-  const classified = classifyKeyword(body);
+  const classified = keywordOf(params, body);
   if (!classified || classified.kind === 'help') return { keyword: classified?.keyword ?? null, changes: [] };
-  const senders = [one(params, 'MessagingServiceSid'), to].filter((s): s is string => Boolean(s));
+  const senders = [...new Set([one(params, 'MessagingServiceSid'), to].filter((s): s is string => Boolean(s)))];
   const action = classified.kind === 'opt-out' ? 'add' : 'remove';
   return {
     keyword: classified.keyword,
@@ -98,7 +169,7 @@ function optOutChanges(params: Params, from: string, to: string, body: string): 
 }
 
 function buildChange(kind: WebhookKind, params: Params, now: Date): { event: WebhookEvent; change: Ingest } {
-  const base = { kind, receivedAt: now, params: flatten(params) };
+  const base = { kind, receivedAt: now, params: flatten(params), idempotencyToken: null };
   switch (kind) {
     case 'inbound_message': {
       const sid = one(params, 'MessageSid') ?? required(params, 'SmsMessageSid');
@@ -106,13 +177,14 @@ function buildChange(kind: WebhookKind, params: Params, now: Date): { event: Web
       const to = required(params, 'To');
       const body = one(params, 'Body') ?? '';
       const numMedia = Number(one(params, 'NumMedia') ?? 0) || 0;
+      // Twilio sends at most 10 media per message; NumMedia is not trusted beyond that.
       const media = Array.from({ length: Math.min(numMedia, 10) }, (_, i) => ({
         url: one(params, `MediaUrl${i}`) ?? '',
         contentType: one(params, `MediaContentType${i}`) ?? null,
       })).filter((m) => m.url);
       const { keyword, changes } = optOutChanges(params, from, to, body);
       return {
-        event: { ...base, sid, status: 'received', idempotencyToken: null },
+        event: { ...base, sid, status: 'received' },
         change: {
           kind,
           message: {
@@ -134,26 +206,26 @@ function buildChange(kind: WebhookKind, params: Params, now: Date): { event: Web
     case 'message_status': {
       const sid = one(params, 'MessageSid') ?? required(params, 'SmsSid');
       const status = one(params, 'MessageStatus') ?? required(params, 'SmsStatus');
-      return { event: { ...base, sid, status, idempotencyToken: null }, change: { kind, sid, status, errorCode: errorCodeOf(params), at: now } };
+      return { event: { ...base, sid, status }, change: { kind, sid, status, errorCode: errorCodeOf(params), at: now } };
     }
     case 'call_status': {
       const sid = required(params, 'CallSid');
       const status = required(params, 'CallStatus');
-      return { event: { ...base, sid, status, idempotencyToken: null }, change: { kind, sid, status, errorCode: errorCodeOf(params), at: now } };
+      return { event: { ...base, sid, status }, change: { kind, sid, status, errorCode: errorCodeOf(params), at: now } };
     }
     case 'recording': {
       const recordingSid = required(params, 'RecordingSid');
       const status = one(params, 'RecordingStatus') ?? 'completed';
       const duration = Number(one(params, 'RecordingDuration'));
       return {
-        event: { ...base, sid: recordingSid, status, idempotencyToken: null },
+        event: { ...base, sid: recordingSid, status },
         change: {
           kind,
           recordingSid,
           callSid: one(params, 'CallSid') ?? null,
           status,
           url: one(params, 'RecordingUrl') ?? null,
-          durationSeconds: Number.isFinite(duration) ? duration : null,
+          durationSeconds: one(params, 'RecordingDuration') !== undefined && Number.isFinite(duration) ? duration : null,
           at: now,
         },
       };
@@ -161,84 +233,113 @@ function buildChange(kind: WebhookKind, params: Params, now: Date): { event: Web
   }
 }
 
+/** Logs at most once per interval: a misconfigured URL refuses every webhook, and the log must not flood. */
+function throttled(intervalMs: number) {
+  let last = -Infinity;
+  return (message: string) => {
+    if (Date.now() - last < intervalMs) return;
+    last = Date.now();
+    log.warn(message);
+  };
+}
+
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
   const queue = new IngestQueue(options.store);
-  const answerTimeoutMs = options.answerTimeoutMs ?? 8000;
+  const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   const publicBase = () => options.publicBaseUrl()?.replace(/\/+$/, '');
-  let warnedNoUrl = false;
+  const warnRefusal = throttled(REFUSAL_LOG_INTERVAL_MS);
+  let warnedUnverified = false;
 
-  const answer = (res: ServerResponse, status: number, body = '', type = 'text/plain') => {
-    if (!res.headersSent) res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) }).end(body);
+  const answer = (res: ServerResponse, status: number, body = '', type = 'text/plain; charset=utf-8') => {
+    if (res.headersSent) return;
+    // After a refusal the rest of an upload may still be on the wire: do not reuse the connection.
+    const headers: Record<string, string | number> = { 'content-type': type, 'content-length': Buffer.byteLength(body) };
+    if (status >= 400) headers.connection = 'close';
+    res.writeHead(status, headers).end(body);
   };
+
+  async function checkSignature(req: IncomingMessage, path: string, query: string, rawBody: Buffer, params: Params | null): Promise<void> {
+    if (!options.verifySignatures) {
+      if (!warnedUnverified) log.warn('Accepting webhooks WITHOUT checking their signatures (verifySignatures: false). Local development only.');
+      warnedUnverified = true;
+      return;
+    }
+    const base = publicBase();
+    if (!base) {
+      warnRefusal('Webhook refused: TWILIO_WEBHOOK_URL is not set, so signatures cannot be checked. Set it to the public base URL Twilio calls.');
+      throw new Refusal(403, 'signature cannot be verified: TWILIO_WEBHOOK_URL is not configured');
+    }
+    const tokens = await options.authTokens();
+    if (tokens.length === 0) {
+      warnRefusal('Webhook refused: no auth token is configured to check signatures with. Set TWILIO_AUTH_TOKEN.');
+      throw new Refusal(403, 'signature cannot be verified: no auth token configured');
+    }
+    const url = `${base}${path}${query ? `?${query}` : ''}`;
+    const signature = req.headers['x-twilio-signature'];
+    if (!verifySignature({ url, signature: typeof signature === 'string' ? signature : undefined, params, rawBody }, tokens)) {
+      warnRefusal(
+        `Webhook refused (403): ${signature ? 'its X-Twilio-Signature does not match' : 'no X-Twilio-Signature for'} ${url}. ` +
+          'If these are Twilio\'s own requests, the URL configured in Twilio differs from TWILIO_WEBHOOK_URL + this path, or TWILIO_AUTH_TOKEN is not this account\'s.',
+      );
+      throw new Refusal(403, 'invalid or missing X-Twilio-Signature');
+    }
+  }
+
+  function publish(change: Ingest): void {
+    try {
+      options.events.publish(
+        change.kind === 'inbound_message'
+          ? { kind: 'inbound_message', messageSid: change.message.messageSid, from: change.message.from, to: change.message.to }
+          : change.kind === 'recording'
+            ? { kind: 'call_status', sid: change.callSid ?? change.recordingSid, status: `recording-${change.status}` }
+            : { kind: change.kind, sid: change.sid, status: change.status },
+      );
+    } catch (error) {
+      // The event is on disk: a failing listener must not turn that into an error Twilio retries.
+      log.error(`webhook listener failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = req.url ?? '/';
-    const [path = '/', query = ''] = url.split('?');
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
     if (!path.startsWith(`${WEBHOOK_PREFIX}/`)) return false;
     const kind = WEBHOOK_ROUTES[path.slice(WEBHOOK_PREFIX.length)];
     if (!kind) {
-      answer(res, 404, 'unknown webhook route');
+      answer(res, 404, `unknown webhook route; the routes are ${Object.keys(WEBHOOK_ROUTES).map((r) => WEBHOOK_PREFIX + r).join(', ')}`);
       return true;
     }
     if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
       answer(res, 405, 'POST only');
       return true;
     }
+    const deadline = Date.now() + answerTimeoutMs;
     try {
-      const rawBody = await readBody(req);
-      const json = (req.headers['content-type'] ?? '').includes('application/json');
-      const params: Params = json ? (JSON.parse(rawBody || '{}') as Params) : parseForm(rawBody);
-
-      if (options.verifySignatures) {
-        const base = publicBase();
-        if (!base) {
-          if (!warnedNoUrl) log.warn('Webhook refused: TWILIO_WEBHOOK_URL is not set, so signatures cannot be checked. Set it to the public URL Twilio calls.');
-          warnedNoUrl = true;
-          answer(res, 403, 'signature cannot be verified: TWILIO_WEBHOOK_URL is not configured');
-          return true;
-        }
-        const signed = {
-          url: `${base}${path}${query ? `?${query}` : ''}`,
-          signature: req.headers['x-twilio-signature'] as string | undefined,
-          params: json ? {} : params,
-          rawBody,
-        };
-        if (!verifySignature(signed, await options.authTokens())) {
-          answer(res, 403, 'invalid or missing X-Twilio-Signature');
-          return true;
-        }
-      }
+      const rawBody = await beforeDeadline(readBody(req), deadline, () => new Refusal(408, 'request body not received in time'));
+      const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
+      const formParams = json ? null : parseForm(rawBody.toString('utf8'));
+      // Verified before a JSON body is even parsed: an unsigned request learns nothing.
+      await beforeDeadline(checkSignature(req, path, query, rawBody, formParams), deadline, () => new Refusal(503, 'signature check timed out'));
+      const params = formParams ?? parseJson(rawBody.toString('utf8'));
 
       const { event, change } = buildChange(kind, params, new Date());
       const token = req.headers['i-twilio-idempotency-token'];
       event.idempotencyToken = typeof token === 'string' && token ? token : null;
 
-      let timer: NodeJS.Timeout | undefined;
-      const result = await Promise.race([
-        queue.enqueue(event, change),
-        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), answerTimeoutMs))),
-      ]).finally(() => clearTimeout(timer));
-      if (result === 'timeout') {
-        answer(res, 503, 'storage is slow; Twilio will retry');
-        return true;
-      }
-      if (!result.duplicate) {
-        options.events.publish(
-          change.kind === 'inbound_message'
-            ? { kind: 'inbound_message', messageSid: change.message.messageSid, from: change.message.from, to: change.message.to }
-            : change.kind === 'recording'
-              ? { kind: 'call_status', sid: change.callSid ?? change.recordingSid, status: `recording-${change.status}` }
-              : { kind: change.kind, sid: change.sid, status: change.status },
-        );
-      }
+      // On a timeout the write may still commit later; Twilio's retry is then a duplicate, stored once.
+      const result = await beforeDeadline(queue.enqueue(event, change), deadline, () => new Refusal(503, 'storage is slow; Twilio will retry'));
+      if (!result.duplicate) publish(change);
       if (kind === 'inbound_message') answer(res, 200, EMPTY_TWIML, 'text/xml');
       else answer(res, 204);
     } catch (error) {
-      if (error instanceof BadWebhook || error instanceof SyntaxError) {
-        answer(res, 400, `bad webhook: ${error.message}`);
+      if (error instanceof Refusal) {
+        answer(res, error.status, error.message);
       } else {
         log.error(`webhook ${path}: ${error instanceof Error ? error.message : String(error)}`);
-        answer(res, 500, 'internal error');
+        answer(res, 500, 'internal error; Twilio will retry');
       }
     }
     return true;
