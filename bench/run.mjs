@@ -1,136 +1,177 @@
 /**
  * npm run bench — every number measured in this run, ratios against baselines measured
  * in the same run (never timed assertions in tests). See bench/README.md.
+ *
+ * Knobs: BENCH_COLD_RUNS (9), BENCH_SEND_RUNS (500), BENCH_SEND_WARMUP (100),
+ * BENCH_TIME_LIMIT_S (170, not counting the one-time anchor install).
  */
-import { mkdtempSync } from 'node:fs';
-import { Agent } from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '../dist/sandbox/index.js';
 import { FAKE_ANCHOR_ARGS, ANCHOR, installAnchor } from './lib/anchor.mjs';
+import { killAll } from './lib/children.mjs';
 import { measureIngest } from './lib/ingest.mjs';
+import { directMessagePoster } from './lib/rest.mjs';
 import { cleanEnv, coldStart, StdioSession } from './lib/spawn-mcp.mjs';
-import { fmt, median, percentile } from './lib/stats.mjs';
+import { fmt, median, percentile, table } from './lib/stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(HERE, '..', 'dist', 'cli', 'main.js');
 const FLOOR = join(HERE, 'floor-server.mjs');
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 9);
-const SEND_WARMUP = 100;
+const SEND_WARMUP = Number(process.env.BENCH_SEND_WARMUP ?? 100);
 const SEND_RUNS = Number(process.env.BENCH_SEND_RUNS ?? 500);
+const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 170);
+const INGEST = { requests: 5000, concurrency: 32 };
+const RECIPIENT = '+14155550100';
 const log = (line) => process.stderr.write(`${line}\n`);
 const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+const scratchDir = (prefix) => mkdtempSync(join(tmpdir(), prefix));
 
 async function measureColdStarts(anchorEntry) {
-  const env = cleanEnv();
+  // The store opens on first use, so tools/list never touches it; the scratch data dir
+  // only keeps a future change from writing into the user's real one. Other servers ignore it.
+  const dataDir = scratchDir('mcp-twilio-bench-cold-');
+  const env = cleanEnv({ TWILIO_MCP_DATA_DIR: dataDir });
   const targets = {
     ours: [process.execPath, [SERVER]],
     anchor: [process.execPath, [anchorEntry, ...FAKE_ANCHOR_ARGS]],
     floor: [process.execPath, [FLOOR]],
   };
   const results = { ours: [], anchor: [], floor: [] };
-  // Interleaved so that drift in machine load hits every server alike.
-  for (let run = 0; run < COLD_RUNS; run++) {
-    for (const [name, [command, args]] of Object.entries(targets)) results[name].push(await coldStart(command, args, env));
+  try {
+    // One untimed start each first, so no server pays for reading its files from disk.
+    for (const [command, args] of Object.values(targets)) await coldStart(command, args, env);
+    // Interleaved so that drift in machine load hits every server alike.
+    for (let run = 0; run < COLD_RUNS; run++) {
+      for (const [name, [command, args]] of Object.entries(targets)) results[name].push(await coldStart(command, args, env));
+    }
+    return results;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
-  return results;
 }
 
+/**
+ * One sandbox, started here, serves both paths: the server reaches it through
+ * TWILIO_MCP_API_BASE_URL with the sandbox's credentials, the direct path posts to it.
+ * The two kinds of call alternate, so both see the same sandbox state and machine load.
+ */
 async function measureSends() {
   const sandbox = await startSandbox({ timing: { sendingMs: 50, sentMs: 100, deliveredMs: 200 } });
+  const dataDir = scratchDir('mcp-twilio-bench-send-');
   const session = new StdioSession(process.execPath, [SERVER], cleanEnv({
     TWILIO_ACCOUNT_SID: sandbox.accountSid,
     TWILIO_AUTH_TOKEN: sandbox.authToken,
     TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
     TWILIO_MCP_API_BASE_URL: sandbox.baseUrl,
-    // The bench measures the send path, not the guardrails: lift caps and quiet hours.
+    // The bench measures the send path, not the guardrails: lift caps and quiet hours
+    // (every check still runs, none refuses).
     TWILIO_MCP_MAX_MESSAGES_PER_HOUR: '100000',
     TWILIO_MCP_MAX_MESSAGES_PER_DAY: '100000',
     TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '100000',
     TWILIO_MCP_QUIET_HOURS: 'off',
-    TWILIO_MCP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-send-')),
+    TWILIO_MCP_DATA_DIR: dataDir,
   }));
+  const direct = directMessagePoster(sandbox);
   try {
     await session.initialize();
-    const mcp = [];
+    const samples = { mcp: [], direct: [] };
     for (let i = 0; i < SEND_WARMUP + SEND_RUNS; i++) {
-      const started = performance.now();
-      const result = await session.request('tools/call', { name: 'send_sms', arguments: { to: '+14155550100', body: `bench ${i}` } });
-      if (result.isError) throw new Error(`send_sms failed: ${result.content[0].text}`);
-      if (i >= SEND_WARMUP) mcp.push(performance.now() - started);
+      let started = performance.now();
+      const result = await session.request('tools/call', { name: 'send_sms', arguments: { to: RECIPIENT, body: `bench ${i}` } });
+      const mcpMs = performance.now() - started;
+      if (result.isError) throw new Error(`send_sms failed: ${result.content?.[0]?.text}`);
+      const sent = result.structuredContent ?? {};
+      if (sent.account_sid !== sandbox.accountSid || !/^SM[0-9a-f]{32}$/.test(sent.message_sid ?? '')) {
+        throw new Error(`send_sms did not reach the bench's sandbox: ${JSON.stringify(sent).slice(0, 300)}`);
+      }
+      started = performance.now();
+      await direct.post({ To: RECIPIENT, From: sandbox.testSenderNumber, Body: `bench direct ${i}` });
+      const directMs = performance.now() - started;
+      if (i >= SEND_WARMUP) {
+        samples.mcp.push(mcpMs);
+        samples.direct.push(directMs);
+      }
     }
-    const agent = new Agent({ keepAlive: true });
-    const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
-    const url = `${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json`;
-    const direct = [];
-    const { request } = await import('node:http');
-    const post = (body) =>
-      new Promise((resolve, reject) => {
-        const req = request(url, { method: 'POST', agent, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-    for (let i = 0; i < SEND_WARMUP + SEND_RUNS; i++) {
-      const body = new URLSearchParams({ To: '+14155550100', From: sandbox.testSenderNumber, Body: `bench ${i}` }).toString();
-      const started = performance.now();
-      await post(body);
-      if (i >= SEND_WARMUP) direct.push(performance.now() - started);
-    }
-    agent.destroy();
-    return { mcp, direct };
+    return samples;
   } finally {
+    direct.close();
     await session.close();
     await sandbox.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+function report({ anchor, cold, sends, ingest, ingestBaseline }) {
+  const names = { ours: 'mcp-server-twilio', anchor: `${ANCHOR} (anchor)`, floor: 'floor (same SDK, 1 zod tool)' };
+  const ms = {};
+  const rss = {};
+  const bytes = {};
+  const rows = [['server', 'cold start ms', '(min–max)', 'peak RSS MiB', 'tools', 'tools/list bytes', '≈ tokens (bytes/4)']];
+  for (const [key, runs] of Object.entries(cold)) {
+    const times = runs.map((r) => r.ms);
+    ms[key] = median(times);
+    rss[key] = Math.max(...runs.map((r) => r.rssMiB));
+    bytes[key] = Buffer.byteLength(JSON.stringify(runs[0].tools));
+    rows.push([names[key], fmt(ms[key]), `(${fmt(Math.min(...times))}–${fmt(Math.max(...times))})`, fmt(rss[key]), runs[0].tools.length, bytes[key], Math.round(bytes[key] / 4)]);
+  }
+  const coldRatio = ms.ours / ms.anchor;
+  const rssRatio = rss.ours / rss.anchor;
+  const mcp50 = median(sends.mcp);
+  const direct50 = median(sends.direct);
+  const overhead = mcp50 - direct50;
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set, for every server alike' : 'NODE_EXTRA_CA_CERTS not set';
+  const out = [
+    '',
+    `Node ${process.version}, ${process.platform} ${process.arch}, ${availableParallelism()} CPUs. Every server gets the ambient environment minus TWILIO_* (${extraCa}).`,
+    `Anchor: ${ANCHOR} from ${anchor.source}; default service twilio_api_v2010; fake credentials of the right shape (no network).`,
+    '',
+    `1. Cold start: spawn → initialize → tools/list answered, over stdio; median of ${COLD_RUNS} interleaved runs after one warm-up each.`,
+    '   Peak RSS: VmHWM of the child right after tools/list, highest of the runs. Tokens ≈ bytes of the JSON tools array / 4.',
+    '',
+    ...table(rows).map((line) => `   ${line}`),
+    '',
+    `   cold start  ours/anchor = ${fmt(coldRatio, 2)}   target ≤ 0.50  ${verdict(coldRatio <= 0.5)}   (floor/anchor = ${fmt(ms.floor / ms.anchor, 2)}; ours − floor = ${fmt(ms.ours - ms.floor)} ms)`,
+    `   peak RSS    ours/anchor = ${fmt(rssRatio, 2)}   target ≤ 0.65  ${verdict(rssRatio <= 0.65)}   (floor/anchor = ${fmt(rss.floor / rss.anchor, 2)}; ours − floor = ${fmt(rss.ours - rss.floor)} MiB)`,
+    `   tools/list  ours/anchor = ${fmt(bytes.ours / bytes.anchor, 3)}  (≈ ${Math.round(bytes.ours / 4)} vs ≈ ${Math.round(bytes.anchor / 4)} tokens)`,
+    '',
+    `2. send_sms round trip: ${SEND_RUNS} samples of each path after ${SEND_WARMUP} warm-ups, the two paths alternating, one sandbox (started by the bench) behind both.`,
+    '',
+    `   (i)  MCP tools/call send_sms: stdio → server (zod, policy, store) → twilio SDK → sandbox   p50 ${fmt(mcp50, 2)} ms   p99 ${fmt(percentile(sends.mcp, 99), 2)} ms`,
+    `   (ii) direct REST POST …/Messages.json to the same sandbox (Basic auth, keep-alive)      p50 ${fmt(direct50, 2)} ms   p99 ${fmt(percentile(sends.direct, 99), 2)} ms`,
+    `   MCP overhead = p50(i) − p50(ii) = ${fmt(overhead, 2)} ms   target ≤ 2 ms  ${verdict(overhead <= 2)}`,
+    '',
+    `3. Webhook ingestion: ${INGEST.requests} signed message-status callbacks, ${INGEST.concurrency} concurrent keep-alive connections.`,
+    '',
+    `   receiver (signature checked, committed to SQLite before the answer)   ${fmt(ingest.perSecond, 0)}/s   answer p50 ${fmt(percentile(ingest.latencies, 50), 2)} ms   p99 ${fmt(percentile(ingest.latencies, 99), 2)} ms   target ≥ 2000/s  ${verdict(ingest.perSecond >= 2000)}`,
+    `   bare HTTP server, same load (no checks, no disk)                        ${fmt(ingestBaseline.perSecond, 0)}/s   answer p50 ${fmt(percentile(ingestBaseline.latencies, 50), 2)} ms   p99 ${fmt(percentile(ingestBaseline.latencies, 99), 2)} ms   receiver/bare = ${fmt(ingest.perSecond / ingestBaseline.perSecond, 2)}`,
+  ];
+  if (ingest.acknowledged < INGEST.requests) out.push(`   WARNING: the receiver acknowledged only ${ingest.acknowledged} of ${INGEST.requests} callbacks`);
+  out.push('', 'PASS/MISS are informational; the exit code does not depend on them.', '');
+  return out.join('\n');
 }
 
 async function main() {
   const anchor = installAnchor(log);
-  log(`anchor ${ANCHOR} from ${anchor.source}`);
-  log(`cold start: ${COLD_RUNS} interleaved runs each …`);
+  log(`anchor ${ANCHOR}: ${anchor.source}`);
+  const watchdog = setTimeout(() => {
+    log(`bench failed: still running after ${TIME_LIMIT_S} s (BENCH_TIME_LIMIT_S); stopping its servers`);
+    killAll();
+    process.exit(1);
+  }, TIME_LIMIT_S * 1000);
+  watchdog.unref();
+  log(`cold start: 1 warm-up + ${COLD_RUNS} interleaved runs per server …`);
   const cold = await measureColdStarts(anchor.entry);
-  log(`send_sms round trips: ${SEND_RUNS} after ${SEND_WARMUP} warm-ups …`);
+  log(`send_sms round trips: ${SEND_WARMUP} warm-ups + ${SEND_RUNS} samples per path …`);
   const sends = await measureSends();
-  log('webhook ingestion: 5,000 signed status callbacks, 32 concurrent …');
-  const ingest = await measureIngest('receiver', { requests: 5000, concurrency: 32 });
-  const ingestBaseline = await measureIngest('baseline', { requests: 5000, concurrency: 32 });
-
-  const coldMs = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, median(v.map((r) => r.ms))]));
-  const rss = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, Math.max(...v.map((r) => r.rssMiB))]));
-  const listBytes = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, Buffer.byteLength(JSON.stringify(v[0].tools))]));
-  const toolCount = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, v[0].tools.length]));
-  const mcp50 = median(sends.mcp);
-  const direct50 = median(sends.direct);
-
-  const rows = [
-    ['server', 'cold start p50 (ms)', 'peak RSS (MiB)', 'tools', 'tools/list bytes', '≈ tokens (bytes/4)'],
-    ['mcp-server-twilio', fmt(coldMs.ours), fmt(rss.ours), toolCount.ours, listBytes.ours, Math.round(listBytes.ours / 4)],
-    [`${ANCHOR} (anchor)`, fmt(coldMs.anchor), fmt(rss.anchor), toolCount.anchor, listBytes.anchor, Math.round(listBytes.anchor / 4)],
-    ['floor (same SDK, 1 tool)', fmt(coldMs.floor), fmt(rss.floor), toolCount.floor, listBytes.floor, Math.round(listBytes.floor / 4)],
-  ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const out = [];
-  out.push('', `Node ${process.version}, ${COLD_RUNS} cold starts per server (median; peak RSS = max VmHWM)`, '');
-  for (const row of rows) out.push(row.map((c, i) => String(c).padEnd(widths[i])).join('  '));
-  out.push('');
-  const coldRatio = coldMs.ours / coldMs.anchor;
-  const rssRatio = rss.ours / rss.anchor;
-  out.push(`cold start   ours/anchor = ${fmt(coldRatio, 2)}  (target ≤ 0.50) ${verdict(coldRatio <= 0.5)}   ours/floor = ${fmt(coldMs.ours / coldMs.floor, 2)}`);
-  out.push(`peak RSS     ours/anchor = ${fmt(rssRatio, 2)}  (target ≤ 0.65) ${verdict(rssRatio <= 0.65)}   ours/floor = ${fmt(rss.ours / rss.floor, 2)}`);
-  out.push(`tools/list   ours/anchor = ${fmt(listBytes.ours / listBytes.anchor, 3)}  (${listBytes.ours} vs ${listBytes.anchor} bytes)`);
-  out.push('');
-  out.push(`send_sms via MCP (stdio → server → sandbox)   p50 ${fmt(mcp50, 2)} ms  p99 ${fmt(percentile(sends.mcp, 99), 2)} ms`);
-  out.push(`direct REST POST to the same sandbox         p50 ${fmt(direct50, 2)} ms  p99 ${fmt(percentile(sends.direct, 99), 2)} ms`);
-  out.push(`MCP overhead p50 = ${fmt(mcp50 - direct50, 2)} ms  (target ≤ 2 ms) ${verdict(mcp50 - direct50 <= 2)}`);
-  out.push('');
-  out.push(`webhooks ingested durably (verified, fsynced)  ${fmt(ingest.perSecond, 0)}/s  answer p50 ${fmt(percentile(ingest.latencies, 50), 2)} ms  p99 ${fmt(percentile(ingest.latencies, 99), 2)} ms  (target ≥ 2000/s) ${verdict(ingest.perSecond >= 2000)}`);
-  out.push(`bare HTTP server, same load (no checks, no disk) ${fmt(ingestBaseline.perSecond, 0)}/s  answer p99 ${fmt(percentile(ingestBaseline.latencies, 99), 2)} ms   receiver/bare = ${fmt(ingest.perSecond / ingestBaseline.perSecond, 2)}`);
-  out.push('');
-  process.stdout.write(`${out.join('\n')}\n`);
+  log(`webhook ingestion: ${INGEST.requests} signed status callbacks, ${INGEST.concurrency} concurrent, receiver then bare server …`);
+  const ingest = await measureIngest('receiver', INGEST);
+  const ingestBaseline = await measureIngest('baseline', INGEST);
+  clearTimeout(watchdog);
+  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline })}\n`);
 }
 
 main().catch((error) => {

@@ -4,11 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.mjs';
 
 const FIXTURE = fileURLToPath(new URL('./receiver-process.mjs', import.meta.url));
 const TOKEN = 'abcdefabcdefabcdefabcdefabcdef12';
@@ -22,8 +23,38 @@ function sign(url, params) {
 
 export async function measureIngest(mode, { requests, concurrency }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-'));
-  const child = spawn(process.execPath, [FIXTURE, mode, dataDir, TOKEN, PUBLIC], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve) => child.stdout.once('data', (c) => resolve(c.toString().trim())));
+  const child = track(spawn(process.execPath, [FIXTURE, mode, dataDir, TOKEN, PUBLIC], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  try {
+    const url = await receiverUrl(child);
+    return await fire(url, { requests, concurrency });
+  } finally {
+    await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+function receiverUrl(child) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the receiver did not print its URL within 10 s')), 10_000);
+    child.stdout.once('data', (c) => {
+      clearTimeout(timer);
+      resolve(c.toString().trim());
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the receiver exited (${code}) before printing its URL`));
+    });
+  });
+}
+
+async function fire(url, { requests, concurrency }) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies = [];
   let next = 0;
@@ -58,6 +89,5 @@ export async function measureIngest(mode, { requests, concurrency }) {
   );
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  child.kill('SIGTERM');
   return { perSecond: acknowledged / seconds, acknowledged, latencies };
 }

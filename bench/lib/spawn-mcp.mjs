@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { track } from './children.mjs';
 
 /** The ambient environment minus TWILIO_* (the same for every server compared). */
 export function cleanEnv(extra = {}) {
@@ -26,12 +27,19 @@ function peakRssMiB(pid) {
 export class StdioSession {
   constructor(command, args, env) {
     this.started = performance.now();
-    this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = track(spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] }));
     this.nextId = 1;
     this.pending = new Map();
     this.buffer = '';
     this.stderr = '';
     this.child.stderr.on('data', (c) => (this.stderr += c.toString()));
+    // A server that dies (bad arguments, a crash) fails the pending requests at once
+    // instead of leaving them to time out.
+    this.child.once('exit', (code, signal) => {
+      for (const waiter of this.pending.values()) waiter({ error: { message: `server exited (${signal ?? code}); stderr:\n${this.stderr.slice(-2000)}` } });
+      this.pending.clear();
+    });
+    this.child.stdin.on('error', () => {});
     this.child.stdout.on('data', (chunk) => {
       this.buffer += chunk.toString();
       let newline;
@@ -57,10 +65,13 @@ export class StdioSession {
   request(method, params = {}, timeoutMs = 30_000) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${method} timed out; stderr:\n${this.stderr.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method} timed out after ${timeoutMs} ms; stderr:\n${this.stderr.slice(-2000)}`));
+      }, timeoutMs);
       this.pending.set(id, (message) => {
         clearTimeout(timer);
-        if (message.error) reject(new Error(`${method}: ${JSON.stringify(message.error)}`));
+        if (message.error) reject(new Error(`${method}: ${message.error.message ?? JSON.stringify(message.error)}`));
         else resolve(message.result);
       });
       this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
@@ -81,7 +92,7 @@ export class StdioSession {
   }
 
   async close() {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.stdin.end();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
