@@ -4,7 +4,7 @@
  * power cut, not only a crashed process. The cost of an fsync per webhook is paid once
  * per batch: the receiver commits concurrent webhooks together (ingestBatch).
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
@@ -16,6 +16,7 @@ import type {
   Ingest,
   IngestResult,
   OptOut,
+  OptOutAuditEntry,
   OptOutChange,
   SendRecord,
   SendTotals,
@@ -72,13 +73,35 @@ const toOptOut = (r: OptOutRow): OptOut => ({
   createdAt: new Date(r.created_at),
 });
 
+/** The database was written by a newer version of the server than this one. */
+export class StoreVersionError extends Error {
+  constructor(file: string, found: number, known: number) {
+    super(
+      `The store at ${file} has schema version ${found}; this mcp-server-twilio knows versions up to ${known}. ` +
+        'Upgrade mcp-server-twilio, or set TWILIO_MCP_DATA_DIR to another directory.',
+    );
+    this.name = 'StoreVersionError';
+  }
+}
+
+/**
+ * Opens (creating and migrating it if needed) the SQLite store at `file`, or an in-memory
+ * one for ':memory:'. A new file is created readable by this user only; SQLite gives its
+ * -wal and -shm files the same permissions.
+ */
 export function openSqliteStore(file: string): Store {
+  if (file !== ':memory:' && !file.startsWith('file:') && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    migrate(db, file);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   // Bookkeeping written on every send (the send ledger, the audit log) goes through a second
   // connection with synchronous = NORMAL: in WAL mode that survives a crashed or killed
   // process (all "restarts" mean), and saves an fsync on the hot path of every send. Only a
@@ -90,12 +113,15 @@ export function openSqliteStore(file: string): Store {
   }
 
   const s = {
+    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: only a uniqueness conflict means "duplicate";
+    // a NOT NULL violation must fail loudly, not pass for a replay.
     insertEvent: db.prepare(
-      'INSERT OR IGNORE INTO webhook_events (kind, sid, status, idempotency_token, received_at, params) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO webhook_events (kind, sid, status, idempotency_token, received_at, params) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
-    insertInbound: db.prepare(`INSERT OR IGNORE INTO inbound_messages
+    insertInbound: db.prepare(`INSERT INTO inbound_messages
       (message_sid, from_number, to_number, body, media, messaging_service_sid, channel, profile_name, keyword, received_at)
-      VALUES (@messageSid, @from, @to, @body, @media, @messagingServiceSid, @channel, @profileName, @keyword, @receivedAt)`),
+      VALUES (@messageSid, @from, @to, @body, @media, @messagingServiceSid, @channel, @profileName, @keyword, @receivedAt)
+      ON CONFLICT DO NOTHING`),
     currentStatus: db.prepare('SELECT status FROM status_current WHERE kind = ? AND sid = ?').pluck(),
     upsertStatus: db.prepare(`INSERT INTO status_current (kind, sid, status, error_code, updated_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (kind, sid) DO UPDATE SET status = excluded.status, error_code = COALESCE(excluded.error_code, status_current.error_code), updated_at = excluded.updated_at`),
@@ -125,6 +151,16 @@ export function openSqliteStore(file: string): Store {
       'INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
   };
+
+  // Queries whose WHERE depends on the filter: one prepared statement per shape, made once.
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+  const filtered = (table: string, where: string[], order: string) =>
+    prepared(`SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`);
 
   function applyOptOut(change: OptOutChange, at: Date): boolean {
     const changed =
@@ -190,8 +226,7 @@ export function openSqliteStore(file: string): Store {
       if (filter.to) (where.push('to_number = ?'), args.push(filter.to));
       if (filter.since) (where.push('received_at >= ?'), args.push(iso(filter.since)));
       if (filter.unreadOnly) where.push('read_at IS NULL');
-      const sql = `SELECT * FROM inbound_messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, rowid DESC LIMIT ?`;
-      return (db.prepare(sql).all(...args, filter.limit) as InboundRow[]).map(toInbound);
+      return (filtered('inbound_messages', where, 'received_at DESC, rowid DESC').all(...args, filter.limit) as InboundRow[]).map(toInbound);
     },
     markRead: db.transaction((sids: string[], at: Date) => sids.reduce((n, sid) => n + s.markRead.run(iso(at), sid).changes, 0)),
     findUnreadFrom(from, after) {
@@ -209,10 +244,21 @@ export function openSqliteStore(file: string): Store {
       return undefined;
     },
     listOptOuts(filter) {
-      const rows = filter.recipient
-        ? db.prepare('SELECT * FROM opt_outs WHERE recipient = ? ORDER BY created_at DESC LIMIT ?').all(filter.recipient, filter.limit)
-        : db.prepare('SELECT * FROM opt_outs ORDER BY created_at DESC LIMIT ?').all(filter.limit);
-      return (rows as OptOutRow[]).map(toOptOut);
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.recipient) (where.push('recipient = ?'), args.push(filter.recipient));
+      if (filter.sender) (where.push('sender = ?'), args.push(filter.sender));
+      return (filtered('opt_outs', where, 'created_at DESC, rowid DESC').all(...args, filter.limit) as OptOutRow[]).map(toOptOut);
+    },
+    listOptOutAudit(filter) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.recipient) (where.push('recipient = ?'), args.push(filter.recipient));
+      if (filter.sender) (where.push('sender = ?'), args.push(filter.sender));
+      const rows = filtered('opt_out_audit', where, 'id DESC').all(...args, filter.limit) as Array<{
+        action: OptOutAuditEntry['action']; sender: string; recipient: string; source: OptOut['source']; keyword: string | null; reason: string | null; at: string;
+      }>;
+      return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
     },
     recordSend(r: SendRecord) {
       s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at));
@@ -231,9 +277,8 @@ export function openSqliteStore(file: string): Store {
       const args: unknown[] = [];
       if (filter.tool) (where.push('tool = ?'), args.push(filter.tool));
       if (filter.since) (where.push('at >= ?'), args.push(iso(filter.since)));
-      const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
       return (
-        db.prepare(sql).all(...args, filter.limit) as Array<{
+        filtered('audit_log', where, 'id DESC').all(...args, filter.limit) as Array<{
           at: string; tool: string; arguments: string; result_sid: string | null; error: string | null; client_name: string | null; session_id: string | null;
         }>
       ).map((r) => ({
@@ -253,15 +298,27 @@ export function openSqliteStore(file: string): Store {
   };
 }
 
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+/**
+ * Brings the schema up to date, one migration per transaction. Each takes the write lock
+ * first (BEGIN IMMEDIATE) and re-reads the version under it, so two servers opening the
+ * same new directory at once do not both apply migration 1.
+ */
+function migrate(db: Database.Database, file: string): void {
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  if (version() > MIGRATIONS.length) throw new StoreVersionError(file, version(), MIGRATIONS.length);
+  const step = db.transaction(() => {
+    const v = version();
+    if (v >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${v + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // next migration
   }
 }
+
+export const STORE_FILE_NAME = 'mcp-server-twilio.sqlite';
 
 /** Opens the store in `dataDir` (created on first use, readable by this user only). */
 export function openStoreInDir(dataDir: string): Store {
@@ -269,7 +326,7 @@ export function openStoreInDir(dataDir: string): Store {
   try {
     chmodSync(dataDir, 0o700);
   } catch {
-    // Not ours to change (e.g. a shared mount): the file itself is still created 0600 below.
+    // Not ours to change (e.g. a shared mount): a new database file is still created 0600.
   }
-  return openSqliteStore(join(dataDir, 'mcp-server-twilio.sqlite'));
+  return openSqliteStore(join(dataDir, STORE_FILE_NAME));
 }

@@ -31,11 +31,19 @@ const CALL_RANK: Record<string, number> = {
   canceled: 4,
 };
 
+const TERMINAL_RANK = 4;
+
+/**
+ * Whether `next` replaces `current` as the current status. An unknown status (one Twilio
+ * adds later) is kept in the history but only becomes current when nothing came before it.
+ */
 export function statusAdvances(kind: 'message' | 'call', current: string | undefined, next: string): boolean {
   if (current === undefined) return true;
   const rank = kind === 'message' ? MESSAGE_RANK : CALL_RANK;
   const from = rank[current] ?? -1;
   const to = rank[next] ?? -1;
+  // "read" follows "delivered" only: a failed, undelivered or canceled message stays so.
+  if (kind === 'message' && from === TERMINAL_RANK && current !== 'delivered') return false;
   // "read" after "delivered" is progress; two different terminal statuses are not.
   return to > from;
 }

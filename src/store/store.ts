@@ -62,6 +62,22 @@ export interface OptOut {
   createdAt: Date;
 }
 
+/** One row of the append-only opt-out audit: every add and remove, even one that changed nothing. */
+export interface OptOutAuditEntry {
+  action: 'add' | 'remove';
+  sender: string;
+  recipient: string;
+  source: 'keyword' | 'manual';
+  keyword: string | null;
+  reason: string | null;
+  at: Date;
+}
+
+/**
+ * An opt-out to add or remove. `sender` is a phone number, a messaging service SID, or
+ * '*' (every sender); `recipient` is the person's number as Twilio writes it (a WhatsApp
+ * recipient keeps its `whatsapp:` prefix).
+ */
 export type OptOutChange =
   | { action: 'add'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string }
   | { action: 'remove'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string };
@@ -111,21 +127,37 @@ export interface AuditEntry {
 }
 
 export interface Store {
-  /** Applies many webhooks in one durable transaction (group commit); results in order. */
+  /**
+   * Applies many webhooks in one durable transaction (group commit); results in order.
+   * Each event is stored once: a second one with the same idempotency token, or the same
+   * (kind, sid, status), is `{ duplicate: true }` and changes nothing. With the event come
+   * its effects (inbox row, status move, opt-out changes), all or nothing.
+   */
   ingestBatch(items: Array<{ event: WebhookEvent; change: Ingest }>): IngestResult[];
 
+  /** Inbound messages, newest first. */
   listInbound(filter: InboundFilter): InboundMessage[];
+  /** Marks the messages read (those not read yet); returns how many changed. */
   markRead(messageSids: string[], at: Date): number;
-  /** Oldest unread inbound message from `from` received at or after `after`. */
+  /** Oldest unread inbound message from `from` received at or after `after` (wait_for_reply). */
   findUnreadFrom(from: string, after: Date): InboundMessage | undefined;
 
+  /** Current status (never moved backwards by a late callback) and every callback received. */
   getMessageStatus(sid: string): StatusRecord | undefined;
   getCallStatus(sid: string): StatusRecord | undefined;
 
+  /**
+   * Adds or removes one opt-out and appends the change to the opt-out audit, in one
+   * transaction. Returns whether the list changed (adding an existing opt-out keeps the
+   * original row; removing a missing one is a no-op, but both are still audited).
+   */
   applyOptOut(change: OptOutChange, at: Date): boolean;
-  /** True when `recipient` opted out of any of `senders` (or of every sender, '*'). */
+  /** The opt-out that blocks `recipient` from any of `senders` (or from every sender, '*'). */
   isOptedOut(senders: string[], recipient: string): OptOut | undefined;
-  listOptOuts(filter: { recipient?: string; limit: number }): OptOut[];
+  /** Current opt-outs, newest first. */
+  listOptOuts(filter: { recipient?: string; sender?: string; limit: number }): OptOut[];
+  /** The opt-out audit, newest first. */
+  listOptOutAudit(filter: { recipient?: string; sender?: string; limit: number }): OptOutAuditEntry[];
 
   recordSend(record: SendRecord): void;
   /** Counts and estimated spend for the cap checks, in one read. */
