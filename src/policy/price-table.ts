@@ -74,8 +74,8 @@ export class PriceTable {
   summary(): Record<string, unknown> {
     return {
       source: 'rounded from Twilio public price lists (2025); estimates for the spend cap only',
-      sms_per_segment_default: this.overrides.default_sms_per_segment ?? DEFAULT_SMS_PRICE,
-      call_per_minute_default: this.overrides.default_call_per_minute ?? DEFAULT_CALL_PRICE_PER_MINUTE_UNKNOWN,
+      sms_per_segment_unlisted_country: this.overrides.default_sms_per_segment ?? DEFAULT_SMS_PRICE,
+      call_per_minute_unlisted_country: this.overrides.default_call_per_minute ?? DEFAULT_CALL_PRICE_PER_MINUTE_UNKNOWN,
       call_minutes_assumed: DEFAULT_CALL_MINUTES_ESTIMATE,
       mms_per_message: this.mmsPerMessage,
       whatsapp_per_message: this.whatsappPerMessage,
