@@ -252,7 +252,7 @@ describe('files and schema', () => {
     check.close();
   });
 
-  it('opens the same directory from two handles at once without applying a migration twice', () => {
+  it('serves two handles on one directory (the second open finds the schema current)', () => {
     const dir = freshDir();
     const a = track(openStoreInDir(dir));
     const b = track(openStoreInDir(dir));
