@@ -266,5 +266,7 @@ describe('files and schema', () => {
     expect(resolveDataDir({ TWILIO_MCP_DATA_DIR: '  ' , XDG_DATA_HOME: '/xdg' }, 'linux')).toBe(join('/xdg', 'mcp-server-twilio'));
     expect(resolveDataDir({ TWILIO_MCP_DATA_DIR: '/explicit' }, 'darwin')).toBe('/explicit');
     expect(resolveDataDir({}, 'win32')).toBe(join(homedir(), 'AppData', 'Roaming', 'mcp-server-twilio'));
+    expect(resolveDataDir({ TWILIO_MCP_DATA_DIR: '~/twilio-data' }, 'linux')).toBe(join(homedir(), 'twilio-data'));
+    expect(resolveDataDir({ TWILIO_MCP_DATA_DIR: 'relative/dir' }, 'linux')).toBe(join(process.cwd(), 'relative', 'dir'));
   });
 });
