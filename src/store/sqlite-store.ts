@@ -92,10 +92,11 @@ export class StoreVersionError extends Error {
 export function openSqliteStore(file: string): Store {
   if (file !== ':memory:' && !file.startsWith('file:') && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
+  // The busy timeout first: switching to WAL needs a lock another server may hold for a moment.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
   try {
     migrate(db, file);
   } catch (error) {
@@ -328,5 +329,12 @@ export function openStoreInDir(dataDir: string): Store {
   } catch {
     // Not ours to change (e.g. a shared mount): a new database file is still created 0600.
   }
-  return openSqliteStore(join(dataDir, STORE_FILE_NAME));
+  const file = join(dataDir, STORE_FILE_NAME);
+  try {
+    // A file an earlier version created with the default mode is tightened too.
+    if (existsSync(file)) chmodSync(file, 0o600);
+  } catch {
+    // Owned by someone else: leave it; opening it still works if it is writable.
+  }
+  return openSqliteStore(file);
 }

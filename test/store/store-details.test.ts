@@ -3,7 +3,7 @@
  * and calls under shuffled callbacks, opt-out filters and audit, file permissions, schema
  * upgrades from an older database and refusal of a newer one.
  */
-import { mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -218,6 +218,16 @@ describe('files and schema', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, STORE_FILE_NAME)).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, `${STORE_FILE_NAME}-wal`)).mode & 0o077).toBe(0);
+  });
+
+  it('tightens a database file an earlier version left readable by others', () => {
+    if (process.platform === 'win32') return;
+    const dir = freshDir();
+    const file = join(dir, STORE_FILE_NAME);
+    new Database(file).close();
+    chmodSync(file, 0o644);
+    track(openStoreInDir(dir));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('upgrades a database written by an older version, keeping its rows', () => {
