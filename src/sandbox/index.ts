@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createAccount } from './account.js';
 import { WebhookSender } from './callbacks.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
-import { DEFAULT_TIMING, type Timing } from './lifecycle.js';
+import { normalizeTiming, type Timing } from './lifecycle.js';
 import { SANDBOX_ACCOUNT_SID, TEST_SENDER } from './constants.js';
 import { MessageStore } from './messages.js';
 import { createSandboxHttpServer, type InboundFields, type InboundResult, type SandboxContext } from './server.js';
@@ -29,7 +29,9 @@ export interface SandboxOptions {
   accountSid?: string;
   /** Default: a fresh random token per start. */
   authToken?: string;
+  /** Delays from create (or from SendAt) to each status; see lifecycle.ts. */
   timing?: Partial<Timing>;
+  /** Diagnostics sink; the sandbox never writes to stdout (stdio MCP owns it). */
   log?: (line: string) => void;
 }
 
@@ -40,12 +42,14 @@ export interface SandboxHandle {
   testSenderNumber: string;
   messagingServiceSid: string;
   whatsappSenderNumber: string;
+  /** Also over HTTP: POST /__sandbox/faults (JSON, `path` a RegExp source), DELETE to clear. */
   injectFault(fault: SandboxFault): void;
   clearFaults(): void;
   /** Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it. */
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
   /** Points the test number's webhooks (as IncomingPhoneNumbers update would). */
   configureNumber(urls: { smsUrl?: string | null; statusCallback?: string | null; voiceUrl?: string | null }): void;
+  /** Stops every timer and the server; pending callbacks are dropped. */
   close(): Promise<void>;
 }
 
@@ -53,8 +57,12 @@ export { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from 
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
   const log = options.log ?? (() => {});
+  if (options.accountSid !== undefined && !/^AC[0-9a-f]{32}$/.test(options.accountSid)) {
+    throw new Error(`accountSid must be 'AC' followed by 32 lowercase hex characters, got ${JSON.stringify(options.accountSid)}`);
+  }
+  if (options.authToken !== undefined && options.authToken.length === 0) throw new Error('authToken must not be empty');
   const account = createAccount(options.accountSid ?? SANDBOX_ACCOUNT_SID, options.authToken ?? randomBytes(16).toString('hex'), TEST_SENDER);
-  const timing: Timing = { ...DEFAULT_TIMING, ...options.timing };
+  const timing: Timing = normalizeTiming(options.timing);
   const webhooks = new WebhookSender(account.authToken, log);
   const messages = new MessageStore(account, timing, webhooks);
   const faults = new FaultInjector();
@@ -100,7 +108,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return { messageSid: message.sid, webhookUrl: number.smsUrl, webhookStatus: result.status, reply: result.body };
   };
 
-  const ctx: SandboxContext = { account, messages, faults, webhooks, simulateInbound };
+  const ctx: SandboxContext = { account, messages, faults, simulateInbound };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

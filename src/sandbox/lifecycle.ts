@@ -1,14 +1,29 @@
 /**
- * The time-compressed message lifecycle: queued → sending → sent → delivered.
+ * The time-compressed message lifecycle.
  *
- * DELIVERY-FAILURE RULE (documented in src/sandbox/README.md): the last four digits of
- * the recipient decide a failure, so tests can ask for one on purpose:
- *   …3003 → undelivered, 30003 (unreachable destination handset)
- *   …3005 → undelivered, 30005 (unknown destination handset)
- *   …3006 → undelivered, 30006 (landline or unreachable carrier)
- *   …3007 → undelivered, 30007 (message filtered)
- *   …3008 → failed,      30008 (unknown error)
- * Every other recipient ends delivered.
+ *   From a number:            queued ─→ sending ─→ sent ─→ delivered | undelivered
+ *                                               └─→ failed
+ *   Via a Messaging Service:  accepted ─→ queued ─→ … as above (`from` is null until queued,
+ *                             because Twilio picks the sender from the service's pool then)
+ *   Scheduled:                scheduled ─→ (at SendAt) queued ─→ … | canceled
+ *
+ * Each step happens `timing.*Ms` after create (or after SendAt): defaults 100 / 400 /
+ * 1500 ms, so a test sees a delivery receipt within two seconds.
+ *
+ * Status callbacks: Twilio sends none for a message's INITIAL status (its docs say so), then
+ * one per change. The sandbox therefore posts `queued` only when a message leaves
+ * `accepted` or `scheduled`, then `sending`, `sent`, and the final status; `canceled` when a
+ * scheduled message is canceled.
+ *
+ * DELIVERY-FAILURE RULE (also in src/sandbox/README.md). The last four digits of the
+ * recipient decide the outcome, so a test can ask for a failure on purpose:
+ *   …3003 → undelivered, error_code 30003 (Unreachable destination handset)
+ *   …3005 → undelivered, error_code 30005 (Unknown destination handset)
+ *   …3006 → undelivered, error_code 30006 (Landline or unreachable carrier)
+ *   …3007 → undelivered, error_code 30007 (Message filtered)
+ *   …3008 → failed,      error_code 30008 (Unknown error) — fails instead of being sent
+ * e.g. `+14155553003`, `whatsapp:+14155553007`. Every other recipient ends `delivered`.
+ * These are delivery-time failures: the create still answers 201, as Twilio's does.
  */
 export interface Timing {
   sendingMs: number;
@@ -17,6 +32,20 @@ export interface Timing {
 }
 
 export const DEFAULT_TIMING: Timing = { sendingMs: 100, sentMs: 400, deliveredMs: 1500 };
+
+/**
+ * Fills defaults and keeps the steps in order whatever a caller passes: `{ deliveredMs: 50 }`
+ * alone means "all done by 50 ms", not "sent at 400 ms, delivered at 400 ms".
+ */
+export function normalizeTiming(partial: Partial<Timing> = {}): Timing {
+  const given = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const deliveredGiven = given(partial.deliveredMs);
+  const sentGiven = given(partial.sentMs);
+  const sendingMs = given(partial.sendingMs) ?? Math.min(DEFAULT_TIMING.sendingMs, sentGiven ?? Infinity, deliveredGiven ?? Infinity);
+  const sentMs = Math.max(sendingMs, sentGiven ?? Math.min(DEFAULT_TIMING.sentMs, deliveredGiven ?? Infinity));
+  const deliveredMs = Math.max(sentMs, deliveredGiven ?? DEFAULT_TIMING.deliveredMs);
+  return { sendingMs, sentMs, deliveredMs };
+}
 
 export interface Outcome {
   status: 'delivered' | 'undelivered' | 'failed';
@@ -37,7 +66,24 @@ export function finalOutcome(to: string): Outcome {
   return FAILURES[digits.slice(-4)] ?? { status: 'delivered', errorCode: null, errorMessage: null };
 }
 
-/** Price per segment, negative as Twilio bills: US/CA numbers one rate, others another. */
-export function pricePerSegment(to: string): number {
-  return /^(whatsapp:)?\+1/.test(to) ? 0.0079 : 0.0525;
+/**
+ * What the sandbox bills, as a negative string with five decimals like Twilio's `price`.
+ * Round numbers of the order of Twilio's list prices, not a price list: SMS to +1 per
+ * segment 0.0079, elsewhere 0.0525; MMS to +1 0.0200 per message, elsewhere 0.0525 × 3;
+ * WhatsApp 0.0050 per message.
+ */
+export function priceFor(message: { to: string; numSegments: number; numMedia: number }): string {
+  const whatsapp = message.to.startsWith('whatsapp:');
+  const northAmerica = /^(whatsapp:)?\+1/.test(message.to);
+  let amount: number;
+  if (whatsapp) amount = 0.005;
+  else if (message.numMedia > 0) amount = northAmerica ? 0.02 : 0.0525 * 3;
+  else amount = (northAmerica ? 0.0079 : 0.0525) * message.numSegments;
+  return (-amount).toFixed(5);
+}
+
+/** Carrier delivery-receipt time (`RawDlrDoneDate`), YYMMDDhhmm in UTC, as captured payloads show it. */
+export function rawDlrDoneDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCFullYear()).slice(2)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
 }

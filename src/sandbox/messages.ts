@@ -1,13 +1,12 @@
 /**
  * The Messages resource (2010-04-01): create, fetch, list, update (cancel, redact),
- * delete, media — with Twilio's validation order, magic numbers, scheduling, lifecycle
- * timers and status callbacks. State lives in memory for the sandbox's lifetime.
+ * delete, media — with Twilio's validation, magic numbers, scheduling, lifecycle timers
+ * and status callbacks. State lives in memory for the sandbox's lifetime.
  */
 import { SegmentedMessage } from 'sms-segments-calculator';
 import type { Account } from './account.js';
-import type { WebhookSender } from './callbacks.js';
-import { finalOutcome, pricePerSegment, type Timing } from './lifecycle.js';
-import { applyMagicNumbers } from './magic-numbers.js';
+import { finalOutcome, priceFor, rawDlrDoneDate, type Timing } from './lifecycle.js';
+import { validateCreate } from './message-validation.js';
 import { first, newSid, type Params, rfc2822, TwilioError } from './wire.js';
 
 export interface SandboxMedia {
@@ -37,28 +36,44 @@ export interface SandboxMessage {
   timers: NodeJS.Timeout[];
 }
 
-const MAX_BODY = 1600;
-const MAX_MEDIA = 10;
-const E164 = /^\+[1-9]\d{1,14}$/;
-const MIN_SCHEDULE_MS = 15 * 60 * 1000;
-const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
+/** Only what the store needs from the webhook sender, so tests can record instead. */
+export interface CallbackPoster {
+  post(url: string, params: Record<string, string>): Promise<unknown>;
+}
+
+/** Statuses after which nothing more happens to a message: it may be redacted or deleted. */
 const FINAL = new Set(['delivered', 'undelivered', 'failed', 'canceled', 'received', 'read']);
+/** setTimeout's ceiling (~24.8 days); a later SendAt re-arms when this one fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function guessContentType(url: string): string {
   const ext = /\.([a-z0-9]+)(?:$|\?)/i.exec(url)?.[1]?.toLowerCase();
-  const types: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', pdf: 'application/pdf', mp4: 'video/mp4' };
+  const types: Record<string, string> = {
+    jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp',
+    pdf: 'application/pdf', mp4: 'video/mp4', mp3: 'audio/mpeg', ogg: 'audio/ogg', vcf: 'text/vcard',
+  };
   return (ext && types[ext]) || 'application/octet-stream';
 }
 
+/**
+ * Twilio counts MMS as one message whatever the body length; SMS (and WhatsApp, which
+ * Twilio still reports in segments) by GSM-7 / UCS-2 segments.
+ */
+function segmentsOf(body: string, mediaCount: number): number {
+  if (mediaCount > 0 || body === '') return 1;
+  return new SegmentedMessage(body).segmentsCount;
+}
+
 export class MessageStore {
-  /** Newest last; listing reverses. */
+  /** Oldest first; listing reverses. */
   private readonly messages: SandboxMessage[] = [];
   private readonly bySid = new Map<string, SandboxMessage>();
+  private closed = false;
 
   constructor(
     private readonly account: Account,
     private readonly timing: Timing,
-    private readonly webhooks: WebhookSender,
+    private readonly callbacks: CallbackPoster,
   ) {}
 
   get(sid: string): SandboxMessage | undefined {
@@ -71,83 +86,44 @@ export class MessageStore {
   }
 
   create(params: Params): SandboxMessage {
-    const to = first(params, 'To')?.trim();
-    const from = first(params, 'From')?.trim() || undefined;
-    const serviceSid = first(params, 'MessagingServiceSid')?.trim() || undefined;
-    const body = first(params, 'Body') ?? '';
-    const mediaUrls = params.get('MediaUrl') ?? [];
-    const contentSid = first(params, 'ContentSid');
-    const statusCallback = first(params, 'StatusCallback') || null;
-    const sendAt = first(params, 'SendAt');
-    const scheduleType = first(params, 'ScheduleType');
-
-    if (!to) throw new TwilioError(400, 21604, "A 'To' phone number is required.");
-    if (!from && !serviceSid) throw new TwilioError(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message.");
-    if (!body && mediaUrls.length === 0 && !contentSid) throw new TwilioError(400, 21602, 'Message body is required.');
-    if (body.length > MAX_BODY) throw new TwilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
-    if (mediaUrls.length > MAX_MEDIA) throw new TwilioError(400, 21623, 'Number of media files exceeds allowed limit of 10.');
-    for (const url of mediaUrls) if (!/^https?:\/\/\S+$/.test(url)) throw new TwilioError(400, 21620, `Media URL ${url} is invalid.`);
-    if (statusCallback && !/^https?:\/\/\S+$/.test(statusCallback)) throw new TwilioError(400, 21609, 'The StatusCallback URL is not a valid URL.');
-    if (serviceSid && serviceSid !== this.account.messagingServiceSid) {
-      throw new TwilioError(400, 21705, `The Messaging Service Sid ${serviceSid} is invalid.`);
-    }
-
-    const whatsapp = to.startsWith('whatsapp:');
-    const toNumber = to.replace(/^whatsapp:/, '');
-    if (!E164.test(toNumber)) throw new TwilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
-    applyMagicNumbers(from, to);
-    const sender = from ?? this.account.numbers[0]!.phoneNumber;
-    const ownNumbers = this.account.numbers.map((n) => n.phoneNumber);
-    if (from && !ownNumbers.includes(from.replace(/^whatsapp:/, ''))) {
-      throw new TwilioError(400, 21606, `The 'From' phone number provided (${from}) is not a valid message-capable Twilio phone number for this destination/account.`);
-    }
-    if (whatsapp !== sender.startsWith('whatsapp:') && from) {
-      throw new TwilioError(400, 21910, "Invalid From and To pair. From and To should be of the same channel.");
-    }
-
-    let scheduledAt: Date | undefined;
-    if (sendAt || scheduleType) {
-      if (scheduleType !== 'fixed') throw new TwilioError(400, 35114, "Scheduling requires ScheduleType 'fixed'.");
-      if (!serviceSid) throw new TwilioError(400, 35111, 'MessagingServiceSid is required to schedule a message.');
-      scheduledAt = sendAt ? new Date(sendAt) : undefined;
-      const ahead = scheduledAt ? scheduledAt.getTime() - Date.now() : NaN;
-      if (!scheduledAt || Number.isNaN(ahead) || ahead < MIN_SCHEDULE_MS || ahead > MAX_SCHEDULE_MS) {
-        throw new TwilioError(400, 35114, 'SendAt time must be between 15 minutes and 35 days in the future.');
-      }
-    }
+    const request = validateCreate(params, this.account, Date.now());
 
     const now = new Date();
-    const sid = newSid(mediaUrls.length > 0 ? 'MM' : 'SM');
+    const sender = this.account.numbers[0]!.phoneNumber;
+    const channelSender = request.to.startsWith('whatsapp:') ? `whatsapp:${sender}` : sender;
+    const viaService = request.messagingServiceSid !== null;
+    const media = request.mediaUrls.map((url) => ({ sid: newSid('ME'), url, contentType: guessContentType(url), dateCreated: now }));
     const message: SandboxMessage = {
-      sid,
-      from: from ?? (scheduledAt ? null : sender),
-      to,
-      body: body || (contentSid ? `[content template ${contentSid}]` : ''),
-      status: scheduledAt ? 'scheduled' : serviceSid ? 'accepted' : 'queued',
+      sid: newSid(media.length > 0 ? 'MM' : 'SM'),
+      // Via a service without From, Twilio picks the sender when it queues the message.
+      from: request.from ?? null,
+      to: request.to,
+      body: request.body,
+      status: request.sendAt ? 'scheduled' : viaService ? 'accepted' : 'queued',
       direction: 'outbound-api',
-      numSegments: body ? new SegmentedMessage(body).segmentsCount : 1,
-      media: mediaUrls.map((url) => ({ sid: newSid('ME'), url, contentType: guessContentType(url), dateCreated: now })),
+      numSegments: segmentsOf(request.body, media.length),
+      media,
       price: null,
       errorCode: null,
       errorMessage: null,
-      messagingServiceSid: serviceSid ?? null,
-      statusCallback,
+      messagingServiceSid: request.messagingServiceSid,
+      statusCallback: request.statusCallback,
       dateCreated: now,
       dateSent: null,
       dateUpdated: now,
       timers: [],
     };
     this.messages.push(message);
-    this.bySid.set(sid, message);
-    if (scheduledAt) {
-      this.at(message, scheduledAt.getTime() - Date.now(), () => {
-        message.from = sender;
-        this.transition(message, 'queued');
-        this.startLifecycle(message);
-      });
-    } else {
+    this.bySid.set(message.sid, message);
+
+    const release = () => {
+      message.from ??= channelSender;
+      this.transition(message, 'queued');
       this.startLifecycle(message);
-    }
+    };
+    if (request.sendAt) this.atTime(message, request.sendAt.getTime(), release);
+    else if (viaService) this.at(message, this.timing.sendingMs / 2, release);
+    else this.startLifecycle(message);
     return message;
   }
 
@@ -161,7 +137,7 @@ export class MessageStore {
       body: fields.body,
       status: 'received',
       direction: 'inbound',
-      numSegments: fields.body ? new SegmentedMessage(fields.body).segmentsCount : 1,
+      numSegments: segmentsOf(fields.body, fields.mediaUrls.length),
       media: fields.mediaUrls.map((url) => ({ sid: newSid('ME'), url, contentType: guessContentType(url), dateCreated: now })),
       price: null,
       errorCode: null,
@@ -178,21 +154,28 @@ export class MessageStore {
     return message;
   }
 
+  /**
+   * Update does two things on Twilio: cancel a scheduled message (`Status=canceled`) and
+   * redact a finished one (`Body=` empty). Anything else is refused.
+   */
   update(sid: string, params: Params): SandboxMessage {
     const message = this.require(sid);
     const status = first(params, 'Status');
     const body = params.get('Body');
+    if (status === undefined && body === undefined) {
+      throw new TwilioError(400, 20001, 'Either Status or Body must be provided.');
+    }
     if (status !== undefined) {
-      if (status !== 'canceled') throw new TwilioError(400, 21218, `Invalid Status: ${status}. Only 'canceled' is allowed.`);
-      if (message.status !== 'scheduled') {
-        throw new TwilioError(400, 30409, 'Message cannot be canceled: only messages with status scheduled can be canceled.');
-      }
+      if (status !== 'canceled') throw new TwilioError(400, 20001, `Invalid Status: ${status}. The only allowed value is 'canceled'.`);
+      // 30409: only a scheduled message can be canceled; anything past that is refused.
+      if (message.status !== 'scheduled') throw new TwilioError(400, 30409, 'This message cannot be canceled');
       this.clearTimers(message);
       this.transition(message, 'canceled');
     }
     if (body !== undefined) {
-      if (body[0] !== '') throw new TwilioError(400, 21218, 'Body can only be updated to an empty string (redaction).');
-      if (!FINAL.has(message.status)) throw new TwilioError(400, 20009, 'Cannot redact a message that is still being delivered.');
+      if (body[0] !== '') throw new TwilioError(400, 20001, 'Body can only be updated to an empty string, which redacts the message.');
+      // The same rule as DELETE: Twilio keeps the body until the message is done with.
+      if (!FINAL.has(message.status)) throw new TwilioError(400, 20009, 'Cannot redact this message before it is complete');
       message.body = '';
       message.dateUpdated = new Date();
     }
@@ -201,7 +184,8 @@ export class MessageStore {
 
   delete(sid: string): void {
     const message = this.require(sid);
-    if (!FINAL.has(message.status)) throw new TwilioError(400, 20009, 'Cannot delete message because it is still being delivered.');
+    // 20009: Twilio refuses to delete a message its systems are still processing.
+    if (!FINAL.has(message.status)) throw new TwilioError(400, 20009, 'Cannot delete this resource before it is complete');
     this.clearTimers(message);
     this.bySid.delete(sid);
     this.messages.splice(this.messages.indexOf(message), 1);
@@ -216,6 +200,7 @@ export class MessageStore {
   }
 
   close(): void {
+    this.closed = true;
     for (const message of this.messages) this.clearTimers(message);
   }
 
@@ -225,16 +210,16 @@ export class MessageStore {
     const since = () => Date.now() - base;
     this.at(message, this.timing.sendingMs - since(), () => this.transition(message, 'sending'));
     this.at(message, this.timing.sentMs - since(), () => {
-      message.dateSent = new Date();
-      message.price = (-pricePerSegment(message.to) * message.numSegments).toFixed(5);
       if (outcome.status === 'failed') {
+        // A failed message never left Twilio: no date_sent, nothing billed.
         message.errorCode = outcome.errorCode;
         message.errorMessage = outcome.errorMessage;
-        message.price = null;
         this.transition(message, 'failed');
-      } else {
-        this.transition(message, 'sent');
+        return;
       }
+      message.dateSent = new Date();
+      message.price = priceFor({ to: message.to, numSegments: message.numSegments, numMedia: message.media.length });
+      this.transition(message, 'sent');
     });
     if (outcome.status !== 'failed') {
       this.at(message, this.timing.deliveredMs - since(), () => {
@@ -246,10 +231,21 @@ export class MessageStore {
   }
 
   private at(message: SandboxMessage, delayMs: number, action: () => void): void {
-    // Long schedules must not keep a process alive that would otherwise exit.
-    const timer = setTimeout(action, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      message.timers = message.timers.filter((t) => t !== timer);
+      action();
+    }, Math.max(0, Math.min(delayMs, MAX_TIMER_MS)));
+    // Timers (a SendAt weeks away above all) must not keep alive a process that would exit.
     timer.unref();
     message.timers.push(timer);
+  }
+
+  /** Runs `action` at an absolute time, re-arming past setTimeout's ~24.8-day ceiling. */
+  private atTime(message: SandboxMessage, when: number, action: () => void): void {
+    const delay = when - Date.now();
+    if (delay > MAX_TIMER_MS) this.at(message, MAX_TIMER_MS, () => this.atTime(message, when, action));
+    else this.at(message, delay, action);
   }
 
   private clearTimers(message: SandboxMessage): void {
@@ -260,7 +256,7 @@ export class MessageStore {
   private transition(message: SandboxMessage, status: string): void {
     message.status = status;
     message.dateUpdated = new Date();
-    if (!message.statusCallback) return;
+    if (!message.statusCallback || this.closed) return;
     const params: Record<string, string> = {
       MessageSid: message.sid,
       SmsSid: message.sid,
@@ -273,15 +269,9 @@ export class MessageStore {
     };
     if (message.messagingServiceSid) params.MessagingServiceSid = message.messagingServiceSid;
     if (message.errorCode !== null) params.ErrorCode = String(message.errorCode);
-    if (status === 'delivered' || status === 'undelivered') params.RawDlrDoneDate = formatDlrDate(new Date());
-    void this.webhooks.post(message.statusCallback, params);
+    if (status === 'delivered' || status === 'undelivered') params.RawDlrDoneDate = rawDlrDoneDate(new Date());
+    void this.callbacks.post(message.statusCallback, params).catch(() => undefined);
   }
-}
-
-/** Carrier delivery-receipt time, YYMMDDhhmm, as captured payloads show it. */
-function formatDlrDate(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${String(d.getUTCFullYear()).slice(2)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
 }
 
 export function messageJson(accountSid: string, m: SandboxMessage) {
