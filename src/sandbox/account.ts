@@ -61,12 +61,18 @@ export function accountJson(account: Account) {
     owner_account_sid: account.sid,
     sid: account.sid,
     status: 'active',
-    subresource_uris: {
-      messages: `${base}/Messages.json`,
-      incoming_phone_numbers: `${base}/IncomingPhoneNumbers.json`,
-      calls: `${base}/Calls.json`,
-      balance: `${base}/Balance.json`,
-    },
+    // The list api.twilio.com gives; only some of these routes exist in the sandbox.
+    subresource_uris: Object.fromEntries(
+      [
+        ['addresses', 'Addresses'], ['conferences', 'Conferences'], ['signing_keys', 'SigningKeys'],
+        ['transcriptions', 'Transcriptions'], ['connect_apps', 'ConnectApps'], ['sip', 'SIP'],
+        ['authorized_connect_apps', 'AuthorizedConnectApps'], ['usage', 'Usage'], ['keys', 'Keys'],
+        ['applications', 'Applications'], ['recordings', 'Recordings'], ['short_codes', 'SMS/ShortCodes'],
+        ['calls', 'Calls'], ['notifications', 'Notifications'], ['incoming_phone_numbers', 'IncomingPhoneNumbers'],
+        ['queues', 'Queues'], ['messages', 'Messages'], ['outgoing_caller_ids', 'OutgoingCallerIds'],
+        ['available_phone_numbers', 'AvailablePhoneNumbers'], ['balance', 'Balance'],
+      ].map(([key, name]) => [key, `${base}/${name}.json`]),
+    ),
     type: 'Full',
     uri,
   };
