@@ -1,8 +1,10 @@
 /**
  * Signed webhooks, as Twilio sends them: form-encoded POST, `X-Twilio-Signature` =
  * base64(HMAC-SHA1(auth token, URL + every parameter name and value sorted by name)),
- * a unique `I-Twilio-Idempotency-Token` per delivery. Failed deliveries are retried a
- * few times with backoff, then dropped; a webhook never crashes the sandbox.
+ * one `I-Twilio-Idempotency-Token` per callback (kept across its retries, so a receiver
+ * can drop duplicates), `User-Agent: TwilioProxy/1.1`. A refused connection, a timeout or
+ * a non-2xx answer is retried after 200 ms and 1 s, then dropped: a webhook never crashes
+ * the sandbox, and close() cuts every attempt and wait short.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 
@@ -14,59 +16,79 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
 }
 
 export interface WebhookResult {
+  /** The last HTTP status received; undefined when no attempt got an answer. */
   status: number | undefined;
   body: string;
   attempts: number;
 }
 
 const RETRY_DELAYS_MS = [200, 1000];
+const ATTEMPT_TIMEOUT_MS = 15_000;
 
 export class WebhookSender {
-  private readonly pending = new Set<AbortController>();
-  private closed = false;
+  /** Aborted by close(): cancels requests in flight and the waits between retries. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly authToken: string, private readonly log: (line: string) => void) {}
 
   async post(url: string, params: Record<string, string>): Promise<WebhookResult> {
     const body = new URLSearchParams(params).toString();
-    const signature = twilioSignature(this.authToken, url, params);
-    const idempotencyToken = `${randomUUID()}`;
-    let lastStatus: number | undefined;
-    let lastBody = '';
-    for (let attempt = 1; attempt <= RETRY_DELAYS_MS.length + 1 && !this.closed; attempt++) {
-      const abort = new AbortController();
-      this.pending.add(abort);
-      const timer = setTimeout(() => abort.abort(), 15_000);
+    const headers = {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      'x-twilio-signature': twilioSignature(this.authToken, url, params),
+      'i-twilio-idempotency-token': randomUUID(),
+      'user-agent': 'TwilioProxy/1.1',
+    };
+    let status: number | undefined;
+    let text = '';
+    let attempts = 0;
+    while (!this.closing.signal.aborted) {
+      attempts += 1;
+      // One controller per attempt, cut by its own timeout or by close() (AbortSignal.any
+      // would do it, but only from Node 20.3).
+      const attempt = new AbortController();
+      const cut = () => attempt.abort();
+      const timer = setTimeout(cut, ATTEMPT_TIMEOUT_MS);
+      timer.unref();
+      this.closing.signal.addEventListener('abort', cut, { once: true });
       try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-            'x-twilio-signature': signature,
-            'i-twilio-idempotency-token': idempotencyToken,
-            'user-agent': 'TwilioProxy/1.1',
-          },
-          body,
-          signal: abort.signal,
-        });
-        lastStatus = response.status;
-        lastBody = await response.text();
-        if (response.ok) return { status: lastStatus, body: lastBody, attempts: attempt };
+        const response = await fetch(url, { method: 'POST', headers, body, signal: attempt.signal });
+        status = response.status;
+        text = await response.text();
+        if (response.ok) break;
+        this.log(`webhook to ${url} answered ${status} (attempt ${attempts})`);
       } catch (error) {
-        this.log(`webhook to ${url} failed: ${error instanceof Error ? error.message : String(error)}`);
+        if (this.closing.signal.aborted) break;
+        this.log(`webhook to ${url} failed (attempt ${attempts}): ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         clearTimeout(timer);
-        this.pending.delete(abort);
+        this.closing.signal.removeEventListener('abort', cut);
       }
-      const delay = RETRY_DELAYS_MS[attempt - 1];
-      if (delay === undefined || this.closed) break;
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      const delay = RETRY_DELAYS_MS[attempts - 1];
+      if (delay === undefined || !(await this.wait(delay))) break;
     }
-    return { status: lastStatus, body: lastBody, attempts: RETRY_DELAYS_MS.length + 1 };
+    return { status, body: text, attempts };
   }
 
   close(): void {
-    this.closed = true;
-    for (const abort of this.pending) abort.abort();
+    this.closing.abort();
+  }
+
+  /** Resolves true after `ms`, or false at once if the sender closes meanwhile. */
+  private wait(ms: number): Promise<boolean> {
+    const signal = this.closing.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
