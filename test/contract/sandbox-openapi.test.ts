@@ -137,6 +137,65 @@ describe('sandbox responses match the OpenAPI schemas', () => {
   });
 });
 
+describe('sandbox bodies carry every field the spec defines, no more', () => {
+  const propertiesOf = (name: string) => Object.keys(spec.components.schemas[name].properties).sort();
+
+  it('message, media and account', async () => {
+    const mms = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', MediaUrl: 'https://example.com/a.jpg' });
+    expect(Object.keys(mms.json).sort()).toEqual(propertiesOf('api.v2010.account.message'));
+    const media = await call('GET', mms.json.subresource_uris.media);
+    expect(Object.keys(media.json.media_list[0]).sort()).toEqual(propertiesOf('api.v2010.account.message.media'));
+    const account = await call('GET', `/2010-04-01/Accounts/${sandbox.accountSid}.json`);
+    expect(Object.keys(account.json).sort()).toEqual(propertiesOf('api.v2010.account'));
+    expect(account.json).toMatchObject({ sid: sandbox.accountSid, status: 'active', uri: `/2010-04-01/Accounts/${sandbox.accountSid}.json` });
+    expect(account.json.subresource_uris.messages).toBe(messagesPath());
+  });
+
+  it('list envelopes', async () => {
+    const list = await call('GET', `${messagesPath()}?PageSize=1`);
+    const schema = spec.paths[MESSAGES].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(list.json).sort()).toEqual(Object.keys(schema.properties).sort());
+  });
+});
+
+describe('more response kinds', () => {
+  it('Messaging Service create (accepted, from null) and WhatsApp content template', async () => {
+    const viaService = await call('POST', messagesPath(), { To: '+14155550110', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'pool' });
+    expect(viaService.status).toBe(201);
+    expect(viaService.json).toMatchObject({ status: 'accepted', from: null, messaging_service_sid: sandbox.messagingServiceSid });
+    expect(validator.response(MESSAGES, 'post', '201', viaService.json)).toEqual([]);
+    const template = await call('POST', messagesPath(), {
+      To: 'whatsapp:+14155550110', From: sandbox.whatsappSenderNumber, ContentSid: `HX${'b'.repeat(32)}`, ContentVariables: '{"1":"Ada"}',
+    });
+    expect(template.status).toBe(201);
+    expect(validator.response(MESSAGES, 'post', '201', template.json)).toEqual([]);
+  });
+
+  it('a failed message (…3008) and an undelivered one (…3003) after the lifecycle', async () => {
+    const failed = await call('POST', messagesPath(), { To: '+14155553008', From: '+15005550006', Body: 'x' });
+    const undelivered = await call('POST', messagesPath(), { To: '+14155553003', From: '+15005550006', Body: 'x' });
+    await wait(200);
+    const f = await call('GET', messagePath(failed.json.sid));
+    const u = await call('GET', messagePath(undelivered.json.sid));
+    expect(f.json).toMatchObject({ status: 'failed', error_code: 30008, price: null, date_sent: null });
+    expect(u.json).toMatchObject({ status: 'undelivered', error_code: 30003, error_message: 'Unreachable destination handset', price: '-0.00790' });
+    expect(validator.response(MESSAGE, 'get', '200', f.json)).toEqual([]);
+    expect(validator.response(MESSAGE, 'get', '200', u.json)).toEqual([]);
+  });
+
+  it('DateSent filters and an empty page', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await call('POST', messagesPath(), { To: '+14155550111', From: '+15005550006', Body: 'dated' });
+    await wait(200);
+    const onDay = await call('GET', `${messagesPath()}?To=%2B14155550111&DateSent=${today}`);
+    expect(onDay.json.messages.map((m: { sid: string }) => m.sid)).toEqual([created.json.sid]);
+    expect(validator.response(MESSAGES, 'get', '200', onDay.json)).toEqual([]);
+    const before = await call('GET', `${messagesPath()}?To=%2B14155550111&${encodeURIComponent('DateSent<')}=2001-01-01`);
+    expect(before.json).toMatchObject({ messages: [], start: 0, end: 0, next_page_uri: null, previous_page_uri: null });
+    expect(validator.response(MESSAGES, 'get', '200', before.json)).toEqual([]);
+  });
+});
+
 describe('the referee is strict', () => {
   it('catches a number where Twilio sends a string, an extra field and an ISO date', async () => {
     const { json } = await call('POST', messagesPath(), { To: '+14155550100', From: '+15005550006', Body: 'strict' });

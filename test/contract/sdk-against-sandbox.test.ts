@@ -55,6 +55,48 @@ describe('official SDK against the sandbox', () => {
     expect(again.code).toBe(30409);
   });
 
+  it('creates MMS and WhatsApp template messages, lists media, fetches the account, removes a message', async () => {
+    const mms = await client.messages.create({ to: '+14155550152', from: sandbox.testSenderNumber, body: 'pic', mediaUrl: ['https://example.com/a.jpg', 'https://example.com/b.gif'] });
+    expect(mms.sid).toMatch(/^MM[0-9a-f]{32}$/);
+    expect(mms.numMedia).toBe('2');
+    const media = await client.messages(mms.sid).media.list();
+    expect(media.map((m) => m.contentType)).toEqual(['image/jpeg', 'image/gif']);
+    expect((await client.messages(mms.sid).media(media[0]!.sid).fetch()).parentSid).toBe(mms.sid);
+
+    const template = await client.messages.create({
+      to: 'whatsapp:+14155550152', from: sandbox.whatsappSenderNumber, contentSid: `HX${'c'.repeat(32)}`, contentVariables: JSON.stringify({ 1: 'Ada' }),
+    });
+    expect(template.status).toBe('queued');
+
+    const account = await client.api.v2010.accounts(sandbox.accountSid).fetch();
+    expect(account).toMatchObject({ sid: sandbox.accountSid, status: 'active' });
+
+    const done = await client.messages.create({ to: '+14155550153', from: sandbox.testSenderNumber, body: 'bye' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await client.messages(done.sid).fetch()).status).toBe('delivered');
+    expect(await client.messages(done.sid).remove()).toBe(true);
+    expect((await restError(client.messages(done.sid).fetch())).status).toBe(404);
+  });
+
+  it('redacts a finished message and filters by date sent', async () => {
+    const sent = await client.messages.create({ to: '+14155550154', from: sandbox.testSenderNumber, body: 'private' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await client.messages(sent.sid).update({ body: '' })).body).toBe('');
+    const yesterday = new Date(Date.now() - 86_400_000);
+    const listed = await client.messages.list({ to: '+14155550154', dateSentAfter: yesterday, limit: 10 });
+    expect(listed.map((m) => m.sid)).toEqual([sent.sid]);
+    expect(await client.messages.list({ to: '+14155550154', dateSentBefore: yesterday, limit: 10 })).toEqual([]);
+  });
+
+  it('raises the validation codes as RestException', async () => {
+    expect((await restError(client.messages.create({ to: '+14155550155', from: sandbox.testSenderNumber, body: 'x'.repeat(1601) }))).code).toBe(21617);
+    expect((await restError(client.messages.create({ to: '+14155550155', from: '+14155559999', body: 'x' }))).code).toBe(21606);
+    const tooSoon = client.messages.create({
+      to: '+14155550155', messagingServiceSid: sandbox.messagingServiceSid, body: 'x', sendAt: new Date(Date.now() + 60_000), scheduleType: 'fixed',
+    });
+    expect((await restError(tooSoon)).code).toBe(35114);
+  });
+
   const magic: Array<[string, string, number]> = [
     ['+15005550006', '+15005550001', 21211],
     ['+15005550006', '+15005550002', 21612],

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { sandboxTwilioClient } from './sdk-client.js';
 
 interface Received {
   path: string;
@@ -84,6 +85,35 @@ describe('signed webhooks', () => {
     await sendWithCallback('+14155553008', '/status/3008');
     const failed = await callbacksFor('/status/3008', 2);
     expect(failed.at(-1)!.params).toMatchObject({ MessageStatus: 'failed', ErrorCode: '30008' });
+  });
+
+  it('via the Messaging Service: queued (leaving accepted) → sending → sent → delivered, each with MessagingServiceSid', async () => {
+    const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
+    const url = `${receiverUrl}/status/service?tenant=7`;
+    await fetch(`${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ To: '+14155550161', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'pool', StatusCallback: url }).toString(),
+    });
+    const callbacks = await callbacksFor('/status/service?tenant=7', 4);
+    expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    for (const c of callbacks) {
+      expect(c.params).toMatchObject({ MessagingServiceSid: sandbox.messagingServiceSid, From: '+15005550006' });
+      expect(twilio.validateRequest(sandbox.authToken, c.signature, url, c.params)).toBe(true);
+    }
+  });
+
+  it('a canceled scheduled message posts canceled', async () => {
+    const client = sandboxTwilioClient(sandbox.baseUrl, sandbox.accountSid, sandbox.authToken);
+    const url = `${receiverUrl}/status/canceled`;
+    const scheduled = await client.messages.create({
+      to: '+14155550162', messagingServiceSid: sandbox.messagingServiceSid, body: 'later', statusCallback: url,
+      sendAt: new Date(Date.now() + 3_600_000), scheduleType: 'fixed',
+    });
+    await client.messages(scheduled.sid).update({ status: 'canceled' });
+    const [canceled] = await callbacksFor('/status/canceled', 1);
+    expect(canceled!.params).toMatchObject({ MessageSid: scheduled.sid, MessageStatus: 'canceled' });
+    expect(twilio.validateRequest(sandbox.authToken, canceled!.signature, url, canceled!.params)).toBe(true);
   });
 
   it('delivers a simulated inbound SMS to the number, signed', async () => {
