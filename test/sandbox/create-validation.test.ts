@@ -59,6 +59,14 @@ describe('create refusals', () => {
     });
   }
 
+  it('applies magic numbers through a WhatsApp prefix and a Messaging Service, From before To', async () => {
+    expect((await api.send({ To: 'whatsapp:+15005550004', From: sandbox.whatsappSenderNumber, Body: 'x' })).json.code).toBe(21610);
+    expect((await api.send({ To: '+15005550009', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'x' })).json.code).toBe(21614);
+    expect((await api.send({ To: '+15005550001', From: '+15005550008', Body: 'x' })).json.code).toBe(21611);
+    const unreachable = await api.send({ To: '+15005550002', From: SENDER, Body: 'x' });
+    expect(unreachable.json.message).toContain(SENDER);
+  });
+
   it('creates nothing when it refuses', async () => {
     const to = '+14155550777';
     await api.send({ To: to, From: '+14155559999', Body: 'x' });
