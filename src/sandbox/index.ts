@@ -18,6 +18,7 @@ import { MessageStore } from './messages.js';
 import { createSandboxHttpServer, type InboundFields, type InboundResult, type SandboxContext } from './server.js';
 
 export type { SandboxFault } from './faults.js';
+export type { Timing as SandboxTiming } from './lifecycle.js';
 export type { InboundFields, InboundResult } from './server.js';
 export { twilioSignature } from './callbacks.js';
 
