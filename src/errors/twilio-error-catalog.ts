@@ -110,12 +110,16 @@ const catalog: Record<number, ErrorExplanation> = {
     nextStep: 'Only messages with status "scheduled" can be canceled. Check get_message for its status.',
   },
   35111: {
-    meaning: 'Scheduling needs a messaging service.',
-    nextStep: 'Pass messaging_service_sid or set TWILIO_MESSAGING_SERVICE_SID to schedule a message.',
+    meaning: 'A fixed schedule needs a send time (SendAt).',
+    nextStep: 'Pass send_at as an ISO 8601 time.',
   },
   35114: {
     meaning: 'The send_at time is outside the allowed window (15 minutes to 35 days ahead).',
     nextStep: 'Choose a send_at time between 15 minutes and 35 days from now.',
+  },
+  35118: {
+    meaning: 'Scheduling needs a messaging service.',
+    nextStep: 'Pass messaging_service_sid or set TWILIO_MESSAGING_SERVICE_SID to schedule a message.',
   },
   63016: {
     meaning: 'WhatsApp: outside the 24-hour customer service window, only approved templates can be sent.',

@@ -313,7 +313,7 @@ function parseIsoTime(field: string, value: string): Date {
 function checkSchedule(sendAt: string, messagingServiceSid: string | undefined): Date {
   const at = parseIsoTime('send_at', sendAt);
   if (!messagingServiceSid) {
-    throw new ToolFailure({ message: 'Scheduling (send_at) needs a messaging service.', twilioCode: 35111 });
+    throw new ToolFailure({ message: 'Scheduling (send_at) needs a messaging service.', twilioCode: 35118 });
   }
   const ahead = at.getTime() - Date.now();
   if (ahead < MIN_SCHEDULE_MS || ahead > MAX_SCHEDULE_MS) {
