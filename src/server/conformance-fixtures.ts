@@ -4,8 +4,17 @@
  * MCP_CONFORMANCE_FIXTURES=1 (see cli/main.ts): they exist to prove the protocol layer,
  * never to be offered to an agent.
  */
-import { completable, fromJsonSchema, type McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import {
+  completable,
+  type ElicitInputParams,
+  fromJsonSchema,
+  inputRequired,
+  inputResponse,
+  type McpServer,
+  ResourceTemplate,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { enableResourceSubscriptions, type SubscriptionSource } from './resource-subscriptions.js';
 
 // 1×1 transparent PNG and a 44-byte silent WAV header: the smallest valid payloads.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
@@ -13,8 +22,47 @@ const WAV = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA=';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
 
+/** The resource the suite subscribes to; like the reference server's, it changes on a timer. */
+const WATCHED_URI = 'test://watched-resource';
+const WATCHED_PERIOD_MS = 1000;
+const watchedRevision = () => Math.floor(Date.now() / WATCHED_PERIOD_MS);
+/**
+ * The fixtures' resource changes. Per connection it ticks only while somebody listens (the
+ * subscription module attaches it lazily); an HTTP entry serving 2026-07-28 listeners
+ * forwards it to its event bus (see forwardResourceUpdates).
+ */
+export const conformanceFixtureChanges: SubscriptionSource = {
+  watch(onChanged) {
+    const timer = setInterval(() => onChanged(WATCHED_URI), WATCHED_PERIOD_MS);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
+
+/** What a form elicitation asks; the suite's enum variants are wider than the SDK's static type. */
+interface ElicitationForm {
+  message: string;
+  requestedSchema: { type: 'object'; properties: Record<string, object>; required?: string[] };
+}
+
 export function registerConformanceFixtures(server: McpServer): void {
   server.server.registerCapabilities({ logging: {} });
+  enableResourceSubscriptions(server, conformanceFixtureChanges);
+
+  /** A tool that asks the user one form (inputRequired) and reports the answer as text. */
+  const elicitationTool = <Shape extends z.ZodRawShape>(
+    name: string,
+    config: { description: string; inputSchema: z.ZodObject<Shape> },
+    form: (args: z.infer<z.ZodObject<Shape>>) => ElicitationForm,
+    report: (action: string, content: Record<string, unknown>) => string,
+  ) =>
+    server.registerTool(name, config, async (args, ctx) => {
+      const answer = inputResponse(ctx.mcpReq.inputResponses, 'form');
+      if (answer.kind !== 'elicit') {
+        return inputRequired({ inputRequests: { form: inputRequired.elicit({ mode: 'form', ...form(args as z.infer<z.ZodObject<Shape>>) } as ElicitInputParams) } });
+      }
+      return text(report(answer.action, answer.content ?? {}));
+    });
 
   server.registerTool('test_simple_text', { description: 'Returns simple text' }, async () => text('This is a simple text response for testing.'));
   server.registerTool('test_image_content', { description: 'Returns an image' }, async () => ({
@@ -54,34 +102,41 @@ export function registerConformanceFixtures(server: McpServer): void {
     }
     return text(String(progressToken ?? 'no progress token'));
   });
+  // Sampling and elicitation are written as inputRequired(...): native on 2026-07-28, and
+  // on 2025-era sessions the SDK's shim sends the request on the tool call's own response
+  // stream. (ctx.mcpReq.requestSampling/elicitInput would use the session's GET stream,
+  // which the client may not have opened yet: a race that loses the request.)
   server.registerTool(
     'test_sampling',
-    { description: 'Asks the client for an LLM completion', inputSchema: z.object({ prompt: z.string() }) },
+    { description: 'Asks the client for an LLM completion', inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }) },
     async ({ prompt }, ctx) => {
-      const result = await ctx.mcpReq.requestSampling({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 });
-      const content = Array.isArray(result.content) ? result.content[0] : result.content;
-      return text(`LLM response: ${content && content.type === 'text' ? content.text : '(non-text)'}`);
+      const answer = inputResponse(ctx.mcpReq.inputResponses, 'sampling');
+      if (answer.kind !== 'sampling') {
+        return inputRequired({
+          inputRequests: { sampling: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 }) },
+        });
+      }
+      const content = Array.isArray(answer.result.content) ? answer.result.content[0] : answer.result.content;
+      return text(`LLM response: ${content?.type === 'text' ? content.text : '(non-text content)'}`);
     },
   );
-  server.registerTool(
+  elicitationTool(
     'test_elicitation',
-    { description: 'Asks the user for input', inputSchema: z.object({ message: z.string() }) },
-    async ({ message }, ctx) => {
-      const result = await ctx.mcpReq.elicitInput({
-        mode: 'form',
-        message,
-        requestedSchema: {
-          type: 'object',
-          properties: { username: { type: 'string', description: "User's response" }, email: { type: 'string', description: "User's email address" } },
-          required: ['username', 'email'],
-        },
-      });
-      return text(`User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
-    },
+    { description: 'Asks the user for input', inputSchema: z.object({ message: z.string().describe('The message to show the user') }) },
+    ({ message }) => ({
+      message,
+      requestedSchema: {
+        type: 'object',
+        properties: { username: { type: 'string', description: "User's response" }, email: { type: 'string', description: "User's email address" } },
+        required: ['username', 'email'],
+      },
+    }),
+    (action, content) => `User response: action=${action}, content=${JSON.stringify(content)}`,
   );
-  server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicitation with defaults (SEP-1034)', inputSchema: z.object({}) }, async (_args, ctx) => {
-    const result = await ctx.mcpReq.elicitInput({
-      mode: 'form',
+  elicitationTool(
+    'test_elicitation_sep1034_defaults',
+    { description: 'Elicitation with a default for every primitive type (SEP-1034)', inputSchema: z.object({}) },
+    () => ({
       message: 'Please review and update the form fields with defaults',
       requestedSchema: {
         type: 'object',
@@ -94,12 +149,13 @@ export function registerConformanceFixtures(server: McpServer): void {
         },
         required: [],
       },
-    });
-    return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
-  });
-  server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicitation with enum schemas (SEP-1330)', inputSchema: z.object({}) }, async (_args, ctx) => {
-    const result = await ctx.mcpReq.elicitInput({
-      mode: 'form',
+    }),
+    (action, content) => `Elicitation completed: action=${action}, content=${JSON.stringify(content)}`,
+  );
+  elicitationTool(
+    'test_elicitation_sep1330_enums',
+    { description: 'Elicitation with the five enum schema variants (SEP-1330)', inputSchema: z.object({}) },
+    () => ({
       message: 'Please select options from the enum fields',
       requestedSchema: {
         type: 'object',
@@ -124,9 +180,9 @@ export function registerConformanceFixtures(server: McpServer): void {
         },
         required: [],
       },
-    } as never);
-    return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
-  });
+    }),
+    (action, content) => `Elicitation completed: action=${action}, content=${JSON.stringify(content)}`,
+  );
   server.registerTool(
     'json_schema_2020_12_tool',
     {
@@ -148,8 +204,8 @@ export function registerConformanceFixtures(server: McpServer): void {
   server.registerResource('static-binary', 'test://static-binary', { description: 'A static binary resource', mimeType: 'image/png' }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: 'image/png', blob: PNG }],
   }));
-  server.registerResource('watched-resource', 'test://watched-resource', { description: 'A resource to subscribe to', mimeType: 'text/plain' }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Watched resource content' }],
+  server.registerResource('watched-resource', WATCHED_URI, { description: `A resource that changes every ${WATCHED_PERIOD_MS / 1000} s (subscribe to it)`, mimeType: 'text/plain' }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: 'text/plain', text: `Watched resource content, revision ${watchedRevision()}` }],
   }));
   server.registerResource(
     'template',
