@@ -3,49 +3,20 @@
  * send Twilio accepted. The engine keeps no counts of its own, so whatever persists the
  * ledger (the SQLite store) is what makes caps hold across restarts.
  *
- * The store implements this interface structurally (store.ts), so the policy layer does
- * not depend on the store. Counts and spend come back from one call (`sendTotals`) because
- * the cap check needs all of them on every send and the store answers in one query.
+ * The ledger is a slice of the store's interface (types only: policy sits above the store),
+ * so the SQLite store is checked against it at compile time. Counts and spend come back
+ * from one call (`sendTotals`) because the cap check needs all of them on every send and
+ * the store answers in one query.
  */
 import { createHash } from 'node:crypto';
+import type { SendRecord, SendTotals, Store } from '../store/store.js';
 
-export type SendKind = 'message' | 'call';
+export type { SendRecord, SendTotals };
+export type SendKind = SendRecord['kind'];
+export type EarlierSend = NonNullable<ReturnType<Store['findRecentSend']>>;
 
-export interface SendRecord {
-  kind: SendKind;
-  /** E.164, without a `whatsapp:` prefix, so one person is one recipient across channels. */
-  to: string;
-  /** sha256 hex of the body (see hashBody); null for calls and bodiless sends. */
-  bodyHash: string | null;
-  sid: string;
-  /** USD, from the policy's price table. */
-  estimatedCost: number;
-  at: Date;
-}
-
-/** Counts since the start of the current UTC hour / day (calendar windows, see policy-engine.ts). */
-export interface SendTotals {
-  messagesThisHour: number;
-  messagesToday: number;
-  callsToday: number;
-  /** Estimated USD of messages and calls together. */
-  spendToday: number;
-}
-
-export interface EarlierSend {
-  sid: string;
-  at: Date;
-}
-
-export interface SendLedger {
-  recordSend(record: SendRecord): void;
-  /** Sends at or after `hourStart` / `dayStart` (`hourStart` is never before `dayStart`). */
-  sendTotals(hourStart: Date, dayStart: Date): SendTotals;
-  /** The latest send of the same body to `to` at or after `since`. */
-  findRecentSend(to: string, bodyHash: string, since: Date): EarlierSend | undefined;
-  /** Whether anything was ever sent to `to` (message or call). */
-  hasContacted(to: string): boolean;
-}
+/** The part of the store the policy uses: one definition, so the two cannot drift apart. */
+export type SendLedger = Pick<Store, 'recordSend' | 'sendTotals' | 'findRecentSend' | 'hasContacted'>;
 
 /** The duplicate check compares hashes, so the ledger never holds message text. */
 export function hashBody(body: string): string {

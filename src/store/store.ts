@@ -100,19 +100,25 @@ export interface InboundFilter {
   limit: number;
 }
 
+/** One send Twilio accepted, as the policy's caps and duplicate check remember it. */
 export interface SendRecord {
   kind: 'message' | 'call';
+  /** E.164, without a `whatsapp:` prefix, so one person is one recipient across channels. */
   to: string;
+  /** sha256 hex of the body (see policy/send-ledger.ts hashBody); null for calls and bodiless sends. */
   bodyHash: string | null;
   sid: string;
+  /** USD, from the policy's price table. */
   estimatedCost: number;
   at: Date;
 }
 
+/** Counts since the start of the current UTC hour / day (calendar windows, see policy-engine.ts). */
 export interface SendTotals {
   messagesThisHour: number;
   messagesToday: number;
   callsToday: number;
+  /** Estimated USD of messages and calls together. */
   spendToday: number;
 }
 
