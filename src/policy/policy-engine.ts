@@ -197,25 +197,22 @@ export class PolicyEngine implements SendGuard {
   /** Told about a message Twilio accepted (never about a dry run), so caps and duplicates see it. */
   async recordSent(message: OutgoingMessage, sid: string, decision: SendDecision | void, options: CheckOptions = {}): Promise<void> {
     await loadPhoneLib();
-    (await this.ledger()).recordSend({
-      kind: 'message',
-      to: strip(message.to),
-      bodyHash: message.body ? hashBody(message.body) : null,
-      sid,
-      estimatedCost: decision?.estimatedCost ?? this.estimateCost(message),
-      at: options.now ?? this.now(),
-    });
+    await this.record('message', message.to, message.body, sid, decision?.estimatedCost ?? this.estimateCost(message), options);
   }
 
   /** Told about a call Twilio accepted. */
   async recordCall(call: OutgoingCall, sid: string, decision: SendDecision | void, options: CheckOptions = {}): Promise<void> {
     await loadPhoneLib();
+    await this.record('call', call.to, call.content, sid, decision?.estimatedCost ?? this.estimateCallCost(call).cost, options);
+  }
+
+  private async record(kind: 'message' | 'call', to: string, content: string | undefined, sid: string, estimatedCost: number, options: CheckOptions): Promise<void> {
     (await this.ledger()).recordSend({
-      kind: 'call',
-      to: strip(call.to),
-      bodyHash: call.content ? hashBody(call.content) : null,
+      kind,
+      to: strip(to),
+      bodyHash: content ? hashBody(content) : null,
       sid,
-      estimatedCost: decision?.estimatedCost ?? this.estimateCallCost(call).cost,
+      estimatedCost,
       at: options.now ?? this.now(),
     });
   }
