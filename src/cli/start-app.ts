@@ -7,8 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig, type TwilioConfig } from '../config/env.js';
 import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
 import { OptOutGuard } from '../policy/opt-out-guard.js';
-import { PolicyEngine } from '../policy/policy-engine.js';
-import { chainGuards } from '../policy/send-guard.js';
+import { PolicyEngine, countryOfNumber, loadPhoneMetadata } from '../policy/policy-engine.js';
+import { SendPipeline, recoverInterruptedSends } from '../pipeline/send-pipeline.js';
 import { loadPolicy } from '../policy/policy-schema.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from '../sandbox/constants.js';
 import type { SandboxHandle } from '../sandbox/index.js';
@@ -92,6 +92,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     const dir = resolveDataDir(env);
     const opened = openStoreInDir(dir);
     log.info(`store: ${dir}`);
+    recoverInterruptedSends(opened);
     closers.push(async () => opened.close());
     return opened;
   });
@@ -169,7 +170,21 @@ export async function startApp(options: StartOptions): Promise<App> {
   }
 
   const gateway = createTwilioGateway(target);
-  const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom);
+  // A Messaging Service's country is its numbers' country: read once per service, then kept.
+  const serviceCountries = new Map<string, Promise<string[]>>();
+  const countriesOfService = (serviceSid: string) => {
+    let known = serviceCountries.get(serviceSid);
+    if (!known) {
+      known = Promise.all([gateway.listServicePhoneNumbers(serviceSid), loadPhoneMetadata()]).then(([numbers]) =>
+        numbers.map((n) => countryOfNumber(n)).filter((c): c is string => Boolean(c)),
+      );
+      // A failed read is not remembered: the next send asks again.
+      known.catch(() => serviceCountries.delete(serviceSid));
+      serviceCountries.set(serviceSid, known);
+    }
+    return known;
+  };
+  const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom, undefined, countriesOfService);
   if (policySettings.dry_run) log.warn('Dry-run mode (TWILIO_MCP_DRY_RUN): sends are validated and policy-checked, nothing is sent.');
   const tools = selectTools(allTools, { readOnly, toolsets, sandbox: sandbox !== undefined });
   const status = new ServerStatusService({
@@ -193,8 +208,11 @@ export async function startApp(options: StartOptions): Promise<App> {
       default_status_callback: config.statusCallbackUrl ?? receiverUrls()?.messageStatus ?? null,
     }),
   });
+  const pipeline = new SendPipeline({ store, policy, optOuts: new OptOutGuard(policySettings.opt_out_scope), redactBodies: policySettings.audit.redact_bodies });
   const services: Services = {
-    messaging: new MessagingService(gateway, defaults, chainGuards(new OptOutGuard(store), policy)),
+    messaging: new MessagingService(gateway, defaults, pipeline, {
+      scheduledAt: async (sid) => (await store()).findReservationBySid(sid)?.sendAt ?? undefined,
+    }),
     inbox: new InboxService(store, events, gateway),
     webhooks: new WebhookSetupService(gateway, receiverUrls, defaults.defaultFrom, sandbox),
     status,
@@ -205,6 +223,12 @@ export async function startApp(options: StartOptions): Promise<App> {
       'Twilio test numbers: to +15005550001 invalid (21211), +15005550004 opted out (21610), +15005550009 not mobile (21614). ' +
       'A recipient ending in 3003/3005/3006/3007/3008 ends undelivered/failed with error 3000x. simulate_inbound_message fakes a reply.'
     : BASE_INSTRUCTIONS;
+
+  // Sends a stopped predecessor left in flight are reported at start (not at the first send),
+  // a moment after start-up so the first tools/list does not wait for SQLite.
+  const recoverSoon = setTimeout(() => void store().catch((e: unknown) => log.error(`store: ${e instanceof Error ? e.message : String(e)}`)), 100);
+  recoverSoon.unref();
+  closers.unshift(async () => clearTimeout(recoverSoon));
 
   return {
     mode: sandbox ? 'sandbox' : 'live',

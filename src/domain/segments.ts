@@ -14,11 +14,26 @@ export interface SegmentInfo {
   characters: number;
 }
 
-export function countSegments(body: string): SegmentInfo {
-  const message = new SegmentedMessage(body);
+/** `smartEncoding`: count as Twilio does with SmartEncoded, after replacing GSM-7 look-alikes. */
+export function countSegments(body: string, options: { smartEncoding?: boolean } = {}): SegmentInfo {
+  const message = new SegmentedMessage(body, 'auto', options.smartEncoding ?? false);
   return {
     encoding: message.encodingName === 'GSM-7' ? 'GSM-7' : 'UCS-2',
     segments: message.segmentsCount,
     characters: message.numberOfCharacters,
   };
+}
+
+/**
+ * When the body is UCS-2 only because of characters that have GSM-7 look-alikes (curly
+ * quotes, en dash, non-breaking space: the calculator's own Smart Encoding map), which they
+ * are and what they cost. Undefined when replacing them would not change the encoding.
+ */
+export function gsmLookalikes(body: string): { characters: string[]; segments: number; segments_if_replaced: number } | undefined {
+  const plain = new SegmentedMessage(body);
+  if (plain.encodingName !== 'UCS-2') return undefined;
+  const smart = new SegmentedMessage(body, 'auto', true);
+  if (smart.encodingName !== 'GSM-7') return undefined;
+  const characters = [...new Set([...body].filter((ch) => new SegmentedMessage(ch).encodingName === 'UCS-2'))];
+  return { characters, segments: plain.segmentsCount, segments_if_replaced: smart.segmentsCount };
 }

@@ -55,6 +55,8 @@ export interface CreateMessageRequest {
   sendAt?: Date;
   contentSid?: string;
   contentVariables?: string;
+  /** Twilio's SmartEncoded: Twilio replaces characters that have GSM-7 look-alikes. */
+  smartEncoded?: boolean;
 }
 
 export interface MessageListFilter {
@@ -89,6 +91,8 @@ export interface TwilioGateway {
   listMessages(filter: MessageListFilter, pageSize: number): Promise<MessagePage>;
   /** Opens a page by URL; the URL must be one this account's listing produced. */
   listMessagesAt(pageUrl: string): Promise<MessagePage>;
+  /** The phone numbers (E.164) in a Messaging Service's sender pool. */
+  listServicePhoneNumbers(serviceSid: string): Promise<string[]>;
 }
 
 const toNumber = (value: unknown): number | null => {
@@ -195,6 +199,7 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
             ...(r.sendAt && { sendAt: r.sendAt, scheduleType: 'fixed' as const }),
             ...(r.contentSid && { contentSid: r.contentSid }),
             ...(r.contentVariables && { contentVariables: r.contentVariables }),
+            ...(r.smartEncoded && { smartEncoded: true }),
           }),
         ),
       ),
@@ -219,6 +224,8 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
         })) as unknown as SdkPage;
         return toPage(page, `https://api.twilio.com${messagesPath}?PageSize=${pageSize}`);
       }),
+    listServicePhoneNumbers: (serviceSid) =>
+      call(async (c) => (await c.messaging.v1.services(serviceSid).phoneNumbers.list({ limit: 400 })).map((n) => n.phoneNumber)),
     listMessagesAt: (pageUrl) => {
       // A page token comes from the agent: it must never steer credentials to another host or account.
       const url = new URL(pageUrl);

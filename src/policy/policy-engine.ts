@@ -17,7 +17,7 @@ import { lazy } from '../util/lazy.js';
 import type { Policy } from './policy-schema.js';
 import { DEFAULT_CALL_MINUTES_ESTIMATE, PriceTable } from './price-table.js';
 import { hashBody, type SendLedger, type SendTotals } from './send-ledger.js';
-import type { OutgoingCall, OutgoingMessage, SendDecision, SendGuard } from './send-guard.js';
+import type { OutgoingCall, OutgoingMessage, SendDecision } from './send-guard.js';
 import { localMinutes, timeZoneFor } from './time-zones.js';
 
 export type { SendLedger } from './send-ledger.js';
@@ -44,10 +44,35 @@ export interface CallDecision extends SendDecision {
   warnings: string[];
 }
 
-export interface CheckOptions {
-  /** The moment to judge quiet hours and caps at; the engine's clock when absent. */
+export interface DescribeOptions {
   now?: Date;
+  /** This server can place calls (the voice toolset is there): show call caps and prices. */
+  calls?: boolean;
 }
+
+export interface CheckOptions {
+  /** The moment to judge caps and duplicates at; the engine's clock when absent. */
+  now?: Date;
+  /** When the message will actually go out (send_at): quiet hours judge this moment. */
+  sendAt?: Date;
+}
+
+/**
+ * A send that passed every rule that needs no ledger (lists, country, quiet hours). The
+ * rules that read the ledger (duplicate, caps, first contact) run in `decide`, inside the
+ * store's reserving transaction, so no other send can slip in between decision and record.
+ */
+export interface PreparedSend {
+  readonly subject: Readonly<Subject>;
+  /** Caps and the duplicate window count at this moment. */
+  readonly at: Date;
+  readonly segments: number;
+  readonly estimatedMinutes?: number;
+  readonly warnings: readonly string[];
+}
+
+/** Learns the countries of a Messaging Service's numbers (its senders). */
+export type ServiceCountries = (serviceSid: string) => Promise<string[]>;
 
 /** The rule a refusal came from, in `extra.rule` of the ToolFailure. */
 export type PolicyRule = 'deny_numbers' | 'allow_numbers' | 'allowed_countries' | 'quiet_hours' | 'duplicate' | 'caps' | 'first_contact';
@@ -102,10 +127,11 @@ function refuse(rule: PolicyRule, message: string, nextStep: string, extra: Reco
 }
 
 /** What one check is about: a message or a call, normalised for the rules. */
-interface Subject {
+export interface Subject {
   kind: 'message' | 'call';
   to: string;
   from: string | undefined;
+  messagingServiceSid: string | undefined;
   content: string | undefined;
   cost: number;
   transactional: boolean;
@@ -113,7 +139,7 @@ interface Subject {
   firstContactConfirmed: boolean;
 }
 
-export class PolicyEngine implements SendGuard {
+export class PolicyEngine {
   private readonly ledger: () => Promise<SendLedger>;
   private readonly prices: PriceTable;
 
@@ -122,6 +148,7 @@ export class PolicyEngine implements SendGuard {
     ledger: SendLedger | (() => Promise<SendLedger>),
     private readonly defaultSender: string | undefined,
     private readonly now: () => Date = () => new Date(),
+    private readonly serviceCountries?: ServiceCountries,
   ) {
     this.ledger = typeof ledger === 'function' ? ledger : async () => ledger;
     this.prices = new PriceTable(policy.prices);
@@ -140,12 +167,29 @@ export class PolicyEngine implements SendGuard {
     return this.policy.audit.redact_bodies;
   }
 
-  /** Destination countries allowed for a send from `sender`; undefined when unrestricted (no country known). */
+  /** Destination countries allowed for a send from `sender`; undefined when no sender country is known. */
   allowedCountries(sender: string | undefined): string[] | undefined {
     if (this.policy.allowed_countries) return this.policy.allowed_countries;
     const senderNumber = sender && strip(sender).startsWith('+') ? strip(sender) : this.defaultSender;
     const country = senderNumber ? countryOfNumber(senderNumber) : undefined;
     return country ? [country] : undefined;
+  }
+
+  /**
+   * The same, for a send that may go through a Messaging Service: with no sender number
+   * the service's own numbers say which countries are "ours". Never unrestricted by
+   * default: when no country can be learned, the answer is the empty list (refuse
+   * every destination until allowed_countries is set).
+   */
+  private async allowedCountriesFor(subject: Subject): Promise<string[]> {
+    if (this.policy.allowed_countries) return this.policy.allowed_countries;
+    const senderNumber = subject.from && strip(subject.from).startsWith('+') ? strip(subject.from) : undefined;
+    if (senderNumber) return [countryOfNumber(senderNumber)].filter((c): c is string => Boolean(c));
+    if (subject.messagingServiceSid && this.serviceCountries) {
+      const countries = await this.serviceCountries(subject.messagingServiceSid).catch(() => [] as string[]);
+      if (countries.length > 0) return [...new Set(countries)];
+    }
+    return this.allowedCountries(undefined) ?? [];
   }
 
   /** USD for the spend cap (needs the phone metadata loaded). */
@@ -160,38 +204,64 @@ export class PolicyEngine implements SendGuard {
     return { minutes, cost: this.prices.callPerMinute(countryOfNumber(strip(call.to))) * minutes };
   }
 
+  /** Every rule, against the engine's ledger: for callers that do not reserve (dry runs, tests). */
   async checkMessage(message: OutgoingMessage, options: CheckOptions = {}): Promise<MessageDecision> {
+    return this.decideMessage(await this.prepareMessage(message, options), await this.ledger());
+  }
+
+  async checkCall(call: OutgoingCall, options: CheckOptions = {}): Promise<CallDecision> {
+    return this.decideCall(await this.prepareCall(call, options), await this.ledger());
+  }
+
+  /** The rules that need no ledger: deny/allow lists, destination country, quiet hours. */
+  async prepareMessage(message: OutgoingMessage, options: CheckOptions = {}): Promise<PreparedSend> {
     await loadPhoneLib();
     const segments = message.channel === 'sms' ? (message.segments ?? (message.body ? (await segmentCounter()).countSegments(message.body).segments : 1)) : 1;
     const subject: Subject = {
       kind: 'message',
       to: strip(message.to),
       from: message.from,
+      messagingServiceSid: message.messagingServiceSid,
       content: message.body,
       cost: this.estimateCost({ ...message, segments }),
       transactional: message.transactional ?? false,
       allowDuplicate: message.allowDuplicate ?? false,
       firstContactConfirmed: message.firstContactConfirmed ?? false,
     };
-    const warnings = await this.check(subject, options.now ?? this.now());
-    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: subject.cost, segments, warnings };
+    const at = options.now ?? this.now();
+    return { subject, at, segments, warnings: await this.checkWithoutLedger(subject, options.sendAt ?? at) };
   }
 
-  async checkCall(call: OutgoingCall, options: CheckOptions = {}): Promise<CallDecision> {
+  async prepareCall(call: OutgoingCall, options: CheckOptions = {}): Promise<PreparedSend> {
     await loadPhoneLib();
     const { minutes, cost } = this.estimateCallCost(call);
     const subject: Subject = {
       kind: 'call',
       to: strip(call.to),
       from: call.from,
+      messagingServiceSid: undefined,
       content: call.content,
       cost,
       transactional: call.transactional ?? false,
       allowDuplicate: call.allowDuplicate ?? false,
       firstContactConfirmed: call.firstContactConfirmed ?? false,
     };
-    const warnings = await this.check(subject, options.now ?? this.now());
-    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: cost, estimatedMinutes: minutes, segments: 1, warnings };
+    const at = options.now ?? this.now();
+    return { subject, at, segments: 1, estimatedMinutes: minutes, warnings: await this.checkWithoutLedger(subject, at) };
+  }
+
+  /**
+   * The rules that read the ledger: duplicate, caps, first contact. Synchronous, so the
+   * pipeline runs it inside the store's write transaction (decide and reserve as one).
+   */
+  decideMessage(prepared: PreparedSend, ledger: SendLedger): MessageDecision {
+    const warnings = this.checkWithLedger(prepared, ledger);
+    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, segments: prepared.segments, warnings };
+  }
+
+  decideCall(prepared: PreparedSend, ledger: SendLedger): CallDecision {
+    const warnings = this.checkWithLedger(prepared, ledger);
+    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, estimatedMinutes: prepared.estimatedMinutes ?? 1, segments: 1, warnings };
   }
 
   /** Told about a message Twilio accepted (never about a dry run), so caps and duplicates see it. */
@@ -217,16 +287,21 @@ export class PolicyEngine implements SendGuard {
     });
   }
 
-  /** The rules in order; the first refusal throws. Returns the warnings of an allowed send. */
-  private async check(subject: Subject, at: Date): Promise<string[]> {
+  /** The first rules in order (the first refusal throws); quiet hours judge `sendAt`. */
+  private async checkWithoutLedger(subject: Subject, sendAt: Date): Promise<string[]> {
     const warnings: string[] = [];
     this.checkNumberLists(subject.to);
-    this.checkCountry(subject, warnings);
-    this.checkQuietHours(subject, at, warnings);
-    const ledger = await this.ledger();
-    this.checkDuplicate(ledger, subject, at, warnings);
-    this.checkCaps(ledger, subject, at, warnings);
-    this.checkFirstContact(ledger, subject);
+    await this.checkCountry(subject, warnings);
+    this.checkQuietHours(subject, sendAt, warnings);
+    return warnings;
+  }
+
+  /** The remaining rules, in order, against the ledger; returns every warning of an allowed send. */
+  private checkWithLedger(prepared: PreparedSend, ledger: SendLedger): string[] {
+    const warnings = [...prepared.warnings];
+    this.checkDuplicate(ledger, prepared.subject, prepared.at, warnings);
+    this.checkCaps(ledger, prepared.subject, prepared.at, warnings);
+    this.checkFirstContact(ledger, prepared.subject);
     if (this.policy.dry_run) warnings.push('Dry run (TWILIO_MCP_DRY_RUN): everything was checked; nothing will be sent.');
     return warnings;
   }
@@ -251,12 +326,8 @@ export class PolicyEngine implements SendGuard {
     }
   }
 
-  private checkCountry(subject: Subject, warnings: string[]): void {
-    const allowed = this.allowedCountries(subject.from);
-    if (!allowed) {
-      warnings.push('Destination countries are not restricted: the sender\'s country is unknown (no sender number). Set TWILIO_MCP_ALLOWED_COUNTRIES to guard against SMS-pumping fraud.');
-      return;
-    }
+  private async checkCountry(subject: Subject, warnings: string[]): Promise<void> {
+    const allowed = await this.allowedCountriesFor(subject);
     if (allowed.includes('*')) {
       warnings.push('Every destination country is allowed (allowed_countries ["*"]): SMS-pumping fraud to premium destinations is not blocked.');
       return;
@@ -264,6 +335,14 @@ export class PolicyEngine implements SendGuard {
     const country = countryOfNumber(subject.to);
     if (country && allowed.includes(country)) return;
     const what = country ? `destination country ${country} is not allowed` : 'the destination has no country (a non-geographic or unrecognised number)';
+    if (allowed.length === 0) {
+      refuse(
+        'allowed_countries',
+        `Policy refuses ${subject.to}: the sender's country is unknown (no sender number${subject.messagingServiceSid ? `, and the numbers of ${subject.messagingServiceSid} could not be read` : ''}), so no destination is allowed by default.`,
+        'An operator sets allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES (e.g. "US,CA"), or passes "from" with one of your numbers; the default allows only the sender\'s country because SMS-pumping fraud targets foreign premium destinations.',
+        { destination_country: country ?? null, allowed_countries: [] },
+      );
+    }
     refuse(
       'allowed_countries',
       `Policy refuses ${subject.to}: ${what} (allowed: ${allowed.join(', ')}).`,
@@ -309,15 +388,28 @@ export class PolicyEngine implements SendGuard {
     const earlier = ledger.findRecentSend(subject.to, hashBody(subject.content), new Date(at.getTime() - windowMinutes * 60_000));
     if (!earlier) return;
     const same = subject.kind === 'call' ? 'the same call' : 'the same text';
+    const when = earlier.at.toISOString();
+    // What the earlier attempt is: settled with a SID, still in flight, or lost on the way.
+    const earlierAttempt =
+      earlier.state === 'outcome_unknown'
+        ? `an attempt to send ${same} to ${subject.to} at ${when} has an unknown outcome (attempt #${earlier.reservationId}: Twilio's answer was lost, so it may have been delivered)`
+        : earlier.state === 'in_flight'
+          ? `${same} to ${subject.to} is being sent right now (attempt #${earlier.reservationId}, started ${when})`
+          : `${same} went to ${subject.to} at ${when} (${earlier.sid})`;
+    const extra = { earlier_sid: earlier.sid, earlier_at: when, earlier_state: earlier.state, earlier_attempt: earlier.reservationId };
     if (subject.allowDuplicate) {
-      warnings.push(`${same[0]!.toUpperCase()}${same.slice(1)} went to ${subject.to} at ${earlier.at.toISOString()} (${earlier.sid}); sending again because allow_duplicate: true.`);
+      warnings.push(`Possible duplicate: ${earlierAttempt}; sending again because allow_duplicate: true.`);
       return;
     }
+    const check =
+      earlier.state === 'sent'
+        ? `Check ${subject.kind === 'call' ? 'that call' : 'get_message for that SID'} instead of sending again.`
+        : `Check list_messages for ${subject.to} after ${when} (or get_audit_log) before sending again.`;
     refuse(
       'duplicate',
-      `Duplicate: ${same} went to ${subject.to} at ${earlier.at.toISOString()} (${earlier.sid}), within the ${windowMinutes}-minute window.`,
-      `Check ${subject.kind === 'call' ? 'that call' : 'get_message for that SID'} instead of sending again. If a second copy is really wanted, pass allow_duplicate: true.`,
-      { earlier_sid: earlier.sid, earlier_at: earlier.at.toISOString() },
+      `${earlier.state === 'sent' ? 'Duplicate' : 'Possible duplicate'}: ${earlierAttempt}, within the ${windowMinutes}-minute window.`,
+      `${check} If a second copy is really wanted, pass allow_duplicate: true.`,
+      extra,
     );
   }
 
@@ -373,7 +465,8 @@ export class PolicyEngine implements SendGuard {
   }
 
   /** The effective policy, in one screen (get_policy, twilio://policy, get_server_status). */
-  async describe(options: CheckOptions = {}): Promise<Record<string, unknown>> {
+  async describe(options: DescribeOptions = {}): Promise<Record<string, unknown>> {
+    const calls = options.calls ?? false;
     await loadPhoneLib();
     const p = this.policy;
     const senderCountries = this.allowedCountries(undefined);
@@ -386,7 +479,7 @@ export class PolicyEngine implements SendGuard {
       usage = {
         messages_this_hour: totals.messagesThisHour,
         messages_today: totals.messagesToday,
-        calls_today: totals.callsToday,
+        ...(calls && { calls_today: totals.callsToday }),
         estimated_spend_today_usd: Math.round(totals.spendToday * 10_000) / 10_000,
       };
     } catch {
@@ -394,18 +487,21 @@ export class PolicyEngine implements SendGuard {
     }
     return {
       dry_run: p.dry_run,
-      rule_order: 'deny/allow numbers → destination country → quiet hours → duplicate → caps → first contact',
+      rule_order: 'opt-outs → deny/allow numbers → destination country → quiet hours (judged at send_at when scheduled) → duplicate → caps → first contact; the last three are decided and the send reserved in one transaction',
       destination_countries:
         p.allowed_countries?.includes('*')
           ? 'all (allowed_countries ["*"]) — SMS-pumping fraud is not blocked'
           : (p.allowed_countries ??
             (senderCountries
-              ? `sender's country only (${senderCountries.join(', ')})`
-              : 'not restricted: no default sender to infer a country from; set TWILIO_MCP_ALLOWED_COUNTRIES')),
+              ? `sender's country only (${senderCountries.join(', ')}); through a Messaging Service, its numbers' countries`
+              : "the sending number's country, or a Messaging Service's numbers' countries; none when neither is known: set TWILIO_MCP_ALLOWED_COUNTRIES")),
       allow_numbers: p.allow_numbers,
       deny_numbers: p.deny_numbers,
       caps: {
-        ...p.caps,
+        messages_per_hour: p.caps.messages_per_hour,
+        messages_per_day: p.caps.messages_per_day,
+        ...(calls && { calls_per_day: p.caps.calls_per_day }),
+        spend_per_day_usd: p.caps.spend_per_day_usd,
         windows: 'calendar windows in UTC: the hourly cap resets at the top of each UTC hour, daily caps at 00:00 UTC',
         resets_at: { hour: new Date(hour.getTime() + 3_600_000).toISOString(), day: new Date(day.getTime() + 86_400_000).toISOString() },
         ...(usage && { used: usage }),
@@ -417,7 +513,11 @@ export class PolicyEngine implements SendGuard {
       duplicate_window_minutes: p.duplicate_window_minutes,
       first_contact: p.first_contact,
       first_contact_without_elicitation: p.first_contact_without_elicitation,
-      prices: this.prices.summary(),
+      prices: this.prices.summary(calls),
+      opt_out_scope:
+        p.opt_out_scope === 'account'
+          ? 'account: a STOP to any of your numbers or services blocks every sender until the person opts back in'
+          : 'sender: a STOP blocks only the sender it was sent to (and its service)',
       audit_redacts_bodies: p.audit.redact_bodies,
     };
   }

@@ -78,6 +78,8 @@ export const PolicySchema = z
     dry_run: z.boolean().default(false),
     first_contact: z.enum(['allow', 'confirm', 'refuse']).default('allow'),
     first_contact_without_elicitation: z.enum(['allow', 'refuse']).default('refuse'),
+    /** account: a STOP to any of your senders blocks every sender (the default); sender: only that sender. */
+    opt_out_scope: z.enum(['account', 'sender']).default('account'),
     prices: PricesSchema.default({ sms_per_segment: {}, call_per_minute: {} }),
     audit: AuditSchema.default({ redact_bodies: true }),
   })
@@ -113,6 +115,7 @@ const EXPECTED: Record<string, string> = {
   dry_run: 'true or false',
   first_contact: '"allow", "confirm" (ask the user) or "refuse"',
   first_contact_without_elicitation: '"allow" or "refuse"',
+  opt_out_scope: '"account" (a STOP blocks every sender) or "sender"',
   prices: 'an object such as {"sms_per_segment": {"US": 0.0083}, "default_sms_per_segment": 0.12}',
   'prices.sms_per_segment': 'USD per segment by ISO country, e.g. {"US": 0.0083, "GB": 0.0524}',
   'prices.call_per_minute': 'USD per minute by ISO country, e.g. {"US": 0.014}',
@@ -166,6 +169,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'TWILIO_MCP_DUPLICATE_WINDOW_MINUTES', path: ['duplicate_window_minutes'], parse: number, expected: 'minutes from 0 (check off) to 1440, e.g. 10' },
   { name: 'TWILIO_MCP_DRY_RUN', path: ['dry_run'], parse: bool, expected: 'true or false' },
   { name: 'TWILIO_MCP_FIRST_CONTACT', path: ['first_contact'], parse: text, expected: 'allow, confirm or refuse' },
+  { name: 'TWILIO_MCP_OPT_OUT_SCOPE', path: ['opt_out_scope'], parse: text, expected: 'account or sender' },
 ];
 
 type Json = Record<string, unknown>;

@@ -71,17 +71,20 @@ export class PriceTable {
   }
 
   /** For describe(): what differs from the defaults, and the fallbacks. */
-  summary(): Record<string, unknown> {
+  /** `withCalls`: include call prices (only once this server can place calls). */
+  summary(withCalls = true): Record<string, unknown> {
     return {
       source: 'rounded from Twilio public price lists (2025); estimates for the spend cap only',
       sms_per_segment_unlisted_country: this.overrides.default_sms_per_segment ?? DEFAULT_SMS_PRICE,
-      call_per_minute_unlisted_country: this.overrides.default_call_per_minute ?? DEFAULT_CALL_PRICE_PER_MINUTE_UNKNOWN,
-      call_minutes_assumed: DEFAULT_CALL_MINUTES_ESTIMATE,
+      ...(withCalls && {
+        call_per_minute_unlisted_country: this.overrides.default_call_per_minute ?? DEFAULT_CALL_PRICE_PER_MINUTE_UNKNOWN,
+        call_minutes_assumed: DEFAULT_CALL_MINUTES_ESTIMATE,
+      }),
       mms_per_message: this.mmsPerMessage,
       whatsapp_per_message: this.whatsappPerMessage,
       overridden: {
         ...(this.overrides.sms_per_segment && Object.keys(this.overrides.sms_per_segment).length > 0 && { sms_per_segment: this.overrides.sms_per_segment }),
-        ...(this.overrides.call_per_minute && Object.keys(this.overrides.call_per_minute).length > 0 && { call_per_minute: this.overrides.call_per_minute }),
+        ...(withCalls && this.overrides.call_per_minute && Object.keys(this.overrides.call_per_minute).length > 0 && { call_per_minute: this.overrides.call_per_minute }),
       },
     };
   }

@@ -1,7 +1,8 @@
 /**
- * The seam every outgoing send passes through before Twilio is called: opt-outs, then
- * the operator's policy. No send path can forget a check, because the service cannot
- * send without asking the guard.
+ * What the guards see of an outgoing send. Every send goes through the one pipeline
+ * (src/pipeline/send-pipeline.ts): opt-outs, then the operator's policy, then a reservation,
+ * then Twilio. No send path can forget a check, because no service calls Twilio to send
+ * except through it.
  */
 export interface OutgoingMessage {
   channel: 'sms' | 'mms' | 'whatsapp';
@@ -44,27 +45,4 @@ export interface OutgoingCall {
   transactional?: boolean;
   allowDuplicate?: boolean;
   firstContactConfirmed?: boolean;
-}
-
-export interface SendGuard {
-  /** Throws a ToolFailure to refuse; returns a decision (or nothing: allowed, no estimate). */
-  checkMessage(message: OutgoingMessage): Promise<SendDecision | void>;
-  /** Told about every send that Twilio accepted, so caps and duplicate checks see it. */
-  recordSent?(message: OutgoingMessage, sid: string, decision: SendDecision | void): Promise<void>;
-}
-
-export const allowEverySend: SendGuard = { checkMessage: async () => {} };
-
-/** Runs guards in order; the first refusal wins; the last decision given is kept. */
-export function chainGuards(...guards: SendGuard[]): SendGuard {
-  return {
-    async checkMessage(message) {
-      let decision: SendDecision | void = undefined;
-      for (const guard of guards) decision = (await guard.checkMessage(message)) ?? decision;
-      return decision;
-    },
-    async recordSent(message, sid, decision) {
-      for (const guard of guards) await guard.recordSent?.(message, sid, decision);
-    },
-  };
 }

@@ -9,11 +9,11 @@
  * the store answers in one query.
  */
 import { createHash } from 'node:crypto';
-import type { SendRecord, SendTotals, Store } from '../store/store.js';
+import type { EarlierSendRow, SendRecord, SendTotals, Store } from '../store/store.js';
 
 export type { SendRecord, SendTotals };
 export type SendKind = SendRecord['kind'];
-export type EarlierSend = NonNullable<ReturnType<Store['findRecentSend']>>;
+export type EarlierSend = EarlierSendRow;
 
 /** The part of the store the policy uses: one definition, so the two cannot drift apart. */
 export type SendLedger = Pick<Store, 'recordSend' | 'sendTotals' | 'findRecentSend' | 'hasContacted'>;
@@ -49,12 +49,12 @@ export class InMemorySendLedger implements SendLedger {
   }
 
   findRecentSend(to: string, bodyHash: string, since: Date): EarlierSend | undefined {
-    let latest: SendRecord | undefined;
-    for (const send of this.sends) {
-      if (send.to !== to || send.bodyHash !== bodyHash || send.at < since) continue;
-      if (!latest || send.at >= latest.at) latest = send;
-    }
-    return latest && { sid: latest.sid, at: latest.at };
+    let latest: { send: SendRecord; index: number } | undefined;
+    this.sends.forEach((send, index) => {
+      if (send.to !== to || send.bodyHash !== bodyHash || send.at < since) return;
+      if (!latest || send.at >= latest.send.at) latest = { send, index };
+    });
+    return latest && { sid: latest.send.sid, at: latest.send.at, state: 'sent', reservationId: latest.index + 1 };
   }
 
   hasContacted(to: string): boolean {

@@ -2,7 +2,8 @@
  * The server factory: one McpServer with the enabled tools registered. The same factory
  * serves stdio and every HTTP session; services are shared, MCP state is per instance.
  */
-import { acceptedContent, inputRequired, McpServer } from '@modelcontextprotocol/server';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { acceptedContent, createRequestStateCodec, inputRequired, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { NeedsConfirmation } from '../policy/policy-engine.js';
 import type { EventHub } from '../services/events.js';
@@ -10,6 +11,7 @@ import type { Services } from '../services/index.js';
 import type { ToolDefinition } from '../tools/define-tool.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
+import { runInCallContext, type CallContext } from '../pipeline/call-context.js';
 import { annotationsFor } from './annotations.js';
 import { compactSchema } from './compact-schema.js';
 import { registerTwilioResources } from './twilio-resources.js';
@@ -32,10 +34,44 @@ export interface ServerDependencies {
   extend?: (server: McpServer) => void;
 }
 
+/** What this server's own confirmation request carries through the client (signed, not secret). */
+interface ConfirmationState {
+  tool: string;
+  /** sha256 of the call's arguments: a confirmation is for exactly this send. */
+  args: string;
+  nonce: string;
+}
+
+/**
+ * Confirmations count only as answers to a request this process issued for this very call:
+ * the request state is HMAC-signed with a per-process key (a client cannot forge one), names
+ * the tool and the arguments' hash, and its nonce is spent on first use (one confirmation,
+ * one send). Shared by every McpServer this process creates (one per HTTP session or request).
+ */
+const confirmationCodec = createRequestStateCodec<ConfirmationState>({ key: randomBytes(32), ttlSeconds: 600 });
+const openConfirmations = new Map<string, number>();
+const MAX_OPEN_CONFIRMATIONS = 10_000;
+const argsHash = (args: unknown) => createHash('sha256').update(JSON.stringify(args ?? {})).digest('hex');
+
+async function mintConfirmation(tool: string, args: unknown): Promise<string> {
+  const nonce = randomUUID();
+  if (openConfirmations.size >= MAX_OPEN_CONFIRMATIONS) openConfirmations.delete(openConfirmations.keys().next().value!);
+  openConfirmations.set(nonce, Date.now());
+  return confirmationCodec.mint({ tool, args: argsHash(args), nonce });
+}
+
+/** True only for this server's own, unspent request for this tool and these arguments. */
+function spendConfirmation(state: unknown, tool: string, args: unknown): boolean {
+  if (!state || typeof state !== 'object') return false;
+  const s = state as Partial<ConfirmationState>;
+  if (s.tool !== tool || s.args !== argsHash(args) || typeof s.nonce !== 'string') return false;
+  return openConfirmations.delete(s.nonce);
+}
+
 export function createServer(deps: ServerDependencies): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: deps.instructions },
+    { capabilities: { tools: {} }, instructions: deps.instructions, requestState: { verify: (state, ctx) => confirmationCodec.verify(state, ctx) } },
   );
   if (deps.events) registerTwilioResources(server, deps.services, deps.events);
   for (const tool of deps.tools) {
@@ -55,35 +91,50 @@ export function createServer(deps: ServerDependencies): McpServer {
           await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } });
         };
         const answers = ctx.mcpReq.inputResponses;
+        const callContext = (): CallContext => ({
+          tool: tool.name,
+          args: args as Record<string, unknown>,
+          clientName: server.server.getClientVersion()?.name ?? null,
+          sessionId: ctx.sessionId ?? null,
+        });
         const execute = (firstContactConfirmed: boolean) =>
           tool.handle(args, { services: deps.services, signal: ctx.mcpReq.signal, progress, firstContactConfirmed });
-        // Every call with a side effect is audited, whether it succeeded or not.
+        // Every call with a side effect is audited, whether it succeeded or not; a send that
+        // reached the pipeline's reservation was audited there (intent first, then outcome).
         const run = tool.kind === 'read' ? execute : async (firstContactConfirmed: boolean) => {
+          const context = callContext();
           const audit = (resultSid: string | null, error: string | null) =>
-            deps.services.audit
-              .record({ tool: tool.name, args: args as Record<string, unknown>, resultSid, error, client: server.server.getClientVersion()?.name ?? null, sessionId: ctx.sessionId ?? null })
-              .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
-          try {
-            const output = (await execute(firstContactConfirmed)) as Record<string, unknown>;
-            await audit(typeof output.message_sid === 'string' ? output.message_sid : null, null);
-            return output;
-          } catch (error) {
-            if (!(error instanceof NeedsConfirmation)) await audit(null, error instanceof Error ? error.message : String(error));
-            throw error;
-          }
+            context.auditedSend
+              ? Promise.resolve()
+              : deps.services.audit
+                  .record({ tool: tool.name, args: context.args, resultSid, error, client: context.clientName, sessionId: context.sessionId })
+                  .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
+          return runInCallContext(context, async () => {
+            try {
+              const output = (await execute(firstContactConfirmed)) as Record<string, unknown>;
+              await audit(typeof output.message_sid === 'string' ? output.message_sid : null, null);
+              return output;
+            } catch (error) {
+              if (!(error instanceof NeedsConfirmation)) await audit(null, error instanceof Error ? error.message : String(error));
+              throw error;
+            }
+          });
         };
+        // An answer counts only if it answers this server's own request for this call.
+        const ours = answers !== undefined && CONFIRM_KEY in answers && spendConfirmation(await ctx.mcpReq.requestState(), tool.name, args);
         try {
-          const confirmed = acceptedContent(answers, CONFIRM_KEY, ConfirmSchema)?.confirm === true;
+          const confirmed = ours && acceptedContent(answers, CONFIRM_KEY, ConfirmSchema)?.confirm === true;
           return successResult((await run(confirmed)) as Record<string, unknown>);
         } catch (error) {
           if (!(error instanceof NeedsConfirmation)) return failureResult(tool.name, error);
           // Asked already and not confirmed: the user said no (or closed the dialog).
-          if (answers && CONFIRM_KEY in answers) {
+          if (ours) {
             return failureResult(tool.name, new ToolFailure({ message: 'The user did not confirm this first contact; nothing was sent.', nextStep: 'Do not retry unless the user asks for it.' }));
           }
           if (server.server.getClientCapabilities()?.elicitation) {
             return inputRequired({
               inputRequests: { [CONFIRM_KEY]: inputRequired.elicit({ message: error.question, requestedSchema: ConfirmSchema }) },
+              requestState: await mintConfirmation(tool.name, args),
             });
           }
           if (deps.firstContactWithoutElicitation === 'allow') {

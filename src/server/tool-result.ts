@@ -7,9 +7,11 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import { log, redactSecrets } from '../util/log.js';
 
 export function successResult(output: Record<string, unknown>): CallToolResult {
+  const text = redactSecrets(JSON.stringify(output));
+  // The structured copy is the redacted text parsed back, so the two can never differ.
   return {
-    content: [{ type: 'text', text: redactSecrets(JSON.stringify(output)) }],
-    structuredContent: output,
+    content: [{ type: 'text', text }],
+    structuredContent: JSON.parse(text) as Record<string, unknown>,
   };
 }
 

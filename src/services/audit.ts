@@ -6,22 +6,9 @@
  */
 import type { AuditEntry, Store } from '../store/store.js';
 import { redactSecrets } from '../util/log.js';
+import { redactArguments } from '../util/redact-arguments.js';
 
-/** Argument names whose values are message content or consent notes. */
-const CONTENT_KEYS = new Set(['body', 'content_variables', 'media_url']);
-
-export function redactArguments(args: Record<string, unknown>, redactBodies: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(args)) {
-    if (redactBodies && CONTENT_KEYS.has(key)) {
-      const size = typeof value === 'string' ? `${value.length} chars` : Array.isArray(value) ? `${value.length} items` : 'object';
-      out[key] = `[redacted: ${size}]`;
-    } else {
-      out[key] = typeof value === 'string' ? redactSecrets(value) : value;
-    }
-  }
-  return out;
-}
+export { redactArguments };
 
 export interface AuditView {
   at: string;
@@ -31,6 +18,8 @@ export interface AuditView {
   error: string | null;
   client: string | null;
   session_id: string | null;
+  /** Sends only: in_flight, sent, released (Twilio refused: nothing sent) or outcome_unknown. */
+  outcome?: string;
 }
 
 export const toAuditView = (e: AuditEntry): AuditView => ({
@@ -41,6 +30,7 @@ export const toAuditView = (e: AuditEntry): AuditView => ({
   error: e.error,
   client: e.clientName,
   session_id: e.sessionId,
+  ...(e.outcome && { outcome: e.outcome }),
 });
 
 export class AuditService {

@@ -1,10 +1,12 @@
 /**
  * Messaging business logic: checks that need no network (E.164, length, schedule window,
- * senders), the send guard, then one gateway call. No MCP types here.
+ * senders), then the send pipeline (opt-outs, policy, reservation), which makes the one
+ * gateway call. No MCP types here.
  */
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { CreateMessageRequest, MessagePage, TwilioGateway } from '../gateway/twilio-gateway.js';
-import { allowEverySend, type OutgoingMessage, type SendGuard } from '../policy/send-guard.js';
+import type { SendPipeline } from '../pipeline/send-pipeline.js';
+import type { OutgoingMessage } from '../policy/send-guard.js';
 import { lazy } from '../util/lazy.js';
 import { log } from '../util/log.js';
 import { toMessageView, type MessageView } from './message-view.js';
@@ -50,6 +52,8 @@ export interface SendSmsInput extends GuardFlags {
   status_callback?: string;
   messaging_service_sid?: string;
   send_at?: string;
+  /** Twilio's SmartEncoded: replace characters that have GSM-7 look-alikes. */
+  smart_encoding?: boolean;
 }
 
 export interface SendWhatsappInput extends GuardFlags {
@@ -78,13 +82,25 @@ export interface SendResult extends MessageView {
   /** Present in dry-run mode: everything was checked, nothing was sent. */
   dry_run?: true;
   estimated_cost_usd?: number;
+  /** When a scheduled message will go out (UTC). */
+  scheduled_at?: string;
+  /** The body is UCS-2 only because of characters with GSM-7 look-alikes: which, and what they cost. */
+  gsm_lookalikes?: { characters: string[]; segments: number; segments_if_replaced: number; next_step: string };
+  /** Allowed, but worth knowing (near a cap, quiet hours overridden, possible duplicate sent anyway). */
+  warnings?: string[];
+}
+
+/** Where the service learns what the store remembers of a send (its scheduled time). */
+export interface SendMemory {
+  scheduledAt(sid: string): Promise<Date | undefined>;
 }
 
 export class MessagingService {
   constructor(
     private readonly gateway: TwilioGateway,
     private readonly defaults: MessagingDefaults,
-    private readonly guard: SendGuard = allowEverySend,
+    private readonly pipeline: SendPipeline,
+    private readonly memory?: SendMemory,
   ) {}
 
   async sendSms(input: SendSmsInput, options: SendOptions = {}): Promise<SendResult> {
@@ -93,10 +109,20 @@ export class MessagingService {
     const from = fromInput ? requireE164('from', fromInput) : undefined;
     const to = requireE164('to', input.to, from ?? this.defaults.defaultFrom);
     checkBodyLength(input.body);
-    const sendAt = input.send_at ? checkSchedule(input.send_at, messagingServiceSid) : undefined;
+    // An empty send_at is a mistake, not "now": refuse it rather than send at once.
+    const sendAt = input.send_at !== undefined ? checkSchedule(input.send_at, messagingServiceSid) : undefined;
 
     return this.create(
-      { to, from, messagingServiceSid, body: input.body, mediaUrl: input.media_url, statusCallback: input.status_callback, sendAt },
+      {
+        to,
+        from,
+        messagingServiceSid,
+        body: input.body,
+        mediaUrl: input.media_url,
+        statusCallback: input.status_callback,
+        sendAt,
+        ...(input.smart_encoding && { smartEncoded: true }),
+      },
       { channel: input.media_url?.length ? 'mms' : 'sms', policyBody: input.body, flags: input, options },
     );
   }
@@ -104,12 +130,19 @@ export class MessagingService {
   async sendWhatsapp(input: SendWhatsappInput, options: SendOptions = {}): Promise<SendResult> {
     const { requireE164 } = await phone();
     const hasBody = input.body !== undefined && input.body.length > 0;
-    if (hasBody === Boolean(input.content_sid)) {
+    const hasMedia = (input.media_url?.length ?? 0) > 0;
+    if (hasBody && input.content_sid) {
       throw new ToolFailure({
-        message: hasBody ? 'Give either "body" or "content_sid", not both.' : 'Nothing to send: give "body" (free text) or "content_sid" (an approved template).',
-        twilioCode: hasBody ? undefined : 21602,
+        message: 'Give either "body" or "content_sid", not both.',
+        nextStep: 'A template (content_sid) carries its own text; put the values in content_variables.',
+      });
+    }
+    if (!hasBody && !hasMedia && !input.content_sid) {
+      throw new ToolFailure({
+        message: 'Nothing to send: give "body" (free text), "media_url" (media), or "content_sid" (an approved template).',
+        twilioCode: 21602,
         nextStep:
-          'Free text (body) only reaches people who messaged you in the last 24 hours; outside that window send an approved template with content_sid and content_variables.',
+          'Free text and media only reach people who messaged you in the last 24 hours; outside that window send an approved template with content_sid and content_variables.',
       });
     }
     if (input.content_variables && !input.content_sid) {
@@ -137,13 +170,20 @@ export class MessagingService {
         contentVariables: input.content_variables ? JSON.stringify(input.content_variables) : undefined,
         statusCallback: input.status_callback,
       },
-      // A template send is identified for the duplicate check by template and variables.
-      { channel: 'whatsapp', policyBody: hasBody ? input.body : `${input.content_sid}:${JSON.stringify(input.content_variables ?? {})}`, flags: input, options },
+      // A template send is identified for the duplicate check by template and variables, media by its URLs.
+      { channel: 'whatsapp', policyBody: whatsappContentKey(input, hasBody), flags: input, options },
     );
   }
 
   async getMessage(sid: string): Promise<MessageView> {
-    return toMessageView(await this.gateway.fetchMessage(sid));
+    return this.withSchedule(toMessageView(await this.gateway.fetchMessage(sid)));
+  }
+
+  /** Twilio's message resource has no send time for a scheduled message: the store remembers it. */
+  private async withSchedule<V extends { message_sid: string; status: string }>(view: V): Promise<V & { scheduled_at?: string }> {
+    if (view.status !== 'scheduled' || !this.memory) return view;
+    const at = await this.memory.scheduledAt(view.message_sid).catch(() => undefined);
+    return at ? { ...view, scheduled_at: at.toISOString() } : view;
   }
 
   async cancelMessage(sid: string): Promise<MessageView> {
@@ -212,49 +252,57 @@ export class MessagingService {
     });
   }
 
-  /** Guard first (opt-outs, policy), then Twilio, then tell the guard what was sent. */
+  /** Through the pipeline: opt-outs, policy, reservation, then the one Twilio call, settled. */
   private async create(
     request: CreateMessageRequest,
     send: { channel: OutgoingMessage['channel']; policyBody: string | undefined; flags: GuardFlags; options: SendOptions },
   ): Promise<SendResult> {
-    const counted = request.body ? (await segments()).countSegments(request.body) : undefined;
-    const outgoing: OutgoingMessage = {
-      channel: send.channel,
-      to: request.to,
-      from: request.from,
-      messagingServiceSid: request.messagingServiceSid,
-      body: send.policyBody,
-      segments: send.channel === 'sms' ? (counted?.segments ?? 1) : 1,
-      transactional: send.flags.transactional,
-      allowDuplicate: send.flags.allow_duplicate,
-      firstContactConfirmed: send.options.firstContactConfirmed,
-    };
-    const decision = await this.guard.checkMessage(outgoing);
+    const segmentsLib = request.body ? await segments() : undefined;
+    const counted = request.body ? segmentsLib!.countSegments(request.body, { smartEncoding: request.smartEncoded }) : undefined;
     request.statusCallback ??= await this.defaults.statusCallbackUrl();
-    if (decision?.dryRun) return dryRunResult(request, counted, decision.estimatedCost);
-    const startedAt = new Date();
-    try {
-      const record = await this.gateway.createMessage(request);
-      // The message is sent: a bookkeeping failure must not turn that into an error result.
-      await this.guard.recordSent?.(outgoing, record.sid, decision)?.catch((e: unknown) => log.error(`could not record send ${record.sid}: ${e instanceof Error ? e.message : String(e)}`));
-      return {
-        ...toMessageView(record),
-        encoding: counted?.encoding ?? null,
-        segments: counted?.segments ?? record.numSegments,
-        ...(decision && { estimated_cost_usd: round(decision.estimatedCost) }),
-      };
-    } catch (error) {
-      if (error instanceof ToolFailure && error.outcomeUnknown) {
-        throw new ToolFailure({
-          message: `${error.message}`,
-          outcomeUnknown: true,
-          nextStep: `Before sending again, call list_messages with to="${request.to}" and look for a message created after ${startedAt.toISOString()}; resend only if there is none.`,
-          extra: { to: request.to, attempted_at: startedAt.toISOString() },
-        });
-      }
-      throw error;
-    }
+    const outcome = await this.pipeline.sendMessage(
+      {
+        channel: send.channel,
+        to: request.to,
+        from: request.from,
+        messagingServiceSid: request.messagingServiceSid,
+        body: send.policyBody,
+        segments: send.channel === 'sms' ? (counted?.segments ?? 1) : 1,
+        transactional: send.flags.transactional,
+        allowDuplicate: send.flags.allow_duplicate,
+        firstContactConfirmed: send.options.firstContactConfirmed,
+        sendAt: request.sendAt,
+      },
+      () => this.gateway.createMessage(request),
+    );
+    const lookalikes = request.body && !request.smartEncoded && send.channel === 'sms' ? segmentsLib!.gsmLookalikes(request.body) : undefined;
+    const extras = {
+      ...(request.sendAt && { scheduled_at: request.sendAt.toISOString() }),
+      ...(lookalikes && {
+        gsm_lookalikes: {
+          ...lookalikes,
+          next_step: `Resend with smart_encoding: true (or replace ${lookalikes.characters.map((c) => JSON.stringify(c)).join(', ')}) to pay for ${lookalikes.segments_if_replaced} segment${lookalikes.segments_if_replaced === 1 ? '' : 's'} instead of ${lookalikes.segments}.`,
+        },
+      }),
+      ...(outcome.decision.warnings.length > 0 && { warnings: outcome.decision.warnings }),
+    };
+    if (outcome.dryRun) return { ...dryRunResult(request, counted, outcome.decision.estimatedCost), ...extras };
+    const record = outcome.result;
+    return {
+      ...toMessageView(record),
+      encoding: counted?.encoding ?? null,
+      segments: counted?.segments ?? record.numSegments,
+      estimated_cost_usd: round(outcome.decision.estimatedCost),
+      ...extras,
+    };
   }
+}
+
+/** What the duplicate check compares for a WhatsApp send: the text, the template with its values, or the media. */
+function whatsappContentKey(input: SendWhatsappInput, hasBody: boolean): string {
+  if (input.content_sid) return `${input.content_sid}:${JSON.stringify(input.content_variables ?? {})}`;
+  const media = input.media_url?.length ? `\n${input.media_url.join('\n')}` : '';
+  return `${hasBody ? input.body : ''}${media}`;
 }
 
 const round = (n: number) => Math.round(n * 100_000) / 100_000;
@@ -310,8 +358,17 @@ function parseIsoTime(field: string, value: string): Date {
   return at;
 }
 
+/** ISO 8601 with a zone: Z or ±HH:MM (a time without one means a different moment on every machine). */
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
 function checkSchedule(sendAt: string, messagingServiceSid: string | undefined): Date {
-  const at = parseIsoTime('send_at', sendAt);
+  if (!ZONED_TIME.test(sendAt.trim())) {
+    throw new ToolFailure({
+      message: sendAt.trim() === '' ? 'send_at is empty.' : `send_at "${sendAt}" has no time zone (or is not ISO 8601).`,
+      nextStep: 'Give an ISO 8601 time with its zone, e.g. "2026-12-01T15:30:00Z" (UTC) or "2026-12-01T09:30:00-06:00"; omit send_at to send now.',
+    });
+  }
+  const at = parseIsoTime('send_at', sendAt.trim());
   if (!messagingServiceSid) {
     throw new ToolFailure({ message: 'Scheduling (send_at) needs a messaging service.', twilioCode: 35118 });
   }

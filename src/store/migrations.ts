@@ -109,4 +109,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_by_time ON audit_log(at);
   `,
+  // 3: the send pipeline reserves before Twilio is called. The ledger becomes a table of
+  // reservations with a state (see store.ts ReservationState); settled sends of version 2
+  // carry over as `sent`. The audit log records each send's outcome.
+  `
+  CREATE TABLE send_reservations (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    channel TEXT,
+    to_number TEXT NOT NULL,
+    body_hash TEXT,
+    sid TEXT,
+    state TEXT NOT NULL CHECK (state IN ('in_flight', 'sent', 'outcome_unknown', 'released')),
+    estimated_cost REAL NOT NULL,
+    at TEXT NOT NULL,
+    send_at TEXT,
+    owner_pid INTEGER,
+    settled_at TEXT,
+    error TEXT,
+    audit_id INTEGER
+  );
+  INSERT INTO send_reservations (kind, to_number, body_hash, sid, state, estimated_cost, at, settled_at)
+    SELECT kind, to_number, body_hash, sid, 'sent', estimated_cost, at, at FROM send_ledger ORDER BY id;
+  DROP TABLE send_ledger;
+  CREATE INDEX reservations_by_at ON send_reservations(at);
+  CREATE INDEX reservations_by_to ON send_reservations(to_number, body_hash, at);
+  CREATE INDEX reservations_by_sid ON send_reservations(sid);
+  CREATE INDEX reservations_in_flight ON send_reservations(state) WHERE state = 'in_flight';
+  ALTER TABLE audit_log ADD COLUMN outcome TEXT;
+  `,
 ];

@@ -18,7 +18,11 @@ import type {
   OptOut,
   OptOutAuditEntry,
   OptOutChange,
+  Reservation,
+  ReservationRequest,
+  ReservationState,
   SendRecord,
+  Settlement,
   SendTotals,
   StatusRecord,
   Store,
@@ -72,6 +76,38 @@ const toOptOut = (r: OptOutRow): OptOut => ({
   reason: r.reason,
   createdAt: new Date(r.created_at),
 });
+
+interface ReservationRow {
+  id: number;
+  kind: Reservation['kind'];
+  channel: string | null;
+  to_number: string;
+  body_hash: string | null;
+  sid: string | null;
+  state: ReservationState;
+  estimated_cost: number;
+  at: string;
+  send_at: string | null;
+  error: string | null;
+  audit_id: number | null;
+}
+const toReservation = (r: ReservationRow): Reservation => ({
+  id: r.id,
+  kind: r.kind,
+  channel: r.channel,
+  to: r.to_number,
+  bodyHash: r.body_hash,
+  sid: r.sid,
+  state: r.state,
+  estimatedCost: r.estimated_cost,
+  at: new Date(r.at),
+  sendAt: date(r.send_at),
+  error: r.error,
+  auditId: r.audit_id,
+});
+
+/** Reservations in these states count against caps, spend and duplicates. */
+const COUNTS = "state <> 'released'";
 
 /** The database was written by a newer version of the server than this one. */
 export class StoreVersionError extends Error {
@@ -139,17 +175,37 @@ export function openSqliteStore(file: string): Store {
     findOptOut: db.prepare('SELECT * FROM opt_outs WHERE sender = ? AND recipient = ?'),
     markRead: db.prepare('UPDATE inbound_messages SET read_at = ? WHERE message_sid = ? AND read_at IS NULL'),
     unreadFrom: db.prepare('SELECT * FROM inbound_messages WHERE from_number = ? AND received_at >= ? AND read_at IS NULL ORDER BY received_at, rowid LIMIT 1'),
-    recordSend: bookkeeping.prepare('INSERT INTO send_ledger (kind, to_number, body_hash, sid, estimated_cost, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    recordSend: bookkeeping.prepare(
+      "INSERT INTO send_reservations (kind, to_number, body_hash, sid, state, estimated_cost, at, settled_at) VALUES (?, ?, ?, ?, 'sent', ?, ?, ?)",
+    ),
     sendTotals: db.prepare(`SELECT
         COALESCE(SUM(kind = 'message' AND at >= @hour), 0) AS messagesThisHour,
         COALESCE(SUM(kind = 'message'), 0) AS messagesToday,
         COALESCE(SUM(kind = 'call'), 0) AS callsToday,
         COALESCE(SUM(estimated_cost), 0) AS spendToday
-      FROM send_ledger WHERE at >= @day`),
-    recentSend: db.prepare('SELECT sid, at FROM send_ledger WHERE to_number = ? AND body_hash = ? AND at >= ? ORDER BY at DESC LIMIT 1'),
-    contacted: db.prepare('SELECT 1 FROM send_ledger WHERE to_number = ? LIMIT 1').pluck(),
+      FROM send_reservations WHERE at >= @day AND ${COUNTS}`),
+    recentSend: db.prepare(
+      `SELECT id, sid, at, state FROM send_reservations WHERE to_number = ? AND body_hash = ? AND at >= ? AND ${COUNTS} ORDER BY at DESC, id DESC LIMIT 1`,
+    ),
+    contacted: db.prepare(`SELECT 1 FROM send_reservations WHERE to_number = ? AND ${COUNTS} LIMIT 1`).pluck(),
+    reserve: db.prepare(`INSERT INTO send_reservations (kind, channel, to_number, body_hash, state, estimated_cost, at, send_at, owner_pid, audit_id)
+      VALUES (@kind, @channel, @to, @bodyHash, 'in_flight', @estimatedCost, @at, @sendAt, @ownerPid, @auditId) RETURNING *`),
+    auditIntent: db.prepare(
+      "INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id, outcome) VALUES (?, ?, ?, NULL, NULL, ?, ?, 'in_flight')",
+    ),
+    // Settling goes through the bookkeeping connection: a settlement lost to a power cut leaves
+    // the reservation in flight, which the next start turns into outcome_unknown — the safe side.
+    settle: bookkeeping.prepare('UPDATE send_reservations SET state = ?, sid = COALESCE(?, sid), error = ?, settled_at = ? WHERE id = ? RETURNING audit_id').pluck(),
+    settleAudit: bookkeeping.prepare('UPDATE audit_log SET outcome = ?, result_sid = COALESCE(?, result_sid), error = ? WHERE id = ?'),
+    inFlight: db.prepare("SELECT *, owner_pid FROM send_reservations WHERE state = 'in_flight' ORDER BY id"),
+    markUnknown: db.prepare(
+      "UPDATE send_reservations SET state = 'outcome_unknown', error = ?, settled_at = ? WHERE id = ? AND state = 'in_flight'",
+    ),
+    markAuditUnknown: db.prepare("UPDATE audit_log SET outcome = 'outcome_unknown', error = ? WHERE id = ?"),
+    reservationBySid: db.prepare('SELECT * FROM send_reservations WHERE sid = ? ORDER BY id DESC LIMIT 1'),
+    anyOptOut: db.prepare('SELECT * FROM opt_outs WHERE recipient = ? ORDER BY created_at, rowid LIMIT 1'),
     appendAudit: bookkeeping.prepare(
-      'INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
   };
 
@@ -205,6 +261,38 @@ export function openSqliteStore(file: string): Store {
   const ingestBatch = db.transaction((items: Array<{ event: WebhookEvent; change: Ingest }>) =>
     items.map(({ event, change }) => applyOne(event, change)),
   );
+
+  // The decision and the reservation commit together: `decide` runs inside the write lock.
+  const reserve = db.transaction((decide: () => ReservationRequest): Reservation => {
+    const request = decide();
+    const a = request.audit;
+    const auditId = Number(s.auditIntent.run(iso(a.at), a.tool, JSON.stringify(a.arguments), a.clientName, a.sessionId).lastInsertRowid);
+    const row = s.reserve.get({
+      kind: request.kind,
+      channel: request.channel,
+      to: request.to,
+      bodyHash: request.bodyHash,
+      estimatedCost: request.estimatedCost,
+      at: iso(request.at),
+      sendAt: request.sendAt ? iso(request.sendAt) : null,
+      ownerPid: process.pid,
+      auditId,
+    }) as ReservationRow;
+    return toReservation(row);
+  });
+
+  const recover = db.transaction((isAlive: (pid: number) => boolean, at: Date): Reservation[] => {
+    const orphans = (s.inFlight.all() as Array<ReservationRow & { owner_pid: number | null }>).filter(
+      // Our own pid on a row means a predecessor with the same pid (we have reserved nothing yet).
+      (r) => r.owner_pid === null || r.owner_pid === process.pid || !isAlive(r.owner_pid),
+    );
+    const why = 'The server stopped while Twilio held this request: it may or may not have been sent.';
+    for (const r of orphans) {
+      s.markUnknown.run(why, iso(at), r.id);
+      if (r.audit_id) s.markAuditUnknown.run(why, r.audit_id);
+    }
+    return orphans.map((r) => ({ ...toReservation(r), state: 'outcome_unknown' as const, error: why }));
+  });
 
   function statusRecord(kind: 'message' | 'call', sid: string): StatusRecord | undefined {
     const row = s.getStatus.get(kind, sid) as { status: string; error_code: number | null; updated_at: string } | undefined;
@@ -262,16 +350,35 @@ export function openSqliteStore(file: string): Store {
       return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
     },
     recordSend(r: SendRecord) {
-      s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at));
+      s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at), iso(r.at));
     },
     sendTotals: (hourStart, dayStart) => s.sendTotals.get({ hour: iso(hourStart), day: iso(dayStart) }) as SendTotals,
     findRecentSend(to, bodyHash, since) {
-      const row = s.recentSend.get(to, bodyHash, iso(since)) as { sid: string; at: string } | undefined;
-      return row ? { sid: row.sid, at: new Date(row.at) } : undefined;
+      const row = s.recentSend.get(to, bodyHash, iso(since)) as { id: number; sid: string | null; at: string; state: ReservationState } | undefined;
+      return row ? { sid: row.sid, at: new Date(row.at), state: row.state, reservationId: row.id } : undefined;
     },
     hasContacted: (to) => s.contacted.get(to) !== undefined,
+    findAnyOptOut(recipients) {
+      for (const recipient of recipients) {
+        const row = s.anyOptOut.get(recipient) as OptOutRow | undefined;
+        if (row) return toOptOut(row);
+      }
+      return undefined;
+    },
+    reserveSend: (decide) => reserve.immediate(decide),
+    settleSend(id, settlement) {
+      const sid = settlement.state === 'sent' ? settlement.sid : null;
+      const error = settlement.state === 'sent' ? null : settlement.error;
+      const auditId = s.settle.get(settlement.state, sid, error, iso(settlement.at), id) as number | null | undefined;
+      if (auditId) s.settleAudit.run(settlement.state, sid, error, auditId);
+    },
+    recoverInFlight: (isAlive, at) => recover.immediate(isAlive, at),
+    findReservationBySid(sid) {
+      const row = s.reservationBySid.get(sid) as ReservationRow | undefined;
+      return row ? toReservation(row) : undefined;
+    },
     appendAudit(e: AuditEntry) {
-      s.appendAudit.run(iso(e.at), e.tool, JSON.stringify(e.arguments), e.resultSid, e.error, e.clientName, e.sessionId);
+      return Number(s.appendAudit.run(iso(e.at), e.tool, JSON.stringify(e.arguments), e.resultSid, e.error, e.clientName, e.sessionId, e.outcome ?? null).lastInsertRowid);
     },
     listAudit(filter) {
       const where: string[] = [];
@@ -280,7 +387,7 @@ export function openSqliteStore(file: string): Store {
       if (filter.since) (where.push('at >= ?'), args.push(iso(filter.since)));
       return (
         filtered('audit_log', where, 'id DESC').all(...args, filter.limit) as Array<{
-          at: string; tool: string; arguments: string; result_sid: string | null; error: string | null; client_name: string | null; session_id: string | null;
+          at: string; tool: string; arguments: string; result_sid: string | null; error: string | null; client_name: string | null; session_id: string | null; outcome: ReservationState | null;
         }>
       ).map((r) => ({
         at: new Date(r.at),
@@ -290,6 +397,7 @@ export function openSqliteStore(file: string): Store {
         error: r.error,
         clientName: r.client_name,
         sessionId: r.session_id,
+        outcome: r.outcome,
       }));
     },
     close: () => {

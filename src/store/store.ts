@@ -113,6 +113,59 @@ export interface SendRecord {
   at: Date;
 }
 
+/**
+ * Where a send stands in the pipeline. Every state but `released` counts against caps,
+ * spend and duplicates: `in_flight` (reserved, Twilio asked, no answer yet),
+ * `sent` (Twilio accepted it), `outcome_unknown` (the answer was lost, or the process died
+ * while Twilio held the request: it may have gone out). `released`: Twilio refused it, so
+ * nothing went out and nothing is counted.
+ */
+export type ReservationState = 'in_flight' | 'sent' | 'outcome_unknown' | 'released';
+
+/** What the pipeline asks the store to reserve, decided inside the reserving transaction. */
+export interface ReservationRequest {
+  kind: 'message' | 'call';
+  /** sms | mms | whatsapp | voice (kept for the audit and the dashboard). */
+  channel: string;
+  /** E.164 without a `whatsapp:` prefix (see SendRecord.to). */
+  to: string;
+  bodyHash: string | null;
+  estimatedCost: number;
+  /** When the reservation is taken: the moment caps and the duplicate window count it. */
+  at: Date;
+  /** When the message will actually go out (send_at), if scheduled. */
+  sendAt: Date | null;
+  /** The intent, written to the audit log in the same transaction. */
+  audit: Omit<AuditEntry, 'resultSid' | 'error' | 'outcome'>;
+}
+
+export interface Reservation {
+  id: number;
+  kind: 'message' | 'call';
+  channel: string | null;
+  to: string;
+  bodyHash: string | null;
+  sid: string | null;
+  state: ReservationState;
+  estimatedCost: number;
+  at: Date;
+  sendAt: Date | null;
+  error: string | null;
+  auditId: number | null;
+}
+
+export type Settlement =
+  | { state: 'sent'; sid: string; at: Date }
+  | { state: 'released' | 'outcome_unknown'; error: string; at: Date };
+
+/** The earlier send a duplicate check found: a settled SID, or a reservation without one. */
+export interface EarlierSendRow {
+  sid: string | null;
+  at: Date;
+  state: ReservationState;
+  reservationId: number;
+}
+
 /** Counts since the start of the current UTC hour / day (calendar windows, see policy-engine.ts). */
 export interface SendTotals {
   messagesThisHour: number;
@@ -130,6 +183,8 @@ export interface AuditEntry {
   error: string | null;
   clientName: string | null;
   sessionId: string | null;
+  /** For sends: the reservation's state (in_flight until settled); null for other tools. */
+  outcome?: ReservationState | null;
 }
 
 export interface Store {
@@ -160,18 +215,40 @@ export interface Store {
   applyOptOut(change: OptOutChange, at: Date): boolean;
   /** The opt-out that blocks `recipient` from any of `senders` (or from every sender, '*'). */
   isOptedOut(senders: string[], recipient: string): OptOut | undefined;
+  /** The first opt-out of any of `recipients` from any sender at all (account-wide scope). */
+  findAnyOptOut(recipients: string[]): OptOut | undefined;
   /** Current opt-outs, newest first. */
   listOptOuts(filter: { recipient?: string; sender?: string; limit: number }): OptOut[];
   /** The opt-out audit, newest first. */
   listOptOutAudit(filter: { recipient?: string; sender?: string; limit: number }): OptOutAuditEntry[];
 
+  /** Records a settled send directly (tests, imports); the pipeline reserves and settles instead. */
   recordSend(record: SendRecord): void;
-  /** Counts and estimated spend for the cap checks, in one read. */
+  /** Counts and estimated spend of every send that still counts (not released), in one read. */
   sendTotals(hourStart: Date, dayStart: Date): SendTotals;
-  findRecentSend(to: string, bodyHash: string, since: Date): { sid: string; at: Date } | undefined;
+  /** The latest send (sent, in flight or of unknown outcome) of the same content to `to` since `since`. */
+  findRecentSend(to: string, bodyHash: string, since: Date): EarlierSendRow | undefined;
   hasContacted(to: string): boolean;
 
-  appendAudit(entry: AuditEntry): void;
+  /**
+   * Decides and reserves in one write transaction (BEGIN IMMEDIATE): `decide` reads the
+   * ledger through the store and throws to refuse; what it returns is inserted as an
+   * `in_flight` reservation with its audit intent row before the transaction commits. Two
+   * senders (two calls, or two processes on one file) cannot both take the last slot.
+   */
+  reserveSend(decide: () => ReservationRequest): Reservation;
+  /** Records Twilio's answer (or its absence) for a reservation, and on its audit row. */
+  settleSend(reservationId: number, settlement: Settlement): void;
+  /**
+   * Reservations left `in_flight` by a process that is gone become `outcome_unknown`
+   * (they still count). `isAlive(pid)` tells whether the owning process still runs.
+   */
+  recoverInFlight(isAlive: (pid: number) => boolean, at: Date): Reservation[];
+  /** The reservation that produced `sid` (e.g. to show a scheduled message's send time). */
+  findReservationBySid(sid: string): Reservation | undefined;
+
+  /** Appends one audit row; returns its id. */
+  appendAudit(entry: AuditEntry): number;
   listAudit(filter: { tool?: string; since?: Date; limit: number }): AuditEntry[];
 
   close(): void;

@@ -135,7 +135,7 @@ describe('dry run and configuration', () => {
   it('reports dry-run in the decision and the description', async () => {
     const { engine } = setup({ TWILIO_MCP_DRY_RUN: 'true' });
     await expect(engine.checkMessage(message('+14155550107'))).resolves.toMatchObject({ dryRun: true });
-    expect(await engine.describe()).toMatchObject({ dry_run: true, destination_countries: "sender's country only (US)" });
+    expect(await engine.describe()).toMatchObject({ dry_run: true, destination_countries: "sender's country only (US); through a Messaging Service, its numbers' countries" });
   });
 
   it('names the key, the problem and the fix for a bad policy file; env overrides the file', () => {

@@ -35,6 +35,7 @@ describe('defaults', () => {
       dry_run: false,
       first_contact: 'allow',
       first_contact_without_elicitation: 'refuse',
+      opt_out_scope: 'account',
       prices: { sms_per_segment: {}, call_per_minute: {} },
       audit: { redact_bodies: true },
     });

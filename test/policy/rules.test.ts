@@ -84,10 +84,26 @@ describe('destination countries', () => {
     expect(all.warnings.join(' ')).toMatch(/Every destination country is allowed/);
   });
 
-  it('without any sender number the countries are not restricted, and the decision says so', async () => {
+  it('without any sender number nothing is allowed by default, and the refusal says how to fix it', async () => {
     const engine = new PolicyEngine(loadPolicy({ env: {} }), new InMemorySendLedger(), undefined, () => NOON_NY);
-    const decision = await engine.checkMessage(sms('+447700900123', 'hi', { from: undefined, messagingServiceSid: 'MG123' }));
-    expect(decision.warnings.join(' ')).toMatch(/not restricted.*TWILIO_MCP_ALLOWED_COUNTRIES/);
+    for (const to of ['+447700900123', '+18765550100', '+2348031234567', '+14155550100']) {
+      const refused = await failureOf(engine.checkMessage(sms(to, 'hi', { from: undefined, messagingServiceSid: 'MG123' })));
+      expect(refused.extra).toMatchObject({ rule: 'allowed_countries', allowed_countries: [] });
+      expect(refused.nextStep).toMatch(/TWILIO_MCP_ALLOWED_COUNTRIES/);
+    }
+  });
+
+  it("through a Messaging Service the service's numbers give the country; a failed read allows nothing", async () => {
+    const asked: string[] = [];
+    const engine = new PolicyEngine(loadPolicy({ env: {} }), new InMemorySendLedger(), undefined, () => NOON_NY, async (sid) => {
+      asked.push(sid);
+      return sid === 'MGGB' ? ['GB'] : Promise.reject(new Error('unreachable'));
+    });
+    const viaService = (to: string, sid: string) => sms(to, 'hi', { from: undefined, messagingServiceSid: sid });
+    await expect(engine.checkMessage(viaService('+447700900123', 'MGGB'))).resolves.toMatchObject({ allowed: true });
+    expect((await failureOf(engine.checkMessage(viaService('+14155550100', 'MGGB')))).extra).toMatchObject({ rule: 'allowed_countries', allowed_countries: ['GB'] });
+    expect((await failureOf(engine.checkMessage(viaService('+447700900123', 'MGXX')))).extra).toMatchObject({ rule: 'allowed_countries', allowed_countries: [] });
+    expect(asked).toEqual(['MGGB', 'MGGB', 'MGXX']);
   });
 });
 
@@ -311,19 +327,21 @@ describe('dry run and describe()', () => {
     const description = await engine.describe();
     expect(description).toMatchObject({
       dry_run: false,
-      destination_countries: "sender's country only (US)",
+      destination_countries: "sender's country only (US); through a Messaging Service, its numbers' countries",
       caps: {
         messages_per_hour: 30,
         messages_per_day: 500,
-        calls_per_day: 100,
         spend_per_day_usd: 20,
         resets_at: { hour: '2026-11-24T18:00:00.000Z', day: '2026-11-25T00:00:00.000Z' },
-        used: { messages_this_hour: 1, messages_today: 1, calls_today: 0 },
+        used: { messages_this_hour: 1, messages_today: 1 },
       },
       duplicate_window_minutes: 10,
       first_contact: 'allow',
     });
     expect(description.quiet_hours).toMatch(/^21:00–08:00 recipient local time/);
+    // No voice toolset in this version: no call cap, call usage or call price is shown.
+    expect(JSON.stringify(description)).not.toMatch(/call/);
+    expect(await engine.describe({ calls: true })).toMatchObject({ caps: { calls_per_day: 100, used: { calls_today: 0 } } });
     expect(JSON.stringify(description).length).toBeLessThan(2500); // one screen
   });
 });

@@ -34,7 +34,7 @@ describe('InMemorySendLedger', () => {
     ledger.recordSend(send({ sid: 'SM-old', at: at('2026-11-24T16:00:00Z') }));
     ledger.recordSend(send({ sid: 'SM-new', at: at('2026-11-24T16:55:00Z') }));
     ledger.recordSend(send({ sid: 'SM-other-body', bodyHash: hashBody('bye'), at: at('2026-11-24T16:58:00Z') }));
-    expect(ledger.findRecentSend('+14155550100', hashBody('hi'), at('2026-11-24T16:50:00Z'))).toEqual({ sid: 'SM-new', at: at('2026-11-24T16:55:00Z') });
+    expect(ledger.findRecentSend('+14155550100', hashBody('hi'), at('2026-11-24T16:50:00Z'))).toMatchObject({ sid: 'SM-new', at: at('2026-11-24T16:55:00Z'), state: 'sent' });
     expect(ledger.findRecentSend('+14155550100', hashBody('hi'), at('2026-11-24T16:56:00Z'))).toBeUndefined();
     expect(ledger.findRecentSend('+14155550199', hashBody('hi'), at('2026-11-24T00:00:00Z'))).toBeUndefined();
   });

@@ -1,0 +1,160 @@
+/**
+ * The one path for everything that reaches a person or costs money:
+ *
+ *   validate (the caller) → opt-out → policy → reserve → Twilio → settle
+ *
+ * The rules that read the ledger (duplicates, caps, spend, first contact) are decided in
+ * the same SQLite write transaction (BEGIN IMMEDIATE) that inserts the reservation and the
+ * audit intent, so two sends — two concurrent tool calls, or two processes on one data
+ * directory — cannot both take the last slot. The reservation is on disk before the
+ * request leaves: a lost answer or a killed process leaves a row that still counts
+ * (`outcome_unknown`), and the same text to the same number is refused as a possible
+ * duplicate until the window passes or the caller says allow_duplicate.
+ */
+import { ToolFailure } from '../errors/tool-failure.js';
+import type { OptOutGuard } from '../policy/opt-out-guard.js';
+import type { MessageDecision, PolicyEngine, PreparedSend } from '../policy/policy-engine.js';
+import { hashBody } from '../policy/send-ledger.js';
+import type { OutgoingMessage } from '../policy/send-guard.js';
+import type { Reservation, Store } from '../store/store.js';
+import { log } from '../util/log.js';
+import { redactArguments } from '../util/redact-arguments.js';
+import { currentCallContext } from './call-context.js';
+
+export interface PipelineMessage extends OutgoingMessage {
+  /** When the message will go out (send_at): quiet hours judge this moment. */
+  sendAt?: Date;
+}
+
+export type PipelineOutcome<T> =
+  | { dryRun: true; decision: MessageDecision }
+  | { dryRun: false; decision: MessageDecision; result: T; reservation: Reservation };
+
+export interface SendPipelineOptions {
+  store: () => Promise<Store>;
+  policy: PolicyEngine;
+  optOuts: OptOutGuard;
+  /** Redact message bodies in the audit intent (the policy's audit.redact_bodies). */
+  redactBodies: boolean;
+  now?: () => Date;
+}
+
+const strip = (n: string) => n.replace(/^whatsapp:/i, '');
+
+export class SendPipeline {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: SendPipelineOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Runs a message through every guard and, when allowed, `dispatch` (the one Twilio call).
+   * Refusals throw a ToolFailure before anything is reserved or sent.
+   */
+  async sendMessage<T extends { sid: string }>(message: PipelineMessage, dispatch: () => Promise<T>): Promise<PipelineOutcome<T>> {
+    const { store: openStore, policy, optOuts } = this.options;
+    const store = await openStore();
+    // Opt-outs first (they cannot be overridden), then the rules that need no ledger.
+    optOuts.refuseIfOptedOut(store, message);
+    const prepared = await policy.prepareMessage(message, { now: this.now(), sendAt: message.sendAt });
+    if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, store) };
+
+    let decision: MessageDecision | undefined;
+    const reservation = store.reserveSend(() => {
+      // Again inside the write lock: a STOP committed since the first look still wins.
+      optOuts.refuseIfOptedOut(store, message);
+      decision = policy.decideMessage(prepared, store);
+      return this.reservationRequest(message, prepared, decision);
+    });
+    const context = currentCallContext();
+    if (context) context.auditedSend = true;
+
+    const result = await this.dispatchAndSettle(store, reservation, dispatch);
+    return { dryRun: false, decision: decision!, result, reservation };
+  }
+
+  private reservationRequest(message: PipelineMessage, prepared: PreparedSend, decision: MessageDecision) {
+    const context = currentCallContext();
+    const fallbackTool = message.channel === 'whatsapp' ? 'send_whatsapp' : 'send_sms';
+    return {
+      kind: 'message' as const,
+      channel: message.channel,
+      to: strip(message.to),
+      bodyHash: prepared.subject.content ? hashBody(prepared.subject.content) : null,
+      estimatedCost: decision.estimatedCost,
+      at: prepared.at,
+      sendAt: message.sendAt ?? null,
+      audit: {
+        at: prepared.at,
+        tool: context?.tool ?? fallbackTool,
+        arguments: redactArguments(context?.args ?? { to: message.to }, this.options.redactBodies),
+        clientName: context?.clientName ?? null,
+        sessionId: context?.sessionId ?? null,
+      },
+    };
+  }
+
+  /** Twilio's answer settles the reservation: sent, released (refused: nothing went out) or unknown. */
+  private async dispatchAndSettle<T extends { sid: string }>(store: Store, reservation: Reservation, dispatch: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await dispatch();
+    } catch (error) {
+      const unknown = error instanceof ToolFailure && error.outcomeUnknown;
+      const message = error instanceof Error ? error.message : String(error);
+      this.settle(store, reservation, { state: unknown ? 'outcome_unknown' : 'released', error: message, at: this.now() });
+      if (unknown) {
+        throw new ToolFailure({
+          message: error.message,
+          outcomeUnknown: true,
+          nextStep:
+            `Before sending again, call list_messages with to="${reservation.to}" and look for a message created after ${reservation.at.toISOString()}; resend only if there is none. ` +
+            'Until the duplicate window passes, the same text to this number is refused as a possible duplicate (allow_duplicate: true overrides).',
+          extra: { to: reservation.to, attempted_at: reservation.at.toISOString(), attempt: reservation.id },
+        });
+      }
+      throw error;
+    }
+    // The message is out: a bookkeeping failure must not turn that into an error result.
+    this.settle(store, reservation, { state: 'sent', sid: result.sid, at: this.now() });
+    return result;
+  }
+
+  private settle(store: Store, reservation: Reservation, settlement: Parameters<Store['settleSend']>[1]): void {
+    try {
+      store.settleSend(reservation.id, settlement);
+    } catch (e) {
+      log.error(`could not settle send attempt #${reservation.id}: ${e instanceof Error ? e.message : String(e)} (it stays in flight and counts as outcome_unknown after a restart)`);
+    }
+  }
+}
+
+const processIsAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * At start: sends left in flight by a process that died are `outcome_unknown` from now on
+ * (they keep counting against caps and duplicates). Said once on stderr, with what to check.
+ */
+export function recoverInterruptedSends(store: Store, at: Date = new Date()): Reservation[] {
+  const orphans = store.recoverInFlight(processIsAlive, at);
+  if (orphans.length > 0) {
+    const list = orphans
+      .slice(0, 5)
+      .map((r) => `#${r.id} ${r.kind} to ${r.to} at ${r.at.toISOString()}`)
+      .join('; ');
+    log.warn(
+      `${orphans.length} send${orphans.length === 1 ? '' : 's'} left in flight by a server that stopped now ${orphans.length === 1 ? 'has' : 'have'} an unknown outcome ` +
+        `(${list}${orphans.length > 5 ? '; …' : ''}). They may have been delivered: check list_messages before resending; get_audit_log shows them as outcome_unknown.`,
+    );
+  }
+  return orphans;
+}
