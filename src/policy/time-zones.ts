@@ -72,25 +72,36 @@ function lookUp(map: Record<string, string | undefined>, digits: string): { pref
   return undefined;
 }
 
+// Building an Intl object costs far more than a lookup: both answers are kept per name.
+const zoneValidity = new Map<string, boolean>();
 const validZone = (zone: string): boolean => {
-  if (zone === 'Etc/Unknown') return false;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let valid = zoneValidity.get(zone);
+  if (valid === undefined) {
+    try {
+      valid = zone !== 'Etc/Unknown' && Boolean(new Intl.DateTimeFormat('en', { timeZone: zone }));
+    } catch {
+      valid = false;
+    }
+    zoneValidity.set(zone, valid);
   }
+  return valid;
 };
 
+const zonesByCountry = new Map<string, readonly string[]>();
 /** The zones ICU (CLDR) lists for a country: 29 for US, 1 for GG. */
 export function countryTimeZones(country: string): string[] {
-  try {
-    // Node 20 has the `timeZones` getter; newer engines replaced it with getTimeZones().
-    const locale = new Intl.Locale(`und-${country}`) as Intl.Locale & { timeZones?: string[]; getTimeZones?: () => string[] };
-    return (locale.getTimeZones?.() ?? locale.timeZones ?? []).filter(validZone);
-  } catch {
-    return [];
+  let zones = zonesByCountry.get(country);
+  if (!zones) {
+    try {
+      // Node 20 has the `timeZones` getter; newer engines replaced it with getTimeZones().
+      const locale = new Intl.Locale(`und-${country}`) as Intl.Locale & { timeZones?: string[]; getTimeZones?: () => string[] };
+      zones = (locale.getTimeZones?.() ?? locale.timeZones ?? []).filter(validZone);
+    } catch {
+      zones = [];
+    }
+    zonesByCountry.set(country, zones);
   }
+  return [...zones];
 }
 
 /** Every zone `e164` may be in, and how that was found. A `whatsapp:` prefix is ignored. */
