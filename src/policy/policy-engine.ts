@@ -18,7 +18,8 @@ import type { Policy } from './policy-schema.js';
 import { DEFAULT_CALL_MINUTES_ESTIMATE, PriceTable } from './price-table.js';
 import { hashBody, type SendLedger, type SendTotals } from './send-ledger.js';
 import type { OutgoingCall, OutgoingMessage, SendDecision } from './send-guard.js';
-import { localMinutes, timeZoneFor } from './time-zones.js';
+import { loadCountryNames } from './country-names.js';
+import { quietHoursVerdict } from './time-zones.js';
 
 export type { SendLedger } from './send-ledger.js';
 
@@ -116,8 +117,6 @@ function startOfUtcHour(at: Date): Date {
 function startOfUtcDay(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
 }
-const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-const hhmm = (minutes: number) => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 /** Warn once usage reaches this share of a cap, so an agent can slow down before a refusal. */
 const NEAR_CAP = 0.8;
@@ -292,7 +291,7 @@ export class PolicyEngine {
     const warnings: string[] = [];
     this.checkNumberLists(subject.to);
     await this.checkCountry(subject, warnings);
-    this.checkQuietHours(subject, sendAt, warnings);
+    await this.checkQuietHours(subject, sendAt, warnings);
     return warnings;
   }
 
@@ -334,7 +333,12 @@ export class PolicyEngine {
     }
     const country = countryOfNumber(subject.to);
     if (country && allowed.includes(country)) return;
-    const what = country ? `destination country ${country} is not allowed` : 'the destination has no country (a non-geographic or unrecognised number)';
+    const names = await loadCountryNames();
+    const callingCode = phoneLib?.parsePhoneNumberFromString(subject.to)?.countryCallingCode;
+    const shared = country ? names.callingCodeNote(country) : undefined;
+    const what = country
+      ? `destination country ${names.describeCountry(country)} is not allowed`
+      : `the destination has no country (${callingCode ? names.describeCallingCode(callingCode) : 'an unrecognised number'})`;
     if (allowed.length === 0) {
       refuse(
         'allowed_countries',
@@ -345,7 +349,7 @@ export class PolicyEngine {
     }
     refuse(
       'allowed_countries',
-      `Policy refuses ${subject.to}: ${what} (allowed: ${allowed.join(', ')}).`,
+      `Policy refuses ${subject.to}: ${what} (allowed: ${allowed.map((c) => names.describeCountry(c)).join(', ')}).${shared ? ` Note: ${shared}, so check the number is the territory you mean.` : ''}`,
       `If this destination is intended, an operator adds ${country ?? 'it'} to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. ` +
         (this.policy.allowed_countries ? '' : "The default allows only the sender's country ") +
         'because SMS-pumping fraud targets such destinations.',
@@ -353,32 +357,34 @@ export class PolicyEngine {
     );
   }
 
-  private checkQuietHours(subject: Subject, at: Date, warnings: string[]): void {
+  /** Judged at the moment the message will go out; a number spanning zones is quiet if any of them is. */
+  private async checkQuietHours(subject: Subject, at: Date, warnings: string[]): Promise<void> {
     const quiet = this.policy.quiet_hours;
     if (quiet === 'off') return;
-    const country = countryOfNumber(subject.to);
-    const zone = timeZoneFor(country, subject.to);
-    if (!zone) {
+    const verdict = await quietHoursVerdict(subject.to, at, quiet);
+    if (verdict.zones.length === 0) {
+      const country = countryOfNumber(subject.to);
       warnings.push(`Quiet hours not applied: no time zone is known for ${country ?? 'this number'}.`);
       return;
     }
-    const local = localMinutes(at, zone);
-    const start = toMinutes(quiet.start);
-    const end = toMinutes(quiet.end);
-    const inQuiet = start <= end ? local >= start && local < end : local >= start || local < end;
-    if (!inQuiet) return;
+    if (!verdict.quiet) return;
     const window = `${quiet.start}–${quiet.end}`;
+    const zone = verdict.zone;
+    const where = verdict.zones.length > 1 ? `${zone}, one of ${verdict.zones.length} zones this number may be in` : zone;
     if (subject.transactional) {
-      warnings.push(`Sent during quiet hours (${hhmm(local)} for the recipient, ${zone}; quiet hours are ${window}) because transactional: true.`);
+      warnings.push(`Sent during quiet hours (${verdict.localTime} for the recipient, ${where}; quiet hours are ${window}) because transactional: true.`);
       return;
     }
-    const resumes = quietHoursEnd(at, local, end, zone);
     const noun = subject.kind === 'call' ? 'calls' : 'messages';
+    const resumes = verdict.resumesAt;
     refuse(
       'quiet_hours',
-      `Quiet hours: it is ${hhmm(local)} for the recipient (${zone}); quiet hours are ${window} recipient local time, and no ${noun} go out then.`,
-      `Retry after ${quiet.end} local time (${resumes.toISOString()}), or pass transactional: true for a time-critical ${subject.kind} such as a verification code.`,
-      { resumes_at: resumes.toISOString(), recipient_time_zone: zone, recipient_local_time: hhmm(local) },
+      `Quiet hours: it is ${verdict.localTime} for the recipient (${where}); quiet hours are ${window} recipient local time, and no ${noun} go out then.`,
+      (resumes
+        ? `Retry after ${quiet.end} local time (${resumes.toISOString()}), `
+        : `Quiet hours never end in every zone at once for this number (${verdict.zones.join(', ')}): narrow quiet_hours, `) +
+        `or pass transactional: true for a time-critical ${subject.kind} such as a verification code.`,
+      { resumes_at: resumes?.toISOString() ?? null, recipient_time_zone: zone, recipient_time_zones: verdict.zones, recipient_local_time: verdict.localTime },
     );
   }
 
@@ -521,16 +527,4 @@ export class PolicyEngine {
       audit_redacts_bodies: p.audit.redact_bodies,
     };
   }
-}
-
-/**
- * When quiet hours end for the recipient: `end` local time, today or tomorrow. Corrected
- * once for a daylight-saving change inside the window, so the time is right on those nights too.
- */
-function quietHoursEnd(at: Date, local: number, end: number, zone: string): Date {
-  const day = 24 * 60;
-  const resumes = new Date(at.getTime() + ((end - local + day) % day) * 60_000);
-  resumes.setUTCSeconds(0, 0);
-  const drift = ((end - localMinutes(resumes, zone) + day + day / 2) % day) - day / 2;
-  return drift === 0 ? resumes : new Date(resumes.getTime() + drift * 60_000);
 }

@@ -42,7 +42,7 @@ describe('destination countries', () => {
     const { engine } = setup();
     await expect(engine.checkMessage(message('+14155550100'))).resolves.toBeDefined();
     const refused = await failureOf(engine.checkMessage(message('+447700900123')));
-    expect(refused.message).toMatch(/destination country GB is not allowed \(allowed: US\)/);
+    expect(refused.message).toMatch(/destination country GB \(United Kingdom, \+44\) is not allowed \(allowed: US \(United States, \+1\)\)/);
     expect(refused.nextStep).toMatch(/SMS-pumping/);
   });
 

@@ -51,7 +51,10 @@ describe('destination countries', () => {
   it("defaults to the sender's country and says why the others are refused", async () => {
     const { engine } = engineWith();
     const refused = await failureOf(engine.checkMessage(sms('+447700900123')));
-    expect(refused.message).toBe('Policy refuses +447700900123: destination country GB is not allowed (allowed: US).');
+    expect(refused.message).toBe(
+      'Policy refuses +447700900123: destination country GB (United Kingdom, +44) is not allowed (allowed: US (United States, +1)). ' +
+        'Note: +44 is shared by GB, GG, IM, JE, so check the number is the territory you mean.',
+    );
     expect(refused.nextStep).toMatch(/adds GB to allowed_countries .*SMS-pumping fraud targets such destinations/);
     expect(refused.extra).toMatchObject({ rule: 'allowed_countries', destination_country: 'GB', allowed_countries: ['US'] });
   });
@@ -59,7 +62,7 @@ describe('destination countries', () => {
   it('takes the country of the sending number over the default sender', async () => {
     const { engine } = engineWith();
     await expect(engine.checkMessage(sms('+447700900123', 'hi', { from: '+447700900999' }))).resolves.toMatchObject({ allowed: true });
-    expect((await failureOf(engine.checkMessage(sms('+14155550100', 'hi', { from: '+447700900999' })))).message).toMatch(/country US is not allowed \(allowed: GB\)/);
+    expect((await failureOf(engine.checkMessage(sms('+14155550100', 'hi', { from: '+447700900999' })))).message).toMatch(/country US \(United States, \+1\) is not allowed \(allowed: GB \(United Kingdom, \+44\)\)/);
   });
 
   it("falls back to the calling code's main country when libphonenumber cannot place the sender", async () => {
@@ -75,7 +78,7 @@ describe('destination countries', () => {
   it('refuses non-geographic numbers, a favourite of SMS pumping', async () => {
     const { engine } = engineWith({ TWILIO_MCP_ALLOWED_COUNTRIES: 'US,GB' });
     const refused = await failureOf(engine.checkMessage(sms('+882123456789')));
-    expect(refused.message).toMatch(/the destination has no country .* \(allowed: US, GB\)/);
+    expect(refused.message).toMatch(/the destination has no country \(\+882 \(non-geographic: no country\)\) \(allowed: US \(United States, \+1\), GB \(United Kingdom, \+44\)\)/);
   });
 
   it('an explicit list widens the default; "*" allows all, with a warning', async () => {
@@ -129,7 +132,7 @@ describe('quiet hours in the recipient\'s time zone', () => {
     await expect(engine.checkMessage(sms('+819012345678'), { now: NIGHT_NY })).resolves.toMatchObject({ allowed: true });
     await expect(engine.checkMessage(sms('+61412345678'), { now: NIGHT_NY })).resolves.toMatchObject({ allowed: true });
     const london = await failureOf(engine.checkMessage(sms('+447700900123'), { now: NIGHT_NY }));
-    expect(london.message).toMatch(/it is 03:14 for the recipient \(Europe\/London\)/);
+    expect(london.message).toMatch(/it is 03:14 for the recipient \(Europe\/London, one of 3 zones this number may be in\)/);
     expect(london.extra?.resumes_at).toBe('2026-11-25T08:00:00.000Z');
   });
 
@@ -149,16 +152,29 @@ describe('quiet hours in the recipient\'s time zone', () => {
     await expect(engine.checkCall(call('+12125550100', { transactional: true }), { now: NIGHT_NY })).resolves.toMatchObject({ allowed: true });
   });
 
+  it('places US area codes the old hand-written table had as Eastern in their real zones', async () => {
+    const { engine } = engineWith();
+    // 09:00 UTC is 03:00 Central (402 Omaha, 985 Louisiana), 02:00 Mountain (915 El Paso), 01:00 Pacific (458 Oregon),
+    // and 04:00 in New York: all quiet. At 13:30 UTC it is 08:30 Eastern but still 07:30 Central / 06:30 Mountain / 05:30 Pacific.
+    for (const to of ['+14025550100', '+19855550100', '+19155550100', '+14585550100']) {
+      expect((await failureOf(engine.checkMessage(sms(to), { now: new Date('2026-11-24T09:00:00Z') }))).extra?.rule).toBe('quiet_hours');
+      expect((await failureOf(engine.checkMessage(sms(to), { now: new Date('2026-11-24T13:30:00Z') }))).extra?.rule).toBe('quiet_hours');
+    }
+    await expect(engine.checkMessage(sms('+12125550100'), { now: new Date('2026-11-24T13:30:00Z') })).resolves.toMatchObject({ allowed: true });
+  });
+
   it('follows a custom window and can be turned off', async () => {
     const early = engineWith({ TWILIO_MCP_QUIET_HOURS: '11:00-13:00' }).engine;
     expect((await failureOf(early.checkMessage(sms('+12125550100')))).message).toMatch(/quiet hours are 11:00–13:00/);
     await expect(engineWith({ TWILIO_MCP_QUIET_HOURS: 'off' }).engine.checkMessage(sms('+12125550100'), { now: NIGHT_NY })).resolves.toBeDefined();
   });
 
-  it('warns, rather than guessing, for a country with no known zone', async () => {
+  it('knows every country libphonenumber knows (Lithuania was missing from the old table), and warns for a number with no zone', async () => {
     const { engine } = engineWith({ TWILIO_MCP_ALLOWED_COUNTRIES: '*' });
-    const decision = await engine.checkMessage(sms('+37061234567'), { now: NIGHT_NY }); // Lithuania: not in the table
-    expect(decision.warnings.join(' ')).toMatch(/Quiet hours not applied: no time zone is known for LT/);
+    // 03:14 UTC is 05:14 in Vilnius (winter): quiet.
+    expect((await failureOf(engine.checkMessage(sms('+37061234567'), { now: NIGHT_NY }))).extra).toMatchObject({ rule: 'quiet_hours', recipient_local_time: '05:14' });
+    const decision = await engine.checkMessage(sms('+882123456789'), { now: NIGHT_NY }); // an international network: no zone
+    expect(decision.warnings.join(' ')).toMatch(/Quiet hours not applied: no time zone is known for this number/);
   });
 });
 
