@@ -30,7 +30,7 @@ afterEach(() => {
 });
 
 describe('lifecycle', () => {
-  it('queued → sending → sent → delivered at the configured times, no callback for the initial status', () => {
+  it('queued → sending → sent → delivered at the configured times, no callback for the initial status nor for sending', () => {
     const m = store.create(form({ To: '+14155550100', From: TEST_SENDER, Body: 'hi', StatusCallback: 'https://cb.test/s' }));
     expect(m.status).toBe('queued');
     expect(posted).toEqual([]);
@@ -43,7 +43,7 @@ describe('lifecycle', () => {
     expect(m.dateSent?.toISOString()).toBe('2025-03-10T12:00:00.400Z');
     vi.advanceTimersByTime(1100);
     expect(m).toMatchObject({ status: 'delivered', errorCode: null, errorMessage: null });
-    expect(statusesAt('https://cb.test/s')).toEqual(['sending', 'sent', 'delivered']);
+    expect(statusesAt('https://cb.test/s')).toEqual(['sent', 'delivered']);
     const last = posted.at(-1)!.params;
     expect(last).toMatchObject({ MessageSid: m.sid, SmsSid: m.sid, SmsStatus: 'delivered', AccountSid: SANDBOX_ACCOUNT_SID, From: TEST_SENDER, To: '+14155550100', ApiVersion: '2010-04-01', RawDlrDoneDate: '2503101200' });
     expect(last).not.toHaveProperty('MessagingServiceSid');
@@ -56,7 +56,7 @@ describe('lifecycle', () => {
     vi.advanceTimersByTime(50);
     expect(m).toMatchObject({ status: 'queued', from: TEST_SENDER });
     vi.advanceTimersByTime(2000);
-    expect(statusesAt('https://cb.test/mg')).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    expect(statusesAt('https://cb.test/mg')).toEqual(['queued', 'sent', 'delivered']);
     expect(posted.every((p) => p.params.MessagingServiceSid === account.messagingServiceSid)).toBe(true);
   });
 
@@ -75,11 +75,11 @@ describe('lifecycle', () => {
       const callbacks = posted.filter((p) => p.url === `https://cb.test/${code}`);
       expect(callbacks.at(-1)!.params).toMatchObject({ MessageStatus: status, ErrorCode: String(code) });
       if (status === 'failed') {
-        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sending', 'failed']);
+        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['failed']);
         expect(m).toMatchObject({ price: null, dateSent: null });
         expect(callbacks.at(-1)!.params).not.toHaveProperty('RawDlrDoneDate');
       } else {
-        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sending', 'sent', 'undelivered']);
+        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sent', 'undelivered']);
         expect(callbacks.at(-1)!.params.RawDlrDoneDate).toMatch(/^\d{10}$/);
       }
     });
@@ -104,7 +104,7 @@ describe('lifecycle', () => {
     vi.advanceTimersByTime(1);
     expect(m).toMatchObject({ status: 'queued', from: TEST_SENDER });
     vi.advanceTimersByTime(2000);
-    expect(statusesAt('https://cb.test/sched')).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    expect(statusesAt('https://cb.test/sched')).toEqual(['queued', 'sent', 'delivered']);
   });
 
   it('scheduled 35 days ahead waits past the ~24.8-day timer ceiling and is released on time', () => {
