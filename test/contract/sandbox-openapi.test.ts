@@ -162,8 +162,11 @@ describe('more response kinds', () => {
   it('Messaging Service create (accepted, from null) and WhatsApp content template', async () => {
     const viaService = await call('POST', messagesPath(), { To: '+14155550110', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'pool' });
     expect(viaService.status).toBe(201);
-    expect(viaService.json).toMatchObject({ status: 'accepted', from: null, messaging_service_sid: sandbox.messagingServiceSid });
+    // Twilio has not segmented a message it has only accepted: num_segments is "0" until queued.
+    expect(viaService.json).toMatchObject({ status: 'accepted', from: null, messaging_service_sid: sandbox.messagingServiceSid, num_segments: '0' });
     expect(validator.response(MESSAGES, 'post', '201', viaService.json)).toEqual([]);
+    await wait(200);
+    expect((await call('GET', messagePath(viaService.json.sid))).json).toMatchObject({ status: 'delivered', num_segments: '1' });
     const template = await call('POST', messagesPath(), {
       To: 'whatsapp:+14155550110', From: sandbox.whatsappSenderNumber, ContentSid: `HX${'b'.repeat(32)}`, ContentVariables: '{"1":"Ada"}',
     });

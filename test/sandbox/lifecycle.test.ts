@@ -146,6 +146,40 @@ describe('lifecycle', () => {
   });
 });
 
+describe('the WhatsApp 24-hour window', () => {
+  const user = 'whatsapp:+14155550900';
+  const sender = `whatsapp:${TEST_SENDER}`;
+  const freeText = () => store.create(form({ To: user, From: sender, Body: 'free text' }));
+
+  it('stays open for 24 hours after the user writes, then free text fails with 63016 (a template still passes)', () => {
+    store.createInbound({ from: user, to: sender, body: 'hi', mediaUrls: [], messagingServiceSid: null });
+    vi.advanceTimersByTime(24 * 3600_000 - 5000);
+    const inside = freeText();
+    vi.advanceTimersByTime(2000);
+    expect(inside).toMatchObject({ status: 'delivered', errorCode: null });
+    vi.advanceTimersByTime(5000);
+    const outside = freeText();
+    const template = store.create(form({ To: user, From: sender, ContentSid: `HX${'e'.repeat(32)}` }));
+    vi.advanceTimersByTime(2000);
+    expect(outside).toMatchObject({ status: 'failed', errorCode: 63016, price: null, dateSent: null });
+    expect(template).toMatchObject({ status: 'delivered', errorCode: null });
+  });
+
+  it('a new message from the user renews it; a message to another sender does not open it', () => {
+    store.createInbound({ from: user, to: 'whatsapp:+15005550999', body: 'elsewhere', mediaUrls: [], messagingServiceSid: null });
+    const closed = freeText();
+    vi.advanceTimersByTime(2000);
+    expect(closed.errorCode).toBe(63016);
+    store.createInbound({ from: user, to: sender, body: 'hi', mediaUrls: [], messagingServiceSid: null });
+    vi.advanceTimersByTime(20 * 3600_000);
+    store.createInbound({ from: user, to: sender, body: 'still there', mediaUrls: [], messagingServiceSid: null });
+    vi.advanceTimersByTime(20 * 3600_000);
+    const renewed = freeText();
+    vi.advanceTimersByTime(2000);
+    expect(renewed.status).toBe('delivered');
+  });
+});
+
 describe('prices and segments', () => {
   it('bills per segment for SMS, per message for MMS and WhatsApp, as negative strings', () => {
     expect(priceFor({ to: '+14155550100', numSegments: 3, numMedia: 0 })).toBe('-0.02370');
