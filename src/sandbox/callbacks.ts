@@ -33,6 +33,10 @@ export interface WebhookResult {
 }
 
 const RETRY_DELAYS_MS = [200, 1000];
+
+/** Every address a host name resolves to; none when it does not resolve (fetch will say so). */
+const resolveHost = (hostname: string): Promise<string[]> =>
+  lookup(hostname, { all: true }).then((found) => found.map((a) => a.address), () => []);
 const ATTEMPT_TIMEOUT_MS = 15_000;
 
 export class WebhookSender {
@@ -43,6 +47,7 @@ export class WebhookSender {
     private readonly authToken: string,
     private readonly log: (line: string) => void,
     private readonly policy?: CallbackPolicy,
+    private readonly resolve: (hostname: string) => Promise<string[]> = resolveHost,
   ) {}
 
   async post(url: string, params: Record<string, string>): Promise<WebhookResult> {
@@ -102,9 +107,7 @@ export class WebhookSender {
     if (direct || !this.policy) return direct;
     const hostname = new URL(url).hostname.replace(/^\[|\]$/g, '');
     if (isIP(hostname)) return undefined;
-    // A name that does not resolve cannot be reached either; fetch will say so.
-    const addresses = await lookup(hostname, { all: true }).then((found) => found.map((a) => a.address), () => []);
-    return callbackRefusal(url, this.policy, addresses);
+    return callbackRefusal(url, this.policy, await this.resolve(hostname));
   }
 
   /** Resolves true after `ms`, or false at once if the sender closes meanwhile. */
