@@ -57,7 +57,11 @@ export interface SandboxHandle {
   /** Also over HTTP: POST /__sandbox/faults (JSON, `path` a RegExp source), DELETE to clear. */
   injectFault(fault: SandboxFault): void;
   clearFaults(): void;
-  /** Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it. */
+  /**
+   * Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it (not
+   * called, `webhookRefused` set, when the callback policy refuses the URL). A WhatsApp one
+   * opens the 24-hour window for free text back to that user.
+   */
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
   /** Points the test number's webhooks (as IncomingPhoneNumbers update would). */
   configureNumber(urls: { smsUrl?: string | null; statusCallback?: string | null; voiceUrl?: string | null }): void;
