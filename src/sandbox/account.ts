@@ -2,13 +2,15 @@
  * The emulated account: its SID, token, numbers and messaging service, as fixed facts
  * the rest of the sandbox reads.
  */
-import { SANDBOX_MESSAGING_SERVICE_SID } from './constants.js';
+import { SANDBOX_MESSAGING_SERVICE_SID, SANDBOX_WHATSAPP_CHANNEL_INSTALL_SID } from './constants.js';
 import { newSid, rfc2822 } from './wire.js';
 
 export interface PhoneNumberConfig {
   sid: string;
   phoneNumber: string;
   friendlyName: string;
+  /** ISO 3166 alpha-2, as the Messaging Services PhoneNumbers resource names it. */
+  countryCode: string;
   smsUrl: string | null;
   smsMethod: string;
   voiceUrl: string | null;
@@ -23,6 +25,8 @@ export interface Account {
   friendlyName: string;
   dateCreated: Date;
   messagingServiceSid: string;
+  /** The WhatsApp sender's channel installation (XE…), named in WhatsApp status callbacks. */
+  whatsappChannelInstallSid: string;
   numbers: PhoneNumberConfig[];
 }
 
@@ -34,11 +38,13 @@ export function createAccount(sid: string, authToken: string, sender: string): A
     friendlyName: 'mcp-server-twilio sandbox',
     dateCreated: now,
     messagingServiceSid: SANDBOX_MESSAGING_SERVICE_SID,
+    whatsappChannelInstallSid: SANDBOX_WHATSAPP_CHANNEL_INSTALL_SID,
     numbers: [
       {
         sid: newSid('PN'),
         phoneNumber: sender,
         friendlyName: '(500) 555-0006',
+        countryCode: 'US',
         smsUrl: null,
         smsMethod: 'POST',
         voiceUrl: null,
@@ -81,6 +87,7 @@ export function accountJson(account: Account) {
 export function phoneNumberJson(account: Account, n: PhoneNumberConfig) {
   return {
     account_sid: account.sid,
+    address_sid: null,
     address_requirements: 'none',
     api_version: '2010-04-01',
     beta: false,
@@ -94,13 +101,15 @@ export function phoneNumberJson(account: Account, n: PhoneNumberConfig) {
     sid: n.sid,
     sms_application_sid: null,
     sms_fallback_method: 'POST',
-    sms_fallback_url: '',
+    // null, not "", where nothing is configured: what Twilio answers.
+    sms_fallback_url: null,
     sms_method: n.smsMethod,
-    sms_url: n.smsUrl ?? '',
-    status_callback: n.statusCallback ?? '',
+    sms_url: n.smsUrl,
+    status_callback: n.statusCallback,
     status_callback_method: 'POST',
     trunk_sid: null,
     uri: `/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers/${n.sid}.json`,
+    voice_receive_mode: 'voice',
     voice_application_sid: null,
     voice_caller_id_lookup: false,
     voice_fallback_method: 'POST',
@@ -112,5 +121,7 @@ export function phoneNumberJson(account: Account, n: PhoneNumberConfig) {
     emergency_address_status: 'unregistered',
     bundle_sid: null,
     status: 'in-use',
+    // In Twilio's current spec (twilio-oai, 2026), not yet in the older one the tests pin.
+    type: 'local',
   };
 }

@@ -6,3 +6,5 @@ export const SANDBOX_ACCOUNT_SID = 'AC5a4db0c0000000000000000000000000';
 export const SANDBOX_MESSAGING_SERVICE_SID = 'MG5a4db0c0000000000000000000000000';
 /** Twilio's documented "always valid" test sender. */
 export const TEST_SENDER = '+15005550006';
+/** The WhatsApp sender's channel installation; fixed like the SIDs above. */
+export const SANDBOX_WHATSAPP_CHANNEL_INSTALL_SID = 'XE5a4db0c0000000000000000000000000';

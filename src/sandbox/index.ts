@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAccount } from './account.js';
+import type { CallbackPolicy } from './callback-policy.js';
 import { WebhookSender } from './callbacks.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
@@ -17,6 +18,7 @@ import { SANDBOX_ACCOUNT_SID, TEST_SENDER } from './constants.js';
 import { MessageStore } from './messages.js';
 import { createSandboxHttpServer, type InboundFields, type InboundResult, type SandboxContext } from './server.js';
 
+export type { CallbackPolicy } from './callback-policy.js';
 export type { SandboxFault } from './faults.js';
 export type { Timing as SandboxTiming } from './lifecycle.js';
 export type { InboundFields, InboundResult } from './server.js';
@@ -34,6 +36,15 @@ export interface SandboxOptions {
   timing?: Partial<Timing>;
   /** Diagnostics sink; the sandbox never writes to stdout (stdio MCP owns it). */
   log?: (line: string) => void;
+  /**
+   * Where webhooks may go. Given, a loopback URL (127.0.0.0/8, ::1, localhost, or a name
+   * resolving there) receives status callbacks and inbound messages only when
+   * `isOwnReceiver` accepts it; a StatusCallback it refuses is Twilio's 21609 at create, a
+   * number's SmsUrl or StatusCallback 21502 at update. Absent (the standalone sandbox,
+   * whose users' receivers live on loopback), loopback is allowed. Only http(s) URLs are
+   * ever called, with or without it.
+   */
+  callbackPolicy?: CallbackPolicy;
 }
 
 export interface SandboxHandle {
@@ -46,7 +57,11 @@ export interface SandboxHandle {
   /** Also over HTTP: POST /__sandbox/faults (JSON, `path` a RegExp source), DELETE to clear. */
   injectFault(fault: SandboxFault): void;
   clearFaults(): void;
-  /** Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it. */
+  /**
+   * Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it (not
+   * called, `webhookRefused` set, when the callback policy refuses the URL). A WhatsApp one
+   * opens the 24-hour window for free text back to that user.
+   */
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
   /** Points the test number's webhooks (as IncomingPhoneNumbers update would). */
   configureNumber(urls: { smsUrl?: string | null; statusCallback?: string | null; voiceUrl?: string | null }): void;
@@ -64,8 +79,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (options.authToken !== undefined && options.authToken.length === 0) throw new Error('authToken must not be empty');
   const account = createAccount(options.accountSid ?? SANDBOX_ACCOUNT_SID, options.authToken ?? randomBytes(16).toString('hex'), TEST_SENDER);
   const timing: Timing = normalizeTiming(options.timing);
-  const webhooks = new WebhookSender(account.authToken, log);
-  const messages = new MessageStore(account, timing, webhooks);
+  const callbackPolicy = options.callbackPolicy;
+  const webhooks = new WebhookSender(account.authToken, log, callbackPolicy);
+  const messages = new MessageStore(account, timing, webhooks, callbackPolicy);
   const faults = new FaultInjector();
   const number = account.numbers[0]!;
 
@@ -106,10 +122,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     if (!number.smsUrl) return { messageSid: message.sid, webhookUrl: null, webhookStatus: undefined, reply: '' };
     const result = await webhooks.post(number.smsUrl, params);
-    return { messageSid: message.sid, webhookUrl: number.smsUrl, webhookStatus: result.status, reply: result.body };
+    return {
+      messageSid: message.sid,
+      webhookUrl: number.smsUrl,
+      webhookStatus: result.status,
+      reply: result.body,
+      ...(result.refused !== undefined && { webhookRefused: result.refused }),
+    };
   };
 
-  const ctx: SandboxContext = { account, messages, faults, simulateInbound };
+  const ctx: SandboxContext = { account, messages, faults, callbackPolicy, simulateInbound };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

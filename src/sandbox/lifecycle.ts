@@ -10,10 +10,14 @@
  * Each step happens `timing.*Ms` after create (or after SendAt): defaults 100 / 400 /
  * 1500 ms, so a test sees a delivery receipt within two seconds.
  *
- * Status callbacks: Twilio sends none for a message's INITIAL status (its docs say so), then
- * one per change. The sandbox therefore posts `queued` only when a message leaves
- * `accepted` or `scheduled`, then `sending`, `sent`, and the final status; `canceled` when a
- * scheduled message is canceled.
+ * Status callbacks: Twilio sends none for a message's INITIAL status (its docs say so), and
+ * none for `sending`, then one per change. The sandbox therefore posts `queued` only when a
+ * message leaves `accepted` or `scheduled`, then `sent` and the final status; `canceled`
+ * when a scheduled message is canceled.
+ *
+ * WHATSAPP WINDOW. Free text (no ContentSid) to a WhatsApp user who has not written to that
+ * sender within 24 hours fails with 63016 instead of being sent (checked when the message is
+ * queued, before the rule below); a template passes. The inbound simulator opens the window.
  *
  * DELIVERY-FAILURE RULE (also in src/sandbox/README.md). The last four digits of the
  * recipient decide the outcome, so a test can ask for a failure on purpose:
@@ -52,6 +56,15 @@ export interface Outcome {
   errorCode: number | null;
   errorMessage: string | null;
 }
+
+/** WhatsApp's customer-service window: free text only within 24 hours of the user's last message. */
+export const WHATSAPP_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export const WHATSAPP_WINDOW_CLOSED: Outcome = {
+  status: 'failed',
+  errorCode: 63016,
+  errorMessage: 'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
+};
 
 const FAILURES: Record<string, Outcome> = {
   '3003': { status: 'undelivered', errorCode: 30003, errorMessage: 'Unreachable destination handset' },

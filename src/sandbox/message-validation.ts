@@ -4,7 +4,9 @@
  *   21604 To missing · 21603 neither From nor MessagingServiceSid · 21602 no Body, MediaUrl
  *   or ContentSid · 21617 Body over 1600 characters · 21623 over 10 MediaUrl · 21620 a
  *   MediaUrl not http(s) · 21654 ContentVariables without ContentSid · 21655 ContentSid not
- *   HX + 32 hex · 21656 ContentVariables not a JSON object · 21609 StatusCallback not a URL
+ *   HX + 32 hex · 21656 ContentVariables not a JSON object · 21609 StatusCallback not an
+ *   http(s) URL, or one the callback policy refuses (loopback that is not the embedder's own
+ *   receiver, callback-policy.ts)
  *   · 21705 MessagingServiceSid not MG + 32 hex · 21701 a well-formed service that is not
  *   this account's · 21211 To not a phone number · magic numbers (magic-numbers.ts) ·
  *   21212 From not a number, short code or alphanumeric ID · 21606 From not this account's
@@ -14,6 +16,7 @@
  *   ISO 8601 time between 5 minutes and 35 days ahead.
  */
 import type { Account } from './account.js';
+import { callbackRefusal, type CallbackPolicy } from './callback-policy.js';
 import { applyMagicNumbers } from './magic-numbers.js';
 import { first, type Params, TwilioError } from './wire.js';
 
@@ -26,6 +29,10 @@ export interface CreateRequest {
   mediaUrls: string[];
   statusCallback: string | null;
   sendAt: Date | null;
+  /** null for free text: WhatsApp sends it only inside the 24-hour customer-service window. */
+  contentSid: string | null;
+  /** `SmartEncoded=true`: GSM-7 look-alikes replace the characters that have one. */
+  smartEncoded: boolean;
 }
 
 const MAX_BODY_CHARS = 1600;
@@ -52,7 +59,7 @@ function isSenderShape(from: string): boolean {
   return E164.test(bare) || /^\d{5,6}$/.test(bare) || (/^[A-Za-z0-9 ]{1,11}$/.test(bare) && /[A-Za-z]/.test(bare));
 }
 
-export function validateCreate(params: Params, account: Account, now: number): CreateRequest {
+export function validateCreate(params: Params, account: Account, now: number, callbackPolicy?: CallbackPolicy): CreateRequest {
   const to = first(params, 'To')?.trim() ?? '';
   let from = first(params, 'From')?.trim() || null;
   let serviceSid = first(params, 'MessagingServiceSid')?.trim() || null;
@@ -79,7 +86,10 @@ export function validateCreate(params: Params, account: Account, now: number): C
   if (contentVariables !== undefined && !contentSid) throw bad(21654, 'A ContentSid must be specified if ContentVariables are provided in the request.');
   if (contentSid && !CONTENT_SID.test(contentSid)) throw bad(21655, `The ContentSid is Invalid: ${contentSid}`);
   if (contentVariables !== undefined && !isJsonObject(contentVariables)) throw bad(21656, 'The ContentVariables Parameter is invalid.');
-  if (statusCallback && !HTTP_URL.test(statusCallback)) throw bad(21609, `The StatusCallback URL ${statusCallback} is not a valid URL.`);
+  if (statusCallback) {
+    const why = HTTP_URL.test(statusCallback) ? callbackRefusal(statusCallback, callbackPolicy) : 'it is not an http(s) URL';
+    if (why) throw bad(21609, `Invalid StatusCallback url ${statusCallback}: ${why}.`);
+  }
   if (serviceSid && !SERVICE_SID.test(serviceSid)) throw bad(21705, `The Messaging Service Sid ${serviceSid} is invalid.`);
   if (serviceSid && serviceSid !== account.messagingServiceSid) {
     throw bad(21701, `The Messaging Service ${serviceSid} does not exist or does not belong to this account.`);
@@ -105,6 +115,8 @@ export function validateCreate(params: Params, account: Account, now: number): C
     mediaUrls,
     statusCallback,
     sendAt: scheduleOf(sendAt, scheduleType, serviceSid, now),
+    contentSid,
+    smartEncoded: first(params, 'SmartEncoded')?.trim().toLowerCase() === 'true',
   };
 }
 

@@ -3,10 +3,11 @@
  * delete, media — with Twilio's validation, magic numbers, scheduling, lifecycle timers
  * and status callbacks. State lives in memory for the sandbox's lifetime.
  */
-import { SegmentedMessage } from 'sms-segments-calculator';
 import type { Account } from './account.js';
-import { finalOutcome, priceFor, rawDlrDoneDate, type Timing } from './lifecycle.js';
+import type { CallbackPolicy } from './callback-policy.js';
+import { finalOutcome, type Outcome, priceFor, rawDlrDoneDate, type Timing, WHATSAPP_WINDOW_CLOSED, WHATSAPP_WINDOW_MS } from './lifecycle.js';
 import { validateCreate } from './message-validation.js';
+import { segmentsOf, smartEncode } from './segments.js';
 import { first, newSid, type Params, rfc2822, TwilioError } from './wire.js';
 
 export interface SandboxMedia {
@@ -30,6 +31,8 @@ export interface SandboxMessage {
   errorMessage: string | null;
   messagingServiceSid: string | null;
   statusCallback: string | null;
+  /** A WhatsApp template (ContentSid) may open a conversation; free text may not. */
+  contentSid: string | null;
   dateCreated: Date;
   dateSent: Date | null;
   dateUpdated: Date;
@@ -55,29 +58,31 @@ function guessContentType(url: string): string {
   return (ext && types[ext]) || 'application/octet-stream';
 }
 
-/**
- * Twilio counts MMS as one message whatever the body length; SMS (and WhatsApp, which
- * Twilio still reports in segments) by GSM-7 / UCS-2 segments.
- */
-function segmentsOf(body: string, mediaCount: number): number {
-  if (mediaCount > 0 || body === '') return 1;
-  return new SegmentedMessage(body).segmentsCount;
-}
-
 export class MessageStore {
   /** Oldest first; listing reverses. */
   private readonly messages: SandboxMessage[] = [];
   private readonly bySid = new Map<string, SandboxMessage>();
+  /** Creation order of every SID ever created, deleted ones too, so a page token naming one still has a place. */
+  private readonly sequence = new Map<string, number>();
+  /** When a WhatsApp user last wrote to one of the account's WhatsApp senders, by `user sender`. */
+  private readonly lastInbound = new Map<string, number>();
   private closed = false;
 
   constructor(
     private readonly account: Account,
     private readonly timing: Timing,
     private readonly callbacks: CallbackPoster,
+    private readonly callbackPolicy?: CallbackPolicy,
   ) {}
 
   get(sid: string): SandboxMessage | undefined {
     return this.bySid.get(sid);
+  }
+
+  /** Position in the newest-first listing, for page tokens (paging.ts). */
+  listPosition(sid: string): number | undefined {
+    const created = this.sequence.get(sid);
+    return created === undefined ? undefined : -created;
   }
 
   /** Newest first, as Twilio lists. */
@@ -86,7 +91,8 @@ export class MessageStore {
   }
 
   create(params: Params): SandboxMessage {
-    const request = validateCreate(params, this.account, Date.now());
+    const request = validateCreate(params, this.account, Date.now(), this.callbackPolicy);
+    const body = request.smartEncoded ? smartEncode(request.body) : request.body;
 
     const now = new Date();
     const sender = this.account.numbers[0]!.phoneNumber;
@@ -98,23 +104,23 @@ export class MessageStore {
       // Via a service without From, Twilio picks the sender when it queues the message.
       from: request.from ?? null,
       to: request.to,
-      body: request.body,
+      body,
       status: request.sendAt ? 'scheduled' : viaService ? 'accepted' : 'queued',
       direction: 'outbound-api',
-      numSegments: segmentsOf(request.body, media.length),
+      numSegments: segmentsOf(body, media.length),
       media,
       price: null,
       errorCode: null,
       errorMessage: null,
       messagingServiceSid: request.messagingServiceSid,
       statusCallback: request.statusCallback,
+      contentSid: request.contentSid,
       dateCreated: now,
       dateSent: null,
       dateUpdated: now,
       timers: [],
     };
-    this.messages.push(message);
-    this.bySid.set(message.sid, message);
+    this.remember(message);
 
     const release = () => {
       message.from ??= channelSender;
@@ -144,14 +150,34 @@ export class MessageStore {
       errorMessage: null,
       messagingServiceSid: fields.messagingServiceSid,
       statusCallback: null,
+      contentSid: null,
       dateCreated: now,
       dateSent: now,
       dateUpdated: now,
       timers: [],
     };
+    this.remember(message);
+    // A user's message opens (or renews) the 24-hour window for free text back to them.
+    if (fields.from.startsWith('whatsapp:')) this.lastInbound.set(`${fields.from} ${fields.to}`, now.getTime());
+    return message;
+  }
+
+  private remember(message: SandboxMessage): void {
     this.messages.push(message);
     this.bySid.set(message.sid, message);
-    return message;
+    this.sequence.set(message.sid, this.sequence.size);
+  }
+
+  /**
+   * WhatsApp free text (no ContentSid) goes out only within 24 hours of the user's last
+   * message to this sender; outside it Twilio accepts the request, then fails it with 63016.
+   */
+  private outcomeOf(message: SandboxMessage): Outcome {
+    if (message.to.startsWith('whatsapp:') && message.contentSid === null) {
+      const wroteAt = this.lastInbound.get(`${message.to} ${message.from}`);
+      if (wroteAt === undefined || Date.now() - wroteAt > WHATSAPP_WINDOW_MS) return WHATSAPP_WINDOW_CLOSED;
+    }
+    return finalOutcome(message.to);
   }
 
   /**
@@ -206,7 +232,7 @@ export class MessageStore {
 
   private startLifecycle(message: SandboxMessage): void {
     const base = Date.now();
-    const outcome = finalOutcome(message.to);
+    const outcome = this.outcomeOf(message);
     const since = () => Date.now() - base;
     this.at(message, this.timing.sendingMs - since(), () => this.transition(message, 'sending'));
     this.at(message, this.timing.sentMs - since(), () => {
@@ -256,7 +282,8 @@ export class MessageStore {
   private transition(message: SandboxMessage, status: string): void {
     message.status = status;
     message.dateUpdated = new Date();
-    if (!message.statusCallback || this.closed) return;
+    // Twilio passes through `sending` without a callback for it.
+    if (!message.statusCallback || this.closed || status === 'sending') return;
     const params: Record<string, string> = {
       MessageSid: message.sid,
       SmsSid: message.sid,
@@ -269,7 +296,14 @@ export class MessageStore {
     };
     if (message.messagingServiceSid) params.MessagingServiceSid = message.messagingServiceSid;
     if (message.errorCode !== null) params.ErrorCode = String(message.errorCode);
-    if (status === 'delivered' || status === 'undelivered') params.RawDlrDoneDate = rawDlrDoneDate(new Date());
+    if (message.to.startsWith('whatsapp:')) {
+      // WhatsApp receipts come from Meta, not a carrier: channel fields instead of RawDlrDoneDate.
+      params.ChannelPrefix = 'whatsapp';
+      params.ChannelInstallSid = this.account.whatsappChannelInstallSid;
+      params.ChannelToAddress = message.to.slice('whatsapp:'.length);
+    } else if (status === 'delivered' || status === 'undelivered') {
+      params.RawDlrDoneDate = rawDlrDoneDate(new Date());
+    }
     void this.callbacks.post(message.statusCallback, params).catch(() => undefined);
   }
 }
@@ -289,7 +323,8 @@ export function messageJson(accountSid: string, m: SandboxMessage) {
     from: m.from,
     messaging_service_sid: m.messagingServiceSid,
     num_media: String(m.media.length),
-    num_segments: String(m.numSegments),
+    // Twilio has not segmented a message it has only accepted (sender not yet chosen).
+    num_segments: m.status === 'accepted' ? '0' : String(m.numSegments),
     price: m.price,
     price_unit: 'USD',
     sid: m.sid,
@@ -315,7 +350,11 @@ export function mediaJson(accountSid: string, message: SandboxMessage, media: Sa
   };
 }
 
-/** Twilio's DateSent filters: a date means the whole UTC day; a time is exact. */
+/**
+ * Twilio's DateSent filters. `DateSent` compares the date part only: a day or a full
+ * timestamp (what the SDK sends for a Date) both mean that whole UTC day. `DateSent<` and
+ * `DateSent>` with a day include that day; with a time they are exact.
+ */
 export function dateSentFilter(query: Params): (m: SandboxMessage) => boolean {
   const on = first(query, 'DateSent');
   const before = first(query, 'DateSent<');
@@ -330,7 +369,7 @@ export function dateSentFilter(query: Params): (m: SandboxMessage) => boolean {
   const DAY = 86_400_000;
   const ranges: Array<(t: number) => boolean> = [];
   if (on) {
-    const start = parse('DateSent', on);
+    const start = Math.floor(parse('DateSent', on) / DAY) * DAY;
     ranges.push((t) => t >= start && t < start + DAY);
   }
   if (after) {

@@ -1,11 +1,14 @@
 /**
  * Maps a request (method + path) to the emulated resource. Routes on the path alone:
- * clients that rewrite `https://api.twilio.com/...` to the sandbox may add an
- * `X-Twilio-Product-Host` header, which only matters once other products are emulated.
+ * clients that rewrite `https://<product>.twilio.com/...` to the sandbox may add an
+ * `X-Twilio-Product-Host` header, but the emulated paths do not collide (`/2010-04-01/…`
+ * is api.twilio.com, `/v1/Services/MG…` is messaging.twilio.com).
  */
 import { type Account, accountJson, phoneNumberJson } from './account.js';
+import { callbackRefusal, type CallbackPolicy } from './callback-policy.js';
 import type { FaultInjector, SandboxFault } from './faults.js';
 import { dateSentFilter, mediaJson, messageJson, type MessageStore } from './messages.js';
+import { isMessagingPath, messagingRoute } from './messaging-services.js';
 import { paginate } from './paging.js';
 import { first, type Params, TwilioError } from './wire.js';
 
@@ -28,12 +31,15 @@ export interface InboundResult {
   webhookUrl: string | null;
   webhookStatus: number | undefined;
   reply: string;
+  /** Why the number's SmsUrl was not called, when the callback policy refused it. */
+  webhookRefused?: string;
 }
 
 export interface SandboxContext {
   account: Account;
   messages: MessageStore;
   faults: FaultInjector;
+  callbackPolicy: CallbackPolicy | undefined;
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
 }
 
@@ -59,6 +65,7 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
   if (path.startsWith('/__sandbox/')) return adminRoute(ctx, req);
 
   const { account, messages } = ctx;
+  if (isMessagingPath(path)) return messagingRoute(account, method, path, query);
   // Another account's path answers 404, never 403: Twilio does not confirm that a
   // resource it will not show you exists.
   const accountMatch = ACCOUNT_PATH.exec(path);
@@ -75,7 +82,8 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
       const from = first(query, 'From');
       const sent = dateSentFilter(query);
       const items = messages.all().filter((m) => (!to || m.to === to) && (!from || m.from === from) && sent(m));
-      return { status: 200, body: paginate(items, query, `${base}/Messages.json`, 'messages', (m) => messageJson(account.sid, m)) };
+      const positionOf = (sid: string) => messages.listPosition(sid);
+      return { status: 200, body: paginate(items, query, `${base}/Messages.json`, 'messages', (m) => messageJson(account.sid, m), { positionOf }) };
     }
     throw notFound(path);
   }
@@ -121,7 +129,8 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
       for (const [param, field] of [['SmsUrl', 'smsUrl'], ['VoiceUrl', 'voiceUrl'], ['StatusCallback', 'statusCallback']] as const) {
         const value = first(form, param);
         if (value !== undefined) {
-          if (value !== '' && !/^https?:\/\/\S+$/.test(value)) throw new TwilioError(400, 21502, `Invalid ${param}: ${value}`);
+          const why = value === '' ? undefined : /^https?:\/\/\S+$/.test(value) ? callbackRefusal(value, ctx.callbackPolicy) : 'it is not an http(s) URL';
+          if (why) throw new TwilioError(400, 21502, `Invalid ${param} ${value}: ${why}.`);
           number[field] = value || null;
         }
       }

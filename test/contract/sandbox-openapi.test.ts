@@ -162,8 +162,11 @@ describe('more response kinds', () => {
   it('Messaging Service create (accepted, from null) and WhatsApp content template', async () => {
     const viaService = await call('POST', messagesPath(), { To: '+14155550110', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'pool' });
     expect(viaService.status).toBe(201);
-    expect(viaService.json).toMatchObject({ status: 'accepted', from: null, messaging_service_sid: sandbox.messagingServiceSid });
+    // Twilio has not segmented a message it has only accepted: num_segments is "0" until queued.
+    expect(viaService.json).toMatchObject({ status: 'accepted', from: null, messaging_service_sid: sandbox.messagingServiceSid, num_segments: '0' });
     expect(validator.response(MESSAGES, 'post', '201', viaService.json)).toEqual([]);
+    await wait(200);
+    expect((await call('GET', messagePath(viaService.json.sid))).json).toMatchObject({ status: 'delivered', num_segments: '1' });
     const template = await call('POST', messagesPath(), {
       To: 'whatsapp:+14155550110', From: sandbox.whatsappSenderNumber, ContentSid: `HX${'b'.repeat(32)}`, ContentVariables: '{"1":"Ada"}',
     });
@@ -193,6 +196,39 @@ describe('more response kinds', () => {
     const before = await call('GET', `${messagesPath()}?To=%2B14155550111&${encodeURIComponent('DateSent<')}=2001-01-01`);
     expect(before.json).toMatchObject({ messages: [], start: 0, end: 0, next_page_uri: null, previous_page_uri: null });
     expect(validator.response(MESSAGES, 'get', '200', before.json)).toEqual([]);
+  });
+});
+
+describe('IncomingPhoneNumbers', () => {
+  // Twilio's current spec (twilio-oai, April 2026, ../shared/twilio-oai) has `type` (string,
+  // nullable); the @twilio-alpha/mcp copy the tests pin predates it. Added here, and only this.
+  const numberSpec = structuredClone(spec);
+  numberSpec.components.schemas['api.v2010.account.incoming_phone_number'].properties.type = { type: 'string', nullable: true };
+  const numbers = createValidator(numberSpec);
+  const NUMBERS = '/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json';
+  const NUMBER = '/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json';
+  const numbersPath = () => `/2010-04-01/Accounts/${sandbox.accountSid}/IncomingPhoneNumbers.json`;
+
+  it('carry every field of the spec (address_sid, voice_receive_mode, type too), null where nothing is set', async () => {
+    const list = await call('GET', numbersPath());
+    expect(numbers.response(NUMBERS, 'get', '200', list.json)).toEqual([]);
+    const [number] = list.json.incoming_phone_numbers;
+    expect(Object.keys(number).sort()).toEqual(Object.keys(numberSpec.components.schemas['api.v2010.account.incoming_phone_number'].properties).sort());
+    expect(number).toMatchObject({ address_sid: null, type: 'local', voice_receive_mode: 'voice', phone_number: sandbox.testSenderNumber });
+    for (const field of ['sms_url', 'sms_fallback_url', 'status_callback', 'voice_url', 'voice_fallback_url']) expect(number[field]).toBeNull();
+    const fetched = await call('GET', number.uri);
+    expect(numbers.response(NUMBER, 'get', '200', fetched.json)).toEqual([]);
+    expect(fetched.json).toEqual(number);
+  });
+
+  it('update sets URLs and an empty value clears them back to null', async () => {
+    const [number] = (await call('GET', numbersPath())).json.incoming_phone_numbers;
+    const set = await call('POST', number.uri, { SmsUrl: 'https://example.com/sms', StatusCallback: 'https://example.com/status' });
+    expect(numbers.response(NUMBER, 'post', '200', set.json)).toEqual([]);
+    expect(set.json).toMatchObject({ sms_url: 'https://example.com/sms', status_callback: 'https://example.com/status' });
+    const cleared = await call('POST', number.uri, { SmsUrl: '', StatusCallback: '' });
+    expect(cleared.json).toMatchObject({ sms_url: null, status_callback: null });
+    expect(numbers.response(NUMBER, 'post', '200', cleared.json)).toEqual([]);
   });
 });
 

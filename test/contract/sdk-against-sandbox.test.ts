@@ -88,6 +88,29 @@ describe('official SDK against the sandbox', () => {
     expect(await client.messages.list({ to: '+14155550154', dateSentBefore: yesterday, limit: 10 })).toEqual([]);
   });
 
+  it('SmartEncoded=true replaces GSM-7 look-alikes before counting segments and price', async () => {
+    // 100 characters: one curly apostrophe makes it UCS-2 (70 per segment) → 2 segments.
+    const body = `It\u2019s ${'a'.repeat(95)}`;
+    expect([...body]).toHaveLength(100);
+    const plain = await client.messages.create({ to: '+14155550156', from: sandbox.testSenderNumber, body });
+    expect(plain).toMatchObject({ numSegments: '2', body });
+    const smart = await client.messages.create({ to: '+14155550156', from: sandbox.testSenderNumber, body, smartEncoded: true });
+    expect(smart).toMatchObject({ numSegments: '1', body: `It's ${'a'.repeat(95)}` });
+    const mixed = await client.messages.create({
+      to: '+14155550156', from: sandbox.testSenderNumber, smartEncoded: true, body: '\u201cHi\u201d \u2013 wait\u2026 ok \u2014 done',
+    });
+    expect(mixed.body).toBe('"Hi" - wait... ok - done');
+    // The non-breaking space becomes plain space (sms-segments-calculator's table, Twilio's list).
+    const nbsp = await client.messages.create({ to: '+14155550156', from: sandbox.testSenderNumber, smartEncoded: true, body: `a\u00a0b${'c'.repeat(90)}` });
+    expect(nbsp.body).toMatch(/^a +bc+$/);
+    expect(nbsp.numSegments).toBe('1');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await client.messages(plain.sid).fetch()).price).toBe('-0.01580');
+    expect((await client.messages(smart.sid).fetch()).price).toBe('-0.00790');
+    // False (or absent) leaves the body alone.
+    expect((await client.messages.create({ to: '+14155550156', from: sandbox.testSenderNumber, body, smartEncoded: false })).body).toBe(body);
+  });
+
   it('raises the validation codes as RestException', async () => {
     expect((await restError(client.messages.create({ to: '+14155550155', from: sandbox.testSenderNumber, body: 'x'.repeat(1601) }))).code).toBe(21617);
     expect((await restError(client.messages.create({ to: '+14155550155', from: '+14155559999', body: 'x' }))).code).toBe(21606);

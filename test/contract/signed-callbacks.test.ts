@@ -67,8 +67,8 @@ async function callbacksFor(path: string, count: number): Promise<Received[]> {
 describe('signed webhooks', () => {
   it('posts every transition in order, each signed so validateRequest accepts it', async () => {
     const { sid } = await sendWithCallback('+14155550160', '/status/ok');
-    const callbacks = await callbacksFor('/status/ok', 3);
-    expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sending', 'sent', 'delivered']);
+    const callbacks = await callbacksFor('/status/ok', 2);
+    expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sent', 'delivered']);
     for (const c of callbacks) {
       expect(c.params).toMatchObject({ MessageSid: sid, SmsSid: sid, AccountSid: sandbox.accountSid, From: '+15005550006', To: '+14155550160', ApiVersion: '2010-04-01' });
       expect(twilio.validateRequest(sandbox.authToken, c.signature, `${receiverUrl}/status/ok`, c.params)).toBe(true);
@@ -80,14 +80,14 @@ describe('signed webhooks', () => {
 
   it('ends undelivered with ErrorCode 30003 for a …3003 recipient, failed with 30008 for …3008', async () => {
     await sendWithCallback('+14155553003', '/status/3003');
-    const undelivered = await callbacksFor('/status/3003', 3);
+    const undelivered = await callbacksFor('/status/3003', 2);
     expect(undelivered.at(-1)!.params).toMatchObject({ MessageStatus: 'undelivered', ErrorCode: '30003' });
     await sendWithCallback('+14155553008', '/status/3008');
-    const failed = await callbacksFor('/status/3008', 2);
+    const failed = await callbacksFor('/status/3008', 1);
     expect(failed.at(-1)!.params).toMatchObject({ MessageStatus: 'failed', ErrorCode: '30008' });
   });
 
-  it('via the Messaging Service: queued (leaving accepted) → sending → sent → delivered, each with MessagingServiceSid', async () => {
+  it('via the Messaging Service: queued (leaving accepted) → sent → delivered (no sending callback), each with MessagingServiceSid', async () => {
     const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
     const url = `${receiverUrl}/status/service?tenant=7`;
     await fetch(`${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json`, {
@@ -95,8 +95,8 @@ describe('signed webhooks', () => {
       headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ To: '+14155550161', MessagingServiceSid: sandbox.messagingServiceSid, Body: 'pool', StatusCallback: url }).toString(),
     });
-    const callbacks = await callbacksFor('/status/service?tenant=7', 4);
-    expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    const callbacks = await callbacksFor('/status/service?tenant=7', 3);
+    expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['queued', 'sent', 'delivered']);
     for (const c of callbacks) {
       expect(c.params).toMatchObject({ MessagingServiceSid: sandbox.messagingServiceSid, From: '+15005550006' });
       expect(twilio.validateRequest(sandbox.authToken, c.signature, url, c.params)).toBe(true);

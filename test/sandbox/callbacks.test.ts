@@ -100,6 +100,25 @@ describe('delivery', () => {
     expect(lines.join('\n')).not.toContain(TOKEN);
   });
 
+  it('with a callback policy, refuses a name that resolves to loopback before connecting', async () => {
+    const lines: string[] = [];
+    const policy = { isOwnReceiver: () => false };
+    const resolved: string[] = [];
+    const sender = new WebhookSender(TOKEN, (l) => lines.push(l), policy, async (host) => {
+      resolved.push(host);
+      return ['127.0.0.1'];
+    });
+    const result = await sender.post('https://rebind.test/status', { MessageStatus: 'sent' });
+    expect(result).toMatchObject({ status: undefined, attempts: 0, refused: expect.stringMatching(/loopback/) });
+    expect(resolved).toEqual(['rebind.test']);
+    expect(lines.join('\n')).toMatch(/not sent/);
+    // Loopback the policy accepts (the embedder's receiver) is posted to.
+    const own = new WebhookSender(TOKEN, () => {}, { isOwnReceiver: (url) => url.pathname === '/own' });
+    expect(await own.post(`${base}/own`, { MessageStatus: 'sent' })).toMatchObject({ status: 200, attempts: 1 });
+    expect(await own.post(`${base}/not-own`, { MessageStatus: 'sent' })).toMatchObject({ attempts: 0 });
+    expect(hits.filter((h) => h.url === '/not-own')).toEqual([]);
+  });
+
   it('stops retrying once closed', async () => {
     failuresLeft.set('/closing', 5);
     const sender = new WebhookSender(TOKEN, () => {});

@@ -30,7 +30,7 @@ afterEach(() => {
 });
 
 describe('lifecycle', () => {
-  it('queued → sending → sent → delivered at the configured times, no callback for the initial status', () => {
+  it('queued → sending → sent → delivered at the configured times, no callback for the initial status nor for sending', () => {
     const m = store.create(form({ To: '+14155550100', From: TEST_SENDER, Body: 'hi', StatusCallback: 'https://cb.test/s' }));
     expect(m.status).toBe('queued');
     expect(posted).toEqual([]);
@@ -43,7 +43,7 @@ describe('lifecycle', () => {
     expect(m.dateSent?.toISOString()).toBe('2025-03-10T12:00:00.400Z');
     vi.advanceTimersByTime(1100);
     expect(m).toMatchObject({ status: 'delivered', errorCode: null, errorMessage: null });
-    expect(statusesAt('https://cb.test/s')).toEqual(['sending', 'sent', 'delivered']);
+    expect(statusesAt('https://cb.test/s')).toEqual(['sent', 'delivered']);
     const last = posted.at(-1)!.params;
     expect(last).toMatchObject({ MessageSid: m.sid, SmsSid: m.sid, SmsStatus: 'delivered', AccountSid: SANDBOX_ACCOUNT_SID, From: TEST_SENDER, To: '+14155550100', ApiVersion: '2010-04-01', RawDlrDoneDate: '2503101200' });
     expect(last).not.toHaveProperty('MessagingServiceSid');
@@ -56,7 +56,7 @@ describe('lifecycle', () => {
     vi.advanceTimersByTime(50);
     expect(m).toMatchObject({ status: 'queued', from: TEST_SENDER });
     vi.advanceTimersByTime(2000);
-    expect(statusesAt('https://cb.test/mg')).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    expect(statusesAt('https://cb.test/mg')).toEqual(['queued', 'sent', 'delivered']);
     expect(posted.every((p) => p.params.MessagingServiceSid === account.messagingServiceSid)).toBe(true);
   });
 
@@ -75,11 +75,11 @@ describe('lifecycle', () => {
       const callbacks = posted.filter((p) => p.url === `https://cb.test/${code}`);
       expect(callbacks.at(-1)!.params).toMatchObject({ MessageStatus: status, ErrorCode: String(code) });
       if (status === 'failed') {
-        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sending', 'failed']);
+        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['failed']);
         expect(m).toMatchObject({ price: null, dateSent: null });
         expect(callbacks.at(-1)!.params).not.toHaveProperty('RawDlrDoneDate');
       } else {
-        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sending', 'sent', 'undelivered']);
+        expect(callbacks.map((c) => c.params.MessageStatus)).toEqual(['sent', 'undelivered']);
         expect(callbacks.at(-1)!.params.RawDlrDoneDate).toMatch(/^\d{10}$/);
       }
     });
@@ -104,7 +104,7 @@ describe('lifecycle', () => {
     vi.advanceTimersByTime(1);
     expect(m).toMatchObject({ status: 'queued', from: TEST_SENDER });
     vi.advanceTimersByTime(2000);
-    expect(statusesAt('https://cb.test/sched')).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    expect(statusesAt('https://cb.test/sched')).toEqual(['queued', 'sent', 'delivered']);
   });
 
   it('scheduled 35 days ahead waits past the ~24.8-day timer ceiling and is released on time', () => {
@@ -143,6 +143,40 @@ describe('lifecycle', () => {
     expect(() => store.update(m.sid, form({ Body: '' }))).toThrow(/complete/);
     vi.advanceTimersByTime(2000);
     expect(store.update(m.sid, form({ Body: '' })).body).toBe('');
+  });
+});
+
+describe('the WhatsApp 24-hour window', () => {
+  const user = 'whatsapp:+14155550900';
+  const sender = `whatsapp:${TEST_SENDER}`;
+  const freeText = () => store.create(form({ To: user, From: sender, Body: 'free text' }));
+
+  it('stays open for 24 hours after the user writes, then free text fails with 63016 (a template still passes)', () => {
+    store.createInbound({ from: user, to: sender, body: 'hi', mediaUrls: [], messagingServiceSid: null });
+    vi.advanceTimersByTime(24 * 3600_000 - 5000);
+    const inside = freeText();
+    vi.advanceTimersByTime(2000);
+    expect(inside).toMatchObject({ status: 'delivered', errorCode: null });
+    vi.advanceTimersByTime(5000);
+    const outside = freeText();
+    const template = store.create(form({ To: user, From: sender, ContentSid: `HX${'e'.repeat(32)}` }));
+    vi.advanceTimersByTime(2000);
+    expect(outside).toMatchObject({ status: 'failed', errorCode: 63016, price: null, dateSent: null });
+    expect(template).toMatchObject({ status: 'delivered', errorCode: null });
+  });
+
+  it('a new message from the user renews it; a message to another sender does not open it', () => {
+    store.createInbound({ from: user, to: 'whatsapp:+15005550999', body: 'elsewhere', mediaUrls: [], messagingServiceSid: null });
+    const closed = freeText();
+    vi.advanceTimersByTime(2000);
+    expect(closed.errorCode).toBe(63016);
+    store.createInbound({ from: user, to: sender, body: 'hi', mediaUrls: [], messagingServiceSid: null });
+    vi.advanceTimersByTime(20 * 3600_000);
+    store.createInbound({ from: user, to: sender, body: 'still there', mediaUrls: [], messagingServiceSid: null });
+    vi.advanceTimersByTime(20 * 3600_000);
+    const renewed = freeText();
+    vi.advanceTimersByTime(2000);
+    expect(renewed.status).toBe('delivered');
   });
 });
 
