@@ -138,7 +138,11 @@ export async function startApp(options: StartOptions): Promise<App> {
     // Started on first use: its account SID and numbers are fixed, only port and token are not.
     sandbox = lazy(async () => {
       const [{ startSandbox }] = await Promise.all([import('../sandbox/index.js'), options.webhookPort === undefined ? ownListener() : undefined]);
-      const handle = await startSandbox({ timing: sandboxTiming(env) });
+      // The sandbox runs in this process: an agent must not make it POST to other local
+      // services, so a loopback callback URL is allowed only if it is this server's receiver.
+      const isOwnReceiver = (url: URL) =>
+        [receiverLocalUrl, publicBaseUrl()].some((base) => base !== undefined && url.href.startsWith(`${base}${WEBHOOK_PREFIX}/`));
+      const handle = await startSandbox({ timing: sandboxTiming(env), callbackPolicy: { isOwnReceiver } });
       registerSecret(handle.authToken);
       handle.configureNumber({ smsUrl: receiverUrls()?.inbound ?? null });
       log.debug(`embedded sandbox listening at ${handle.baseUrl}`);

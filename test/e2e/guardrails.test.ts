@@ -34,7 +34,7 @@ describe('dry run', () => {
     try {
       const result = await callTool(server.client, 'send_sms', { to: '+14155550900', body: 'dry' });
       expect(result.json).toMatchObject({ dry_run: true, status: 'dry_run', to: '+14155550900', body: 'dry', segments: 1, estimated_cost_usd: expect.any(Number) });
-      expect((await callTool(server.client, 'send_sms', { to: '+447700900123', body: 'abroad' })).json.error).toMatch(/country GB is not allowed/);
+      expect((await callTool(server.client, 'send_sms', { to: '+447700900123', body: 'abroad' })).json.error).toMatch(/country GB \(United Kingdom, \+44\) is not allowed/);
       const listed = await callTool(server.client, 'list_messages', { to: '+14155550900' });
       expect(listed.json.messages).toEqual([]);
     } finally {
