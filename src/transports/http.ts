@@ -77,7 +77,9 @@ function jsonRpcError(status: number, code: number, message: string): Response {
  * global cap again. A client at `perClient` is refused its next session (and told to close
  * one); its sessions never push out anybody else's. At `max` in total, room is made by
  * closing the least recently used session of the client holding the most, so honest
- * clients with a session or two are the last to lose one.
+ * clients with a session or two are the last to lose one. (On loopback, or behind a local
+ * reverse proxy, every client has the same address: the per-client cap is then simply a
+ * lower global one, which is why it is generous.)
  */
 const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
 
@@ -85,7 +87,7 @@ export interface SessionLimits {
   max: number;
   perClient: number;
 }
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { max: 1000, perClient: 50 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { max: 1000, perClient: 100 };
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
