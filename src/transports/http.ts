@@ -43,7 +43,7 @@ export interface HttpOptions {
   /** Per-client limit on wrong bearer tokens (checked before the token); default 10 a minute. */
   authFailureLimit?: FailureLimitOptions;
   /** Caps on 2025-era sessions; defaults DEFAULT_SESSION_LIMITS. */
-  sessionLimits?: SessionLimits;
+  sessionLimits?: Partial<SessionLimits>;
   /**
    * Resource changes to deliver to 2026-07-28 clients' `subscriptions/listen` streams. Their
    * per-request server instances cannot reach those streams, so the changes are published
@@ -84,10 +84,47 @@ function jsonRpcError(status: number, code: number, message: string): Response {
 const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
 
 export interface SessionLimits {
+  /** 2025-era sessions in total. */
   max: number;
+  /** 2025-era sessions per client address. */
   perClient: number;
+  /**
+   * Open 2026-07-28 `subscriptions/listen` streams per client address. The SDK caps them per
+   * handler (1024) and then refuses everybody: without a per-client share one token holder
+   * could take them all.
+   */
+  listensPerClient: number;
 }
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { max: 1000, perClient: 100 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { max: 1000, perClient: 100, listensPerClient: 32 };
+
+const isListenRequest = (body: unknown): body is { id: string | number; method: 'subscriptions/listen' } =>
+  typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
+
+/** Counts each client's open listen streams; a stream is open until its response closes. */
+function listenStreamLimiter(perClient: number) {
+  const open = new Map<string, number>();
+  /** A refusal when `client` is at its share; else undefined, and the stream is counted until `res` closes. */
+  return (client: string, id: string | number, res: ServerResponse): Response | undefined => {
+    const count = open.get(client) ?? 0;
+    if (count >= perClient) {
+      return new Response(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          error: { code: -32000, message: `Too many open subscriptions/listen streams from this address (limit ${perClient}): close one (subscription.close()) before opening another.` },
+        }),
+        { status: 429, headers: { 'content-type': 'application/json' } },
+      );
+    }
+    open.set(client, count + 1);
+    res.once('close', () => {
+      const left = (open.get(client) ?? 1) - 1;
+      if (left > 0) open.set(client, left);
+      else open.delete(client);
+    });
+    return undefined;
+  };
+}
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
@@ -174,35 +211,34 @@ export async function startHttp(factory: () => McpServer, options: HttpOptions):
   const handlerOptions = { bus, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, onerror: (e: Error) => log.debug(`mcp: ${e.message}`) };
   const nodeOptions = { maxRequestBodySize: MAX_REQUEST_BODY_BYTES };
 
-  /** Serves one /mcp request; `client` is the caller's clientKey (sessions are counted by it). */
-  let serveMcp: (req: IncomingMessage, res: ServerResponse, client: string) => Promise<void>;
-  let closeSessions = async () => {};
-  if (options.stateless) {
-    const handler = createMcpHandler(factory, handlerOptions);
-    const node = toNodeHandler(handler, nodeOptions);
-    serveMcp = (req, res) => node(req, res);
-    closeSessions = () => handler.close();
-  } else {
-    const modern = createMcpHandler(factory, { ...handlerOptions, legacy: 'reject' });
-    const legacy = sessionfulLegacyHandler(factory, options.sessionLimits ?? DEFAULT_SESSION_LIMITS);
-    closeSessions = async () => {
-      await legacy.closeAll();
-      await modern.close();
-    };
-    const route = async (request: Request, client: string) => {
-      let parsedBody: unknown;
-      if (request.method === 'POST') {
-        parsedBody = await request
-          .clone()
-          .json()
-          .catch(() => undefined);
-      }
-      if (await isLegacyRequest(request, parsedBody)) return legacy.handle(request, parsedBody, client);
-      return modern.fetch(request);
-    };
-    // An adapter per request (a cheap closure) carries the caller's address into the route.
-    serveMcp = (req, res, client) => toNodeHandler({ fetch: (request: Request) => route(request, client) }, nodeOptions)(req, res);
-  }
+  const limits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
+  const admitListen = listenStreamLimiter(limits.listensPerClient);
+  // --stateless: the handler serves 2025-era requests per request too; else they get sessions.
+  const modern = createMcpHandler(factory, options.stateless ? handlerOptions : { ...handlerOptions, legacy: 'reject' });
+  const legacy = options.stateless ? undefined : sessionfulLegacyHandler(factory, limits);
+  const closeSessions = async () => {
+    await legacy?.closeAll();
+    await modern.close();
+  };
+  /** Serves one /mcp request; `client` is the caller's clientKey (sessions and listen streams are counted by it). */
+  const route = async (request: Request, client: string, res: ServerResponse) => {
+    let parsedBody: unknown;
+    if (request.method === 'POST') {
+      parsedBody = await request
+        .clone()
+        .json()
+        .catch(() => undefined);
+    }
+    if (isListenRequest(parsedBody)) {
+      const refused = admitListen(client, parsedBody.id, res);
+      if (refused) return refused;
+    }
+    if (legacy && (await isLegacyRequest(request, parsedBody))) return legacy.handle(request, parsedBody, client);
+    return modern.fetch(request);
+  };
+  // An adapter per request (a cheap closure) carries the caller's address into the route.
+  const serveMcp = (req: IncomingMessage, res: ServerResponse, client: string) =>
+    toNodeHandler({ fetch: (request: Request) => route(request, client, res) }, nodeOptions)(req, res);
 
   const server: Server = createHttpServer((req, res) => {
     void (async () => {

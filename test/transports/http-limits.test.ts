@@ -5,8 +5,11 @@
  * reaches a listener on 127.0.0.1.
  */
 import { request } from 'node:http';
+import { Readable } from 'node:stream';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { enableResourceSubscriptions } from '../../src/server/resource-subscriptions.js';
 import { type HttpHandle, type HttpOptions, startHttp } from '../../src/transports/http.js';
 
 const TOKEN = 'transport-test-token-0123456789abcdef';
@@ -16,7 +19,12 @@ afterEach(async () => {
 });
 
 async function serve(options: Partial<HttpOptions>): Promise<HttpHandle> {
-  const factory = () => new McpServer({ name: 'limits', version: '1.0.0' }, { capabilities: {} });
+  const factory = () => {
+    const server = new McpServer({ name: 'limits', version: '1.0.0' }, { capabilities: {} });
+    server.registerResource('watched', 'test://watched', { mimeType: 'text/plain' }, async (uri) => ({ contents: [{ uri: uri.href, text: 'x' }] }));
+    enableResourceSubscriptions(server);
+    return server;
+  };
   const handle = await startHttp(factory, { host: '127.0.0.1', port: 0, stateless: false, ...options });
   handles.push(handle);
   return handle;
@@ -125,3 +133,64 @@ describe('2025-era session caps', () => {
     expect(heavyAlive).toEqual([false, true, true]);
   });
 });
+
+/** fetch over node:http from a chosen source address, streaming the answer (SSE included). */
+function fetchFrom(localAddress: string): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const body = init?.body ? Buffer.from(await new Response(init.body).arrayBuffer()) : undefined;
+    return new Promise<Response>((resolve, reject) => {
+      const req = request(url, { method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers)), localAddress, agent: false, signal: init?.signal ?? undefined });
+      req.on('response', (res) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, String(value));
+        const status = res.statusCode ?? 0;
+        const noBody = status === 202 || status === 204 || init?.method === 'HEAD';
+        if (noBody) res.resume();
+        resolve(new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream), { status, headers }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+}
+
+describe('2026-07-28 listen streams', () => {
+  it('a client at its share of open subscriptions/listen streams is refused; another address still gets one', async () => {
+    const http = await serve({ sessionLimits: { listensPerClient: 2 } });
+    const connect = async (from: string) => {
+      const client = new Client({ name: `listen-${from}`, version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await client.connect(new StreamableHTTPClientTransport(new URL(http.url), { fetch: fetchFrom(from) }));
+      return client;
+    };
+    const greedy = await connect('127.0.0.1');
+    const other = await connect('127.0.0.2');
+    try {
+      const held = [await greedy.listen({ resourceSubscriptions: ['test://watched'] }), await greedy.listen({ resourceSubscriptions: ['test://watched'] })];
+      await expect(greedy.listen({ resourceSubscriptions: ['test://watched'] })).rejects.toThrow(/Too many open subscriptions\/listen streams|429/);
+      const theirs = await other.listen({ resourceSubscriptions: ['test://watched'] });
+      await theirs.close();
+      // Closing one frees the share again (the count follows the streams, not the requests).
+      await held[0]!.close();
+      const again = await pollListen(() => greedy.listen({ resourceSubscriptions: ['test://watched'] }));
+      await again.close();
+      await held[1]!.close();
+    } finally {
+      await greedy.close();
+      await other.close();
+    }
+  });
+});
+
+/** The server sees a closed stream a moment after the client closes it: retry, bounded. */
+async function pollListen<T>(open: () => Promise<T>, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await open();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
