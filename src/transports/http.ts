@@ -9,7 +9,8 @@
  *
  * Order of the guards on /mcp: Host/Origin → failed-token limit (before the token is looked
  * at) → bearer token → request rate limit → MCP. 2025-era sessions are capped globally and
- * per client address, so one token holder cannot push everybody else's sessions out.
+ * per client address, and 2026-07-28 listen streams per client address, so one token
+ * holder cannot push everybody else's sessions out or take every subscription slot.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -42,7 +43,7 @@ export interface HttpOptions {
   rateLimit?: RateLimitOptions;
   /** Per-client limit on wrong bearer tokens (checked before the token); default 10 a minute. */
   authFailureLimit?: FailureLimitOptions;
-  /** Caps on 2025-era sessions; defaults DEFAULT_SESSION_LIMITS. */
+  /** Caps on long-lived per-client state (sessions, listen streams); defaults DEFAULT_SESSION_LIMITS. */
   sessionLimits?: Partial<SessionLimits>;
   /**
    * Resource changes to deliver to 2026-07-28 clients' `subscriptions/listen` streams. Their
