@@ -7,13 +7,16 @@
  * request gets 403 and nothing is stored; a 200/204 means the event is on disk. Opt-out
  * keywords are applied in the same transaction as the inbound message: compliance cannot
  * be skipped. Every request is answered before `answerTimeoutMs` (Twilio gives up at 15 s).
+ * An address that sent too many requests with a wrong signature is answered 429 before
+ * its body is even read, so signatures cannot be probed at speed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventHub } from '../services/events.js';
 import type { Ingest, OptOutChange, Store, WebhookEvent, WebhookKind } from '../store/store.js';
+import { DEFAULT_AUTH_FAILURE_LIMIT, FailureLimiter, type FailureLimitOptions } from '../transports/http-guards.js';
 import { log } from '../util/log.js';
 import { IngestQueue } from './ingest-queue.js';
-import { classifyKeyword, type KeywordKind } from './keywords.js';
+import { classifyKeyword, type KeywordKind, reportedKeyword } from './keywords.js';
 import { verifySignature } from './signature.js';
 
 export const WEBHOOK_PREFIX = '/webhooks/twilio';
@@ -45,6 +48,12 @@ export interface WebhookReceiverOptions {
   events: EventHub;
   /** Answer 503 (or 408 for a slow upload) rather than hang past this; default 8 s. */
   answerTimeoutMs?: number;
+  /**
+   * Per-address limit on requests whose signature does not match (then 429 before the body
+   * is read); default 10 a minute. Twilio's own requests always match once the URL and token
+   * are right, so only a forger or a misconfiguration reaches it.
+   */
+  signatureFailureLimit?: FailureLimitOptions;
 }
 
 export interface WebhookReceiver {
@@ -63,6 +72,9 @@ class Refusal extends Error {
     super(message);
   }
 }
+
+/** A signature that was checked and did not match: the only refusal the failure limit counts. */
+class SignatureMismatch extends Refusal {}
 
 type Params = Record<string, string | string[]>;
 const one = (params: Params, key: string): string | undefined => {
@@ -146,10 +158,7 @@ function flatten(params: Params): Record<string, string> {
  * HELP), custom and localised keywords included; otherwise the default keywords decide.
  */
 function keywordOf(params: Params, body: string): { keyword: string; kind: KeywordKind } | undefined {
-  const reported = one(params, 'OptOutType')?.trim().toUpperCase();
-  const kind: KeywordKind | undefined = reported === 'STOP' ? 'opt-out' : reported === 'START' ? 'opt-in' : reported === 'HELP' ? 'help' : undefined;
-  if (kind) return { keyword: body.trim().toUpperCase() || reported!, kind };
-  return classifyKeyword(body);
+  return reportedKeyword(one(params, 'OptOutType'), body) ?? classifyKeyword(body);
 }
 
 /**
@@ -248,6 +257,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   const publicBase = () => options.publicBaseUrl()?.replace(/\/+$/, '');
   const warnRefusal = throttled(REFUSAL_LOG_INTERVAL_MS);
+  const signatureFailures = new FailureLimiter(options.signatureFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   let warnedUnverified = false;
 
   const answer = (res: ServerResponse, status: number, body = '', type = 'text/plain; charset=utf-8') => {
@@ -281,7 +291,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         `Webhook refused (403): ${signature ? 'its X-Twilio-Signature does not match' : 'no X-Twilio-Signature for'} ${url}. ` +
           'If these are Twilio\'s own requests, the URL configured in Twilio differs from TWILIO_WEBHOOK_URL + this path, or TWILIO_AUTH_TOKEN is not this account\'s.',
       );
-      throw new Refusal(403, 'invalid or missing X-Twilio-Signature');
+      throw new SignatureMismatch(403, 'invalid or missing X-Twilio-Signature');
     }
   }
 
@@ -316,6 +326,10 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       answer(res, 405, 'POST only');
       return true;
     }
+    if (options.verifySignatures && !signatureFailures.admit(req, res, 'webhook requests with a bad signature')) {
+      req.resume();
+      return true;
+    }
     const deadline = Date.now() + answerTimeoutMs;
     try {
       const rawBody = await beforeDeadline(readBody(req), deadline, () => new Refusal(408, 'request body not received in time'));
@@ -335,6 +349,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       if (kind === 'inbound_message') answer(res, 200, EMPTY_TWIML, 'text/xml');
       else answer(res, 204);
     } catch (error) {
+      if (error instanceof SignatureMismatch) signatureFailures.recordFailureOf(req);
       if (error instanceof Refusal) {
         answer(res, error.status, error.message);
       } else {
