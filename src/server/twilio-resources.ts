@@ -6,7 +6,7 @@ import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { EventHub } from '../services/events.js';
 import type { Services } from '../services/index.js';
-import { enableResourceSubscriptions } from './resource-subscriptions.js';
+import { enableResourceSubscriptions, type SubscriptionSource } from './resource-subscriptions.js';
 
 export const INBOX_URI = 'twilio://inbox';
 const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value) }] });
@@ -48,12 +48,17 @@ export function registerTwilioResources(server: McpServer, services: Services, e
     async (uri) => json(uri, await services.status.getPolicy()),
   );
 
-  enableResourceSubscriptions(server, {
+  enableResourceSubscriptions(server, twilioResourceChanges(events));
+}
+
+/** Which resource a store event changes: one mapping for every transport that forwards updates. */
+export function twilioResourceChanges(events: EventHub): SubscriptionSource {
+  return {
     watch: (onChanged) =>
       events.subscribe((event) => {
         if (event.kind === 'inbound_message') onChanged(INBOX_URI);
         else if (event.kind === 'message_status') onChanged(`twilio://messages/${event.sid}`);
         else onChanged(`twilio://calls/${event.sid}`);
       }),
-  });
+  };
 }

@@ -12,22 +12,10 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, startApp } from '../../src/cli/start-app.js';
 import { createServer } from '../../src/server/create-server.js';
-import type { SubscriptionSource } from '../../src/server/resource-subscriptions.js';
-import { INBOX_URI } from '../../src/server/twilio-resources.js';
-import type { EventHub } from '../../src/services/events.js';
+import { INBOX_URI, twilioResourceChanges } from '../../src/server/twilio-resources.js';
 import { type HttpHandle, startHttp } from '../../src/transports/http.js';
 
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
-
-/** Which resource URIs an app event changes (the same mapping the server's resources declare). */
-const twilioResourceChanges = (events: EventHub): SubscriptionSource => ({
-  watch: (onChanged) =>
-    events.subscribe((event) => {
-      if (event.kind === 'inbound_message') onChanged(INBOX_URI);
-      else if (event.kind === 'message_status') onChanged(`twilio://messages/${event.sid}`);
-      else onChanged(`twilio://calls/${event.sid}`);
-    }),
-});
 
 let app: App;
 let http: HttpHandle;
