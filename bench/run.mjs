@@ -3,7 +3,7 @@
  * in the same run (never timed assertions in tests). See bench/README.md.
  *
  * Knobs: BENCH_COLD_RUNS (9), BENCH_SEND_RUNS (500), BENCH_SEND_WARMUP (100),
- * BENCH_TIME_LIMIT_S (170, not counting the one-time anchor install).
+ * BENCH_PIPELINE_SENDS (1000), BENCH_TIME_LIMIT_S (240, not counting the one-time anchor install).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { startSandbox } from '../dist/sandbox/index.js';
 import { FAKE_ANCHOR_ARGS, ANCHOR, installAnchor } from './lib/anchor.mjs';
 import { killAll } from './lib/children.mjs';
 import { measureIngest } from './lib/ingest.mjs';
+import { measureCapUnderConcurrency, measureThroughput } from './lib/pipeline.mjs';
 import { directMessagePoster } from './lib/rest.mjs';
 import { cleanEnv, coldStart, StdioSession } from './lib/spawn-mcp.mjs';
 import { fmt, median, percentile, table } from './lib/stats.mjs';
@@ -23,8 +24,10 @@ const FLOOR = join(HERE, 'floor-server.mjs');
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 9);
 const SEND_WARMUP = Number(process.env.BENCH_SEND_WARMUP ?? 100);
 const SEND_RUNS = Number(process.env.BENCH_SEND_RUNS ?? 500);
-const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 170);
+const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 240);
 const INGEST = { requests: 5000, concurrency: 32 };
+const CAP_RACE = { sends: 200, cap: 50 };
+const THROUGHPUT = { total: Number(process.env.BENCH_PIPELINE_SENDS ?? 1000), inFlight: 20 };
 const RECIPIENT = '+14155550100';
 const log = (line) => process.stderr.write(`${line}\n`);
 const verdict = (ok) => (ok ? 'PASS' : 'MISS');
@@ -105,7 +108,7 @@ async function measureSends() {
   }
 }
 
-function report({ anchor, cold, sends, ingest, ingestBaseline }) {
+function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput }) {
   const names = { ours: 'mcp-server-twilio', anchor: `${ANCHOR} (anchor)`, floor: 'floor (same SDK, 1 zod tool)' };
   const ms = {};
   const rss = {};
@@ -150,6 +153,14 @@ function report({ anchor, cold, sends, ingest, ingestBaseline }) {
     `   bare HTTP server, same load (no checks, no disk)                        ${fmt(ingestBaseline.perSecond, 0)}/s   answer p50 ${fmt(percentile(ingestBaseline.latencies, 50), 2)} ms   p99 ${fmt(percentile(ingestBaseline.latencies, 99), 2)} ms   receiver/bare = ${fmt(ingest.perSecond / ingestBaseline.perSecond, 2)}`,
   ];
   if (ingest.acknowledged < INGEST.requests) out.push(`   WARNING: the receiver acknowledged only ${ingest.acknowledged} of ${INGEST.requests} callbacks`);
+  const capHeld = capRace.atSandbox === capRace.cap && capRace.accepted === capRace.cap && capRace.refusedByCap === capRace.sends - capRace.cap;
+  out.push(
+    '',
+    `4. Send pipeline under concurrency (decide + reserve in one SQLite transaction before Twilio is called), through the real server over stdio.`,
+    '',
+    `   ${capRace.sends} concurrent send_sms, hourly cap ${capRace.cap}: ${capRace.accepted} accepted, ${capRace.refusedByCap} refused by the cap, ${capRace.atSandbox} reached the sandbox   target exactly ${capRace.cap}  ${verdict(capHeld)}`,
+    `   throughput, ${throughput.total} sends with ${throughput.inFlight} in flight: pipeline ${fmt(throughput.pipelinePerSecond, 0)}/s   direct REST to the same sandbox ${fmt(throughput.directPerSecond, 0)}/s   pipeline/direct = ${fmt(throughput.pipelinePerSecond / throughput.directPerSecond, 2)}`,
+  );
   out.push('', 'PASS/MISS are informational; the exit code does not depend on them.', '');
   return out.join('\n');
 }
@@ -170,8 +181,11 @@ async function main() {
   log(`webhook ingestion: ${INGEST.requests} signed status callbacks, ${INGEST.concurrency} concurrent, receiver then bare server …`);
   const ingest = await measureIngest('receiver', INGEST);
   const ingestBaseline = await measureIngest('baseline', INGEST);
+  log(`send pipeline: ${CAP_RACE.sends} concurrent sends against a cap of ${CAP_RACE.cap}, then ${THROUGHPUT.total} sends with ${THROUGHPUT.inFlight} in flight …`);
+  const capRace = await measureCapUnderConcurrency(SERVER, CAP_RACE);
+  const throughput = await measureThroughput(SERVER, THROUGHPUT);
   clearTimeout(watchdog);
-  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline })}\n`);
+  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput })}\n`);
 }
 
 main().catch((error) => {

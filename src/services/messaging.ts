@@ -199,8 +199,18 @@ export class MessagingService {
   }
 
   async listMessages(input: ListMessagesInput): Promise<{ messages: MessageView[]; next_page_token: string | null }> {
-    const limit = input.limit ?? 20;
-    const resume = input.page_token ? decodePageToken(input.page_token) : undefined;
+    const resume = input.page_token !== undefined ? decodePageToken(input.page_token) : undefined;
+    if (resume) {
+      // A token carries the listing it continues; different filters would silently be ignored.
+      const given = (['to', 'from', 'date_sent_after', 'date_sent_before', 'status'] as const).filter((k) => input[k] !== undefined);
+      if (given.length > 0) {
+        throw new ToolFailure({
+          message: `page_token continues an earlier listing with its own filters; ${given.join(', ')} cannot be given with it.`,
+          nextStep: 'Pass only page_token to read the next page, or drop page_token to start a new listing with these filters.',
+        });
+      }
+    }
+    const limit = resume ? resume.limit : (input.limit ?? 20);
     const status = resume ? resume.status : input.status;
     const filter = {
       to: input.to,
@@ -221,13 +231,13 @@ export class MessagingService {
         found.push(toMessageView(m));
         if (found.length === limit) {
           const more = i + 1 < page.messages.length;
-          const next = more ? { url: page.pageUrl, skip: i + 1, status } : page.nextPageUrl ? { url: page.nextPageUrl, skip: 0, status } : undefined;
+          const next = more ? { url: page.pageUrl, skip: i + 1, status, limit } : page.nextPageUrl ? { url: page.nextPageUrl, skip: 0, status, limit } : undefined;
           return { messages: found, next_page_token: next ? encodePageToken(next) : null };
         }
       }
       if (!page.nextPageUrl) return { messages: found, next_page_token: null };
       if (scanned >= MAX_PAGES_SCANNED) {
-        return { messages: found, next_page_token: encodePageToken({ url: page.nextPageUrl, skip: 0, status }) };
+        return { messages: found, next_page_token: encodePageToken({ url: page.nextPageUrl, skip: 0, status, limit }) };
       }
       page = await this.gateway.listMessagesAt(page.nextPageUrl);
       skip = 0;
