@@ -202,6 +202,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     toolsets: tools.toolsets,
     enabledTools: tools.enabled.map((t) => t.name),
     hiddenTools: tools.hidden,
+    catalog: allTools,
   });
   status.extend({
     policy: () => policy.describe(),

@@ -10,7 +10,6 @@
  */
 import type { HiddenTool } from '../server/tool-selection.js';
 import { TOOLSETS, type Toolset } from '../tools/define-tool.js';
-import { allTools } from '../tools/index.js';
 
 /** A tool as the status sees it: which toolset it belongs to. */
 export interface CatalogTool {
@@ -30,8 +29,8 @@ export interface StatusFacts {
   toolsets: readonly string[];
   enabledTools: readonly string[];
   hiddenTools: readonly HiddenTool[];
-  /** Every tool this build defines, listed or hidden; defaults to the build's own tool list. */
-  catalog?: readonly CatalogTool[];
+  /** Every tool this build defines, listed or hidden (the composition root passes the tool list: services sit below tools). */
+  catalog: readonly CatalogTool[];
 }
 
 /** Providers for parts owned by other components (policy, webhook receiver), filled in as they start. */
@@ -66,7 +65,7 @@ export interface ToolsetReport {
 
 /** Pure: which toolsets really list tools, which could, and which do not exist in this version. */
 export function reportToolsets(facts: Pick<StatusFacts, 'toolsets' | 'enabledTools' | 'hiddenTools' | 'catalog'>): ToolsetReport {
-  const catalog = facts.catalog ?? allTools;
+  const catalog = facts.catalog;
   const listed = new Set(facts.enabledTools);
   const requested = new Set(facts.toolsets);
   const report: ToolsetReport = { toolsets: [], toolsets_not_enabled: [], not_available_in_this_version: [] };
