@@ -126,7 +126,8 @@ export class InboxService {
     if (already) return replied(already);
 
     const started = Date.now();
-    await options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
+    // No await between the look above and the subscription below: a reply stored in
+    // between would otherwise wait unseen until the timeout.
     return new Promise<ReturnType<typeof replied> | { status: 'timeout'; waited_seconds: number; next_step: string }>((resolve, reject) => {
       const finish = () => {
         unsubscribe();
@@ -159,6 +160,7 @@ export class InboxService {
         reject(new ToolFailure({ message: 'wait_for_reply was canceled by the client.', nextStep: 'Call it again to keep waiting.' }));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      void options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
     });
   }
 

@@ -42,6 +42,8 @@ export const MessageViewSchema = z.object({
   notice: z.string().optional(),
 });
 export type MessageView = z.infer<typeof MessageViewSchema>;
+/** Results that can only be outbound (send, cancel) declare no trust marking: fewer tokens in every tools/list. */
+export const OutboundMessageViewSchema = MessageViewSchema.omit({ trust: true, notice: true });
 
 export const CompactMessageViewSchema = z.object({
   message_sid: z.string(),

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { messagingServiceSid, phoneAddress } from '../domain/phone-address.js';
-import { compactMessagePage, CompactMessagePageSchema, MessageViewSchema } from '../services/message-view.js';
+import { compactMessagePage, CompactMessagePageSchema, MessageViewSchema, OutboundMessageViewSchema } from '../services/message-view.js';
 import { defineTool } from './define-tool.js';
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
@@ -23,7 +23,7 @@ const sendAt = z
     message: `send_at must be an ISO 8601 time with a zone offset, ${ZONE_EXAMPLE}`,
   });
 
-const SendResultSchema = MessageViewSchema.extend({
+const SendResultSchema = OutboundMessageViewSchema.extend({
   encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
   segments: z.number().nullable(),
   dry_run: z.literal(true).optional(),
@@ -126,7 +126,7 @@ const cancelMessage = defineTool({
   kind: 'destructive',
   toolset: 'messaging',
   input: z.object({ sid: messageSid.describe('SID of the scheduled message') }),
-  output: MessageViewSchema,
+  output: OutboundMessageViewSchema,
   handle: (args, { services }) => services.messaging.cancelMessage(args.sid),
 });
 
