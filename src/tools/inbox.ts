@@ -8,13 +8,13 @@ import { defineTool } from './define-tool.js';
 
 // Re-consent must say who agreed, how and when; spaces alone do not make a record.
 const MIN_REASON_CHARS = 10;
+const REASON_HINT = `reason must record the re-consent: who agreed, how and when (e.g. "Ada re-subscribed by phone on 2026-11-30"), at least ${MIN_REASON_CHARS} characters besides spaces`;
 const reConsentReason = z
   .string()
+  .min(MIN_REASON_CHARS, REASON_HINT) // also shown in the JSON Schema, as a hint before the call
   .max(500)
   .transform((v) => v.trim())
-  .refine((v) => v.replace(/\s/g, '').length >= MIN_REASON_CHARS, {
-    message: `reason must record the re-consent: who agreed, how and when (e.g. "Ada re-subscribed by phone on 2026-11-30"), at least ${MIN_REASON_CHARS} characters besides spaces`,
-  });
+  .refine((v) => v.replace(/\s/g, '').length >= MIN_REASON_CHARS, { message: REASON_HINT });
 const sid = (prefixes: string) => z.string().regex(new RegExp(`^(${prefixes})[0-9a-fA-F]{32}$`), `must be a SID starting with ${prefixes.replace('|', ' or ')}`);
 
 const InboundSchema = z.object({
