@@ -5,8 +5,13 @@
 import { ToolFailure } from '../errors/tool-failure.js';
 import { explainTwilioError } from '../errors/twilio-error-catalog.js';
 import type { TwilioGateway } from '../gateway/twilio-gateway.js';
-import type { InboundMessage, StatusRecord, Store } from '../store/store.js';
+import type { InboundMessage, OptOut, StatusRecord, Store } from '../store/store.js';
+import { redactSecrets } from '../util/log.js';
+import { classifyKeyword } from '../webhooks/keywords.js';
 import type { EventHub } from './events.js';
+
+/** The opt-out key meaning every sender (the default scope). */
+const EVERY_SENDER = '*';
 
 /** Said in every result that carries text written by someone outside. */
 export const UNTRUSTED_NOTICE =
@@ -102,18 +107,27 @@ export class InboxService {
     const timeoutSeconds = input.timeout_seconds ?? 60;
     const since = parseSince(input.since) ?? new Date(Date.now() - 10 * 60_000);
     const store = await this.store();
+    // The reply is consumed: marked read in the store and shown read, as it now is.
     const take = () => {
       const found = store.findUnreadFrom(input.from, since);
-      if (found) store.markRead([found.messageSid], new Date());
-      return found;
+      if (!found) return undefined;
+      const readAt = new Date();
+      store.markRead([found.messageSid], readAt);
+      return { ...found, readAt: found.readAt ?? readAt };
     };
-    const replied = (m: InboundMessage) => ({ status: 'replied' as const, notice: UNTRUSTED_NOTICE, message: toInboundView(m) });
+    const replied = (m: InboundMessage) => ({
+      status: 'replied' as const,
+      notice: UNTRUSTED_NOTICE,
+      message: toInboundView(m),
+      ...consentChange(store, m),
+    });
 
     const already = take();
     if (already) return replied(already);
 
     const started = Date.now();
-    await options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
+    // No await between the look above and the subscription below: a reply stored in
+    // between would otherwise wait unseen until the timeout.
     return new Promise<ReturnType<typeof replied> | { status: 'timeout'; waited_seconds: number; next_step: string }>((resolve, reject) => {
       const finish = () => {
         unsubscribe();
@@ -146,6 +160,7 @@ export class InboxService {
         reject(new ToolFailure({ message: 'wait_for_reply was canceled by the client.', nextStep: 'Call it again to keep waiting.' }));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      void options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
     });
   }
 
@@ -171,12 +186,20 @@ export class InboxService {
     return record ? toStatusView(record) : undefined;
   }
 
-  async listOptOuts(input: { recipient?: string; limit?: number }) {
-    const rows = (await this.store()).listOptOuts({ recipient: input.recipient, limit: input.limit ?? 50 });
+  async listOptOuts(input: { recipient?: string; sender?: string; limit?: number }) {
+    const store = await this.store();
+    const limit = input.limit ?? 50;
+    let rows = store.listOptOuts({ recipient: input.recipient, sender: input.sender, limit });
+    // A sender is blocked by its own opt-outs and by the account-wide ones.
+    if (input.sender && input.sender !== EVERY_SENDER) {
+      rows = [...rows, ...store.listOptOuts({ recipient: input.recipient, sender: EVERY_SENDER, limit })]
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+        .slice(0, limit);
+    }
     return {
       opt_outs: rows.map((o) => ({
         recipient: o.recipient,
-        sender: o.sender === '*' ? 'all senders' : o.sender,
+        sender: o.sender === EVERY_SENDER ? 'all senders' : o.sender,
         source: o.source,
         keyword: o.keyword,
         reason: o.reason,
@@ -186,8 +209,10 @@ export class InboxService {
   }
 
   async addOptOut(input: { recipient: string; sender?: string; reason?: string }) {
+    // Reasons are free text an agent writes: a pasted secret must not land on disk (as in the audit).
+    const reason = input.reason === undefined ? undefined : redactSecrets(input.reason);
     const changed = (await this.store()).applyOptOut(
-      { action: 'add', sender: input.sender ?? '*', recipient: input.recipient, source: 'manual', reason: input.reason },
+      { action: 'add', sender: input.sender ?? EVERY_SENDER, recipient: input.recipient, source: 'manual', reason },
       new Date(),
     );
     return { recipient: input.recipient, sender: input.sender ?? 'all senders', opted_out: true, changed };
@@ -195,14 +220,46 @@ export class InboxService {
 
   async removeOptOut(input: { recipient: string; sender?: string; reason: string }) {
     const store = await this.store();
-    const senders = input.sender ? [input.sender] : store.listOptOuts({ recipient: input.recipient, limit: 1000 }).map((o) => o.sender);
+    const reason = redactSecrets(input.reason);
+    const current = store.listOptOuts({ recipient: input.recipient, limit: 1000 });
+    const senders = input.sender ? current.filter((o) => o.sender === input.sender).map((o) => o.sender) : current.map((o) => o.sender);
     if (senders.length === 0) {
-      throw new ToolFailure({ message: `${input.recipient} is not on the opt-out list.`, nextStep: 'Nothing to remove; check list_opt_outs.' });
+      throw new ToolFailure({
+        message: `${input.recipient} is not on the opt-out list${input.sender ? ` for ${input.sender}` : ''}.`,
+        nextStep: current.length > 0 ? `Its opt-outs are for: ${current.map((o) => describeSender(o)).join(', ')}. Check list_opt_outs.` : 'Nothing to remove; check list_opt_outs.',
+      });
     }
     let removed = 0;
     for (const sender of senders) {
-      if (store.applyOptOut({ action: 'remove', sender, recipient: input.recipient, source: 'manual', reason: input.reason }, new Date())) removed++;
+      if (store.applyOptOut({ action: 'remove', sender, recipient: input.recipient, source: 'manual', reason }, new Date())) removed++;
     }
-    return { recipient: input.recipient, removed, reason_recorded: input.reason };
+    // Removing one sender's opt-out leaves an account-wide one (or another sender's) in force.
+    const remaining = store.listOptOuts({ recipient: input.recipient, limit: 1 }).length > 0;
+    return { recipient: input.recipient, removed, still_opted_out: remaining, reason_recorded: reason };
   }
+}
+
+const describeSender = (o: OptOut) => (o.sender === EVERY_SENDER ? 'all senders' : o.sender);
+
+/**
+ * What a STOP/START reply changed, in plain words. The stored keyword says which one it
+ * was; for a keyword the default list does not know (Twilio Advanced Opt-Out's custom
+ * or localised keywords), the opt-out list itself is the witness.
+ */
+function consentChange(store: Store, m: InboundMessage): { consent?: 'opted_out' | 'opted_in'; next_step?: string } {
+  if (!m.keyword) return {};
+  const kind = classifyKeyword(m.keyword)?.kind;
+  if (kind === 'help') return {};
+  const senders = [m.to, ...(m.messagingServiceSid ? [m.messagingServiceSid] : [])];
+  const optedOut = kind === 'opt-out' || (kind === undefined && store.isOptedOut(senders, m.from) !== undefined);
+  if (optedOut) {
+    return {
+      consent: 'opted_out',
+      next_step: `${m.from} replied ${m.keyword}: they are now opted out. Do not message them again; sends to them are refused until they text START or an operator records re-consent with remove_opt_out.`,
+    };
+  }
+  if (kind === 'opt-in') {
+    return { consent: 'opted_in', next_step: `${m.from} replied ${m.keyword}: they opted back in; messages to them are allowed again.` };
+  }
+  return {};
 }

@@ -2,6 +2,7 @@
  * Connects Twilio to this server's webhook receiver: points a number's SMS URL at it,
  * and (on the sandbox only) simulates an inbound message exactly as Twilio would send it.
  */
+import { canonicalPhoneAddress } from '../domain/phone-address.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { TwilioGateway } from '../gateway/twilio-gateway.js';
 
@@ -32,7 +33,8 @@ export class WebhookSetupService {
         nextStep: 'Set TWILIO_WEBHOOK_URL to the public https URL of this server (e.g. an ngrok tunnel) and restart; with stdio also pass --webhook-port.',
       });
     }
-    const phoneNumber = input.phone_number ?? this.defaultNumber;
+    // The argument is canonical already (the tool schema); the configured default may be typed loosely.
+    const phoneNumber = input.phone_number ?? (this.defaultNumber && (canonicalPhoneAddress(this.defaultNumber) ?? this.defaultNumber));
     if (!phoneNumber) {
       throw new ToolFailure({ message: 'Which number? No phone_number given and TWILIO_PHONE_NUMBER is not set.', nextStep: 'Pass phone_number (E.164).' });
     }

@@ -3,9 +3,18 @@
  * webhook receiver fills. Inbound text is third-party content and is marked as such.
  */
 import { z } from 'zod';
+import { phoneAddress, senderAddress } from '../domain/phone-address.js';
 import { defineTool } from './define-tool.js';
 
-const phoneNumber = z.string().min(1).max(40);
+// Re-consent must say who agreed, how and when; spaces alone do not make a record.
+const MIN_REASON_CHARS = 10;
+const REASON_HINT = `reason must record the re-consent: who agreed, how and when (e.g. "Ada re-subscribed by phone on 2026-11-30"), at least ${MIN_REASON_CHARS} characters besides spaces`;
+const reConsentReason = z
+  .string()
+  .min(MIN_REASON_CHARS, REASON_HINT) // also shown in the JSON Schema, as a hint before the call
+  .max(500)
+  .transform((v) => v.trim())
+  .refine((v) => v.replace(/\s/g, '').length >= MIN_REASON_CHARS, { message: REASON_HINT });
 const sid = (prefixes: string) => z.string().regex(new RegExp(`^(${prefixes})[0-9a-fA-F]{32}$`), `must be a SID starting with ${prefixes.replace('|', ' or ')}`);
 
 const InboundSchema = z.object({
@@ -31,8 +40,8 @@ const listInbound = defineTool({
   kind: 'read',
   toolset: 'inbox',
   input: z.object({
-    from: phoneNumber.optional().describe('Only from this sender (E.164 or whatsapp:+…)'),
-    to: phoneNumber.optional().describe('Only to this number of yours'),
+    from: phoneAddress('from').optional().describe('Only from this sender (E.164 or whatsapp:+…)'),
+    to: phoneAddress('to').optional().describe('Only to this number of yours'),
     since: z.string().optional().describe('ISO 8601 time: only messages received at or after it'),
     unread_only: z.boolean().optional().describe('Only messages not yet marked read'),
     limit: z.number().int().min(1).max(100).default(20),
@@ -56,11 +65,11 @@ const waitForReply = defineTool({
   name: 'wait_for_reply',
   title: 'Wait for a reply',
   description:
-    'Wait until a given number writes back (or return an unread reply that already arrived), up to timeout_seconds (max 300). Reports progress while waiting. Free: nothing is sent.',
+    'Wait until a given number writes back (or return an unread reply that already arrived), up to timeout_seconds (max 300), and mark the reply read. Says when the reply was STOP or START. Free: nothing is sent.',
   kind: 'read',
   toolset: 'inbox',
   input: z.object({
-    from: phoneNumber.describe('The number you expect a reply from (E.164 or whatsapp:+…)'),
+    from: phoneAddress('from').describe('The number you expect a reply from (E.164 or whatsapp:+…)'),
     timeout_seconds: z.number().int().min(1).max(300).default(60),
     since: z.string().optional().describe('ISO 8601: only replies received after this (default: the last 10 minutes)'),
   }),
@@ -68,6 +77,7 @@ const waitForReply = defineTool({
     status: z.enum(['replied', 'timeout']),
     notice: z.string().optional(),
     message: InboundSchema.optional(),
+    consent: z.enum(['opted_out', 'opted_in']).optional(),
     waited_seconds: z.number().optional(),
     next_step: z.string().optional(),
   }),
@@ -99,7 +109,11 @@ const listOptOuts = defineTool({
   description: 'Recipients who opted out (replied STOP, or added by an operator). Sends to them are refused.',
   kind: 'read',
   toolset: 'inbox',
-  input: z.object({ recipient: phoneNumber.optional(), limit: z.number().int().min(1).max(500).default(50) }),
+  input: z.object({
+    recipient: phoneAddress('recipient').optional(),
+    sender: senderAddress().optional().describe('Only opt-outs that block this sender: its own and the account-wide ones'),
+    limit: z.number().int().min(1).max(500).default(50),
+  }),
   output: z.object({
     opt_outs: z.array(z.object({ recipient: z.string(), sender: z.string(), source: z.string(), keyword: z.string().nullable(), reason: z.string().nullable(), since: z.string() })),
   }),
@@ -113,8 +127,8 @@ const addOptOut = defineTool({
   kind: 'update',
   toolset: 'inbox',
   input: z.object({
-    recipient: phoneNumber.describe('E.164 (or whatsapp:+…)'),
-    sender: z.string().max(40).optional().describe('Only for this sender number or messaging service SID'),
+    recipient: phoneAddress('recipient').describe('E.164 (or whatsapp:+…)'),
+    sender: senderAddress().optional().describe('Only this sender: your number (E.164) or messaging service (MG…). Default: every sender'),
     reason: z.string().max(500).optional(),
   }),
   output: z.object({ recipient: z.string(), sender: z.string(), opted_out: z.boolean(), changed: z.boolean() }),
@@ -128,11 +142,11 @@ const removeOptOut = defineTool({
   kind: 'update',
   toolset: 'inbox',
   input: z.object({
-    recipient: phoneNumber,
-    sender: z.string().max(40).optional(),
-    reason: z.string().min(10, 'reason must record the re-consent (who agreed, how, when): at least 10 characters').max(500),
+    recipient: phoneAddress('recipient'),
+    sender: senderAddress().optional().describe('Only the opt-out for this sender. Default: all of them'),
+    reason: reConsentReason,
   }),
-  output: z.object({ recipient: z.string(), removed: z.number(), reason_recorded: z.string() }),
+  output: z.object({ recipient: z.string(), removed: z.number(), still_opted_out: z.boolean(), reason_recorded: z.string() }),
   handle: (args, { services }) => services.inbox.removeOptOut(args),
 });
 
@@ -142,7 +156,7 @@ const configureWebhooks = defineTool({
   description: "Set a Twilio number's incoming-SMS URL to this server's webhook receiver, so replies arrive here. Changes the number's configuration.",
   kind: 'update',
   toolset: 'inbox',
-  input: z.object({ phone_number: phoneNumber.optional().describe('Your Twilio number (E.164). Default: TWILIO_PHONE_NUMBER') }),
+  input: z.object({ phone_number: phoneAddress('phone_number', { whatsapp: false }).optional().describe('Your Twilio number (E.164). Default: TWILIO_PHONE_NUMBER') }),
   output: z.object({
     phone_number: z.string(),
     sms_url: z.string().nullable(),
@@ -161,7 +175,7 @@ const simulateInbound = defineTool({
   toolset: 'inbox',
   sandboxOnly: true,
   input: z.object({
-    from: phoneNumber.describe('Sender, e.g. +14155550100 or whatsapp:+14155550100'),
+    from: phoneAddress('from').describe('Sender, e.g. +14155550100 or whatsapp:+14155550100'),
     body: z.string().max(1600),
     media_url: z.array(z.url({ protocol: /^https?$/ })).max(10).optional(),
   }),

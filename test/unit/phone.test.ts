@@ -47,6 +47,15 @@ describe('requireE164', () => {
     expect(f.twilioCode).toBe(21212);
   });
 
+  it('spells numbers the same way the tool schemas do: full-width digits, Unicode dashes, no-break spaces', () => {
+    expect(requireE164('to', '＋１ (４１５) ５５５－０１２３')).toBe('+14155550123');
+    expect(requireE164('to', '+1\u00a0415\u2013555\u20100123')).toBe('+14155550123');
+  });
+
+  it('refuses a whatsapp: address (callers strip the channel first), saying so', () => {
+    expect(failureOf(() => requireE164('to', 'whatsapp:+14155550123')).message).toMatch(/not a WhatsApp address/);
+  });
+
   it('refuses letters and empty strings', () => {
     expect(failureOf(() => requireE164('to', 'alice')).message).toMatch(/E\.164/);
     expect(failureOf(() => requireE164('to', '')).message).toMatch(/E\.164/);
