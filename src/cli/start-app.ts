@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig, type TwilioConfig } from '../config/env.js';
 import { createTwilioGateway, type GatewayTarget } from '../gateway/twilio-gateway.js';
+import { configurePhoneDefaults } from '../domain/phone-address.js';
 import { OptOutGuard } from '../policy/opt-out-guard.js';
 import { PolicyEngine, countryOfNumber, loadPhoneMetadata } from '../policy/policy-engine.js';
 import { SendPipeline, recoverInterruptedSends } from '../pipeline/send-pipeline.js';
@@ -173,6 +174,8 @@ export async function startApp(options: StartOptions): Promise<App> {
     defaults = { defaultFrom: config.defaultFrom, messagingServiceSid: config.messagingServiceSid, whatsappFrom: config.whatsappFrom, statusCallbackUrl };
   }
 
+  // A national number typed by an agent is read in the default sender's country (for the suggestion).
+  configurePhoneDefaults({ defaultSender: defaults.defaultFrom ?? defaults.whatsappFrom });
   const gateway = createTwilioGateway(target);
   // A Messaging Service's country is its numbers' country: read once per service, then kept.
   const serviceCountries = new Map<string, Promise<string[]>>();

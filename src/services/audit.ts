@@ -4,7 +4,7 @@
  * client and session asked. Kept in the store; readable with get_audit_log and exported
  * as JSONL by `mcp-server-twilio audit-export`.
  */
-import type { AuditEntry, Store } from '../store/store.js';
+import type { AuditEntry, ReservationState, Store } from '../store/store.js';
 import { redactSecrets } from '../util/log.js';
 import { redactArguments } from '../util/redact-arguments.js';
 
@@ -19,7 +19,7 @@ export interface AuditView {
   client: string | null;
   session_id: string | null;
   /** Sends only: in_flight, sent, released (Twilio refused: nothing sent) or outcome_unknown. */
-  outcome?: string;
+  outcome?: ReservationState;
 }
 
 export const toAuditView = (e: AuditEntry): AuditView => ({

@@ -38,6 +38,8 @@ export const MessageViewSchema = z.object({
   date_created: z.string().nullable(),
   date_sent: z.string().nullable(),
   date_updated: z.string().nullable(),
+  /** A scheduled message's send time (UTC), which Twilio's resource does not carry: the store remembers it. */
+  scheduled_at: z.string().optional(),
   trust,
   notice: z.string().optional(),
 });
@@ -61,6 +63,7 @@ export const CompactMessageViewSchema = z.object({
   error_code: z.number().optional(),
   error_message: z.string().optional(),
   messaging_service_sid: z.string().optional(),
+  scheduled_at: z.string().optional(),
   trust,
 });
 export type CompactMessageView = z.infer<typeof CompactMessageViewSchema>;
@@ -123,6 +126,7 @@ export function compactMessageView(v: ViewFields): CompactMessageView {
   if (v.error_code != null) out.error_code = v.error_code;
   if (v.error_message != null) out.error_message = v.error_message;
   if (v.messaging_service_sid != null) out.messaging_service_sid = v.messaging_service_sid;
+  if (v.scheduled_at != null) out.scheduled_at = v.scheduled_at;
   if (isInbound(v.direction)) out.trust = UNTRUSTED_TRUST;
   return out;
 }

@@ -9,7 +9,7 @@ import type { SendPipeline } from '../pipeline/send-pipeline.js';
 import type { OutgoingMessage } from '../policy/send-guard.js';
 import { lazy } from '../util/lazy.js';
 import { log } from '../util/log.js';
-import { toMessageView, type MessageView } from './message-view.js';
+import { toCompactMessageView, toMessageView, type CompactMessageView, type MessageView } from './message-view.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
 // libphonenumber metadata and the segment calculator load on the first send, not at start.
@@ -198,7 +198,7 @@ export class MessagingService {
     return toMessageView(await this.gateway.updateMessage(sid, { status: 'canceled' }));
   }
 
-  async listMessages(input: ListMessagesInput): Promise<{ messages: MessageView[]; next_page_token: string | null }> {
+  async listMessages(input: ListMessagesInput): Promise<{ messages: CompactMessageView[]; next_page_token: string | null }> {
     const resume = input.page_token !== undefined ? decodePageToken(input.page_token) : undefined;
     if (resume) {
       // A token carries the listing it continues; different filters would silently be ignored.
@@ -222,13 +222,13 @@ export class MessagingService {
     const pageSize = status ? 100 : limit;
     let page: MessagePage = resume ? await this.gateway.listMessagesAt(resume.url) : await this.gateway.listMessages(filter, pageSize);
     let skip = resume?.skip ?? 0;
-    const found: MessageView[] = [];
+    const found: CompactMessageView[] = [];
 
     for (let scanned = 1; ; scanned++) {
       for (let i = skip; i < page.messages.length; i++) {
         const m = page.messages[i]!;
         if (status && m.status !== status) continue;
-        found.push(toMessageView(m));
+        found.push(await this.withSchedule(toCompactMessageView(m)));
         if (found.length === limit) {
           const more = i + 1 < page.messages.length;
           const next = more ? { url: page.pageUrl, skip: i + 1, status, limit } : page.nextPageUrl ? { url: page.nextPageUrl, skip: 0, status, limit } : undefined;

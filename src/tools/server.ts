@@ -53,6 +53,7 @@ const getAuditLog = defineTool({
         error: z.string().nullable(),
         client: z.string().nullable(),
         session_id: z.string().nullable(),
+        outcome: z.enum(['in_flight', 'sent', 'released', 'outcome_unknown']).optional().describe('Sends: released = Twilio refused, nothing sent'),
       }),
     ),
   }),

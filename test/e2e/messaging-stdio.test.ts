@@ -98,7 +98,7 @@ describe('bad input is refused before anything is sent', () => {
   it('suggests the E.164 form of a national number', async () => {
     const result = await send({ to: '(415) 555-0100', body: 'hi' });
     expect(result.isError).toBe(true);
-    expect(result.json.next_step).toContain('+14155550100');
+    expect(result.json.error).toContain('Did you mean +14155550100? Resend with "to": "+14155550100".');
   });
 
   it('names the 1600-character limit', async () => {
