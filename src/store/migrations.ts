@@ -1,9 +1,52 @@
 /**
  * Versioned schema migrations, applied in order at open inside one transaction each;
  * `PRAGMA user_version` records how far a database has come. Never edit a shipped
- * migration: add the next one.
+ * migration: add the next one. A migration is SQL, or a function for rewrites SQL cannot
+ * express (it runs inside the same transaction).
  */
-export const MIGRATIONS: readonly string[] = [
+import type Database from 'better-sqlite3';
+import { canonicalPhoneAddress } from '../domain/phone-address.js';
+
+export type Migration = string | ((db: Database.Database) => void);
+
+/** A stored address key in canonical form; '*' and SIDs are kept (SIDs with lowercase hex, as Twilio writes them). */
+function canonicalKey(value: string): string {
+  if (value === '*') return value;
+  if (/^[A-Z]{2}[0-9a-fA-F]{32}$/.test(value)) return `${value.slice(0, 2)}${value.slice(2).toLowerCase()}`;
+  return canonicalPhoneAddress(value) ?? value;
+}
+
+/**
+ * 4: every stored phone key in canonical form (E.164 or whatsapp:+E164). Before version 4 a
+ * tool could store "(415) 555-0199" as an opt-out that no send ever matched: rewritten here,
+ * so such an opt-out blocks from now on. Two spellings of one opt-out merge into the first.
+ */
+function canonicalPhoneKeys(db: Database.Database): void {
+  const optOuts = db.prepare('SELECT rowid AS rid, sender, recipient FROM opt_outs').all() as Array<{ rid: number; sender: string; recipient: string }>;
+  const move = db.prepare('UPDATE OR IGNORE opt_outs SET sender = ?, recipient = ? WHERE rowid = ?');
+  const drop = db.prepare('DELETE FROM opt_outs WHERE rowid = ?');
+  for (const row of optOuts) {
+    const sender = canonicalKey(row.sender);
+    const recipient = canonicalKey(row.recipient);
+    if (sender === row.sender && recipient === row.recipient) continue;
+    // An existing canonical row wins (UPDATE OR IGNORE leaves this one): the duplicate goes.
+    if (move.run(sender, recipient, row.rid).changes === 0) drop.run(row.rid);
+  }
+  const rewrite = (table: string, columns: string[]) => {
+    // `rowid AS rid`: a table with an INTEGER PRIMARY KEY would name the rowid column after it.
+    const rows = db.prepare(`SELECT rowid AS rid, ${columns.join(', ')} FROM ${table}`).all() as Array<Record<string, string | number | null>>;
+    const update = db.prepare(`UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE rowid = ?`);
+    for (const row of rows) {
+      const next = columns.map((c) => (typeof row[c] === 'string' ? canonicalKey(row[c] as string) : row[c]));
+      if (next.some((v, i) => v !== row[columns[i]!])) update.run(...next, row.rid);
+    }
+  };
+  rewrite('opt_out_audit', ['sender', 'recipient']);
+  rewrite('inbound_messages', ['from_number', 'to_number']);
+  rewrite('send_reservations', ['to_number']);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   // 1: webhook events, inbox, message/call status with history, recordings, opt-outs.
   `
   CREATE TABLE webhook_events (
@@ -138,4 +181,5 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX reservations_in_flight ON send_reservations(state) WHERE state = 'in_flight';
   ALTER TABLE audit_log ADD COLUMN outcome TEXT;
   `,
+  canonicalPhoneKeys,
 ];

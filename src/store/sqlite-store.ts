@@ -418,7 +418,9 @@ function migrate(db: Database.Database, file: string): void {
   const step = db.transaction(() => {
     const v = version();
     if (v >= MIGRATIONS.length) return false;
-    db.exec(MIGRATIONS[v]!);
+    const migration = MIGRATIONS[v]!;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db);
     db.pragma(`user_version = ${v + 1}`);
     return true;
   });
