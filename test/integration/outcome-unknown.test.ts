@@ -39,6 +39,17 @@ it('reports outcome_unknown with a way to check, and never double-sends', async 
   const check = await callTool(server.client, 'list_messages', { to });
   expect(check.json.messages).toHaveLength(1);
   expect(check.json.messages[0].body).toBe('did it go?');
+
+  // The attempt still counts: the same text at once is refused as a possible duplicate naming it.
+  const again = await callTool(server.client, 'send_sms', { to, body: 'did it go?' });
+  expect(again.isError).toBe(true);
+  expect(again.json).toMatchObject({ rule: 'duplicate', earlier_state: 'outcome_unknown', earlier_attempt: result.json.attempt });
+  const audit = await callTool(server.client, 'get_audit_log', { tool: 'send_sms', limit: 5 });
+  expect(audit.json.entries.map((e: { outcome?: string }) => e.outcome)).toContain('outcome_unknown');
+  // allow_duplicate is the caller's explicit override.
+  const forced = await callTool(server.client, 'send_sms', { to, body: 'did it go?', allow_duplicate: true });
+  expect(forced.isError).toBe(false);
+  expect((await callTool(server.client, 'list_messages', { to })).json.messages).toHaveLength(2);
 });
 
 it('never prints the auth token in results or logs', async () => {
