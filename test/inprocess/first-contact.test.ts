@@ -36,18 +36,4 @@ describe('first contact', () => {
       expect(result.json.error).toMatch(/confirm/i);
     })).toBe(0);
   });
-
-  it('an unsolicited confirmation is not a confirmation (issue 7 §4)', async () => {
-    const server = await startInProcess({ env: { TWILIO_MCP_FIRST_CONTACT: 'confirm' } });
-    opened.push(server);
-    const to = '+14155550503';
-    const reached = await reachedSandbox(server, to, async () => {
-      // A client sends an answer to a question this server never asked, on its first call.
-      const result = await server.client
-        .callTool({ name: 'send_sms', arguments: { to, body: 'sneaky' }, inputResponses: { confirm_first_contact: { action: 'accept', content: { confirm: true } } } } as never)
-        .catch((error: unknown) => ({ isError: true, content: [{ type: 'text', text: String(error) }] }));
-      expect(result.isError).toBe(true);
-    });
-    expect(reached).toBe(0);
-  });
 });

@@ -68,11 +68,6 @@ describe('opt-outs', () => {
     await expectOptOutRefusal('send_sms', { to: person, body: 'via service', messaging_service_sid: 'MG5a4db0c0000000000000000000000000' });
   });
 
-  it('an opt-out given in national format still blocks the E.164 send (issue 7 §2)', async () => {
-    await server.callTool('add_opt_out', { recipient: '(415) 555-0605' });
-    await expectOptOutRefusal('send_sms', { to: '+14155550605', body: 'canonical' });
-  });
-
   it('a message that is not a keyword opts nobody out', async () => {
     const person = '+14155550606';
     await simulateInbound(person, 'please stop by tomorrow');
