@@ -14,14 +14,21 @@ afterAll(() => server?.close());
 
 const TEMPLATE = `HX${'e'.repeat(32)}`;
 
-async function expectOptOutRefusal(tool: 'send_sms' | 'send_whatsapp', args: Record<string, unknown>) {
+/** Refused as Twilio would (21610), saying who opted out, that nothing was sent, and how consent comes back. */
+async function expectOptOutRefusal(tool: 'send_sms' | 'send_whatsapp', args: Record<string, unknown>): Promise<string> {
   const to = String(args.to);
+  let message = '';
   const reached = await reachedSandbox(server, to, async () => {
     const result = await server.callTool(tool, args);
     expect(result.isError).toBe(true);
-    expect(result.json).toMatchObject({ twilio_code: 21610, next_step: expect.any(String) });
+    expect(result.json).toMatchObject({ twilio_code: 21610, next_step: expect.stringMatching(/START/) });
+    message = String(result.json.error);
+    expect(message).toContain(to);
+    expect(message).toMatch(/opted out/);
+    expect(message).toMatch(/nothing was sent/);
   });
   expect(reached).toBe(0);
+  return message;
 }
 
 async function simulateInbound(from: string, body: string) {
@@ -35,7 +42,18 @@ describe('opt-outs', () => {
     const to = '+14155550600';
     const added = await server.callTool('add_opt_out', { recipient: to, reason: 'asked by email' });
     expect(added.json).toMatchObject({ opted_out: true });
-    await expectOptOutRefusal('send_sms', { to, body: 'after opt-out' });
+    expect(await expectOptOutRefusal('send_sms', { to, body: 'after opt-out' })).toMatch(/every sender/);
+    await expectOptOutRefusal('send_whatsapp', { to: `whatsapp:${to}`, content_sid: TEMPLATE });
+  });
+
+  it('an opt-out from one sender number blocks that number by SMS and by WhatsApp, and the refusal names it', async () => {
+    const to = '+14155550610';
+    const sender = '+15005550006';
+    expect((await server.callTool('add_opt_out', { recipient: to, sender })).json).toMatchObject({ opted_out: true });
+    const refusal = await expectOptOutRefusal('send_sms', { to, body: 'from that number' });
+    expect(refusal).toContain(sender);
+    expect(refusal).not.toMatch(/every sender/);
+    // The WhatsApp sender is whatsapp:+15005550006: the same number, so the same opt-out.
     await expectOptOutRefusal('send_whatsapp', { to: `whatsapp:${to}`, content_sid: TEMPLATE });
   });
 
@@ -51,7 +69,7 @@ describe('opt-outs', () => {
     const person = '+14155550602';
     expect(await reachedSandbox(server, person, () => server.callTool('send_sms', { to: person, body: 'before STOP' }))).toBe(1);
     await simulateInbound(person, 'STOP');
-    await expectOptOutRefusal('send_sms', { to: person, body: 'after STOP' });
+    expect(await expectOptOutRefusal('send_sms', { to: person, body: 'after STOP' })).toMatch(/replied STOP/);
     await simulateInbound(person, 'START');
     expect(await reachedSandbox(server, person, () => server.callTool('send_sms', { to: person, body: 'after START' }))).toBe(1);
   });
