@@ -42,7 +42,8 @@ describe('opt-outs', () => {
     const to = '+14155550600';
     const added = await server.callTool('add_opt_out', { recipient: to, reason: 'asked by email' });
     expect(added.json).toMatchObject({ opted_out: true });
-    expect(await expectOptOutRefusal('send_sms', { to, body: 'after opt-out' })).toMatch(/every sender/);
+    // No keyword was replied: the refusal says so by not inventing one.
+    expect(await expectOptOutRefusal('send_sms', { to, body: 'after opt-out' })).toMatch(new RegExp(`^\\${to} has opted out of messages from every sender`));
     await expectOptOutRefusal('send_whatsapp', { to: `whatsapp:${to}`, content_sid: TEMPLATE });
   });
 
