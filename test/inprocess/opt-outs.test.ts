@@ -77,7 +77,8 @@ describe('opt-outs', () => {
 
   it('STOP on WhatsApp refuses WhatsApp sends', async () => {
     const person = 'whatsapp:+14155550603';
-    await simulateInbound(person, 'stop');
+    // Any case, surrounding spaces ignored: Twilio's keyword rule.
+    await simulateInbound(person, '  stop \n');
     await expectOptOutRefusal('send_whatsapp', { to: person, content_sid: TEMPLATE });
   });
 
@@ -85,6 +86,14 @@ describe('opt-outs', () => {
     const person = '+14155550604';
     await simulateInbound(person, 'STOP');
     await expectOptOutRefusal('send_sms', { to: person, body: 'via service', messaging_service_sid: 'MG5a4db0c0000000000000000000000000' });
+  });
+
+  it('after STOP, neither HELP nor an ordinary reply opts the person back in', async () => {
+    const person = '+14155550607';
+    await simulateInbound(person, 'STOP');
+    await simulateInbound(person, 'HELP');
+    await simulateInbound(person, 'thanks, bye');
+    await expectOptOutRefusal('send_sms', { to: person, body: 'still opted out?' });
   });
 
   it('a message that is not a keyword opts nobody out', async () => {
