@@ -1,44 +1,48 @@
 /**
  * Property-based fuzzing of every tool's input, in-process over an in-memory MCP
  * transport against the sandbox: whatever the arguments, the server never crashes, never
- * answers with a protocol error, and every refusal is an isError result with a message.
+ * answers with a protocol error, and every refusal has one of the two shapes an agent can act
+ * on: the server's ToolFailure JSON (what went wrong and what to do next; never the
+ * "Internal error" fallback), or the SDK's schema refusal naming the tool and the field.
  * Fixed seed, bounded runs.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { InMemoryTransport } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/cli/start-app.js';
-import { createServer } from '../../src/server/create-server.js';
+import { parseOutcome, startInProcess, type InProcessServer } from '../helpers/in-process.js';
 
 const SEED = 20261124;
 const RUNS_PER_TOOL = 1000;
 
-let app: App;
-let client: Client;
+let server: InProcessServer;
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-fuzz-'));
-  app = await startApp({
-    forceSandbox: true,
-    readOnly: false,
-    toolsets: 'all',
-    webhookPort: undefined,
-    env: { TWILIO_SANDBOX_DELIVERY_MS: '60000', TWILIO_MCP_DATA_DIR: dataDir, TWILIO_MCP_QUIET_HOURS: 'off' },
-  });
-  const server = createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  client = new Client({ name: 'fuzz', version: '1.0.0' });
-  await client.connect(clientSide);
+  server = await startInProcess({ toolsets: 'all' });
 });
-afterAll(async () => {
-  await client?.close();
-  await app?.close();
-});
+afterAll(() => server?.close());
+
+/**
+ * The two refusal shapes. A ToolFailure's JSON (src/errors/tool-failure.ts): a non-empty
+ * `error` and `next_step`, a numeric `twilio_code` with its `more_info` link when present,
+ * and never the fallback for an unexpected exception. Or the SDK's input validation
+ * refusal, which names the tool and at least one field.
+ */
+function expectActionableRefusal(toolName: string, result: { content?: unknown; isError?: unknown; structuredContent?: unknown }): void {
+  const { text, json } = parseOutcome(result);
+  if (text.startsWith('Input validation error:')) {
+    expect(text).toMatch(new RegExp(`^Input validation error: Invalid arguments for tool ${toolName}: \\S+: .+`));
+    return;
+  }
+  const parsed: unknown = JSON.parse(text);
+  expect(parsed).toBeTypeOf('object');
+  expect(json).toMatchObject({ error: expect.stringMatching(/\S/), next_step: expect.stringMatching(/\S/) });
+  expect(json.error).not.toMatch(/^Internal error in /);
+  if ('twilio_code' in json) {
+    expect(json.twilio_code).toBeTypeOf('number');
+    expect(json.more_info).toBe(`https://www.twilio.com/docs/errors/${json.twilio_code}`);
+  }
+  // A refusal is not a result: no structured content an agent could mistake for one.
+  expect(result.structuredContent).toBeUndefined();
+}
 
 /** Values that stress validation: near-valid phone numbers, SIDs, URLs, huge and odd strings. */
 const tricky = fc.oneof(
@@ -60,7 +64,7 @@ const tricky = fc.oneof(
 
 describe('every tool survives arbitrary input', () => {
   it('answers every call with a result, never a protocol error', async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await server.client.listTools();
     expect(tools.length).toBeGreaterThan(3);
     for (const tool of tools) {
       const keys = Object.keys((tool.inputSchema as { properties?: Record<string, unknown> }).properties ?? {});
@@ -70,11 +74,14 @@ describe('every tool survives arbitrary input', () => {
       await fc.assert(
         fc.asyncProperty(args, async (input) => {
           if (waits && (input.timeout_seconds === undefined || typeof input.timeout_seconds === 'number')) input.timeout_seconds = 1;
-          const result = await client.callTool({ name: tool.name, arguments: input });
-          const text = (result.content as Array<{ type: string; text?: string }>).find((c) => c.type === 'text')?.text ?? '';
-          expect(text.length).toBeGreaterThan(0);
-          if (result.isError) expect(text).toMatch(/[a-z]{3,}/i);
-          else expect(result.structuredContent).toBeDefined();
+          const result = await server.client.callTool({ name: tool.name, arguments: input });
+          if (result.isError) {
+            expectActionableRefusal(tool.name, result);
+          } else {
+            // Success: structured content, and the same JSON as text (clients that show only text).
+            expect(result.structuredContent).toBeTypeOf('object');
+            expect(JSON.parse(parseOutcome(result).text)).toEqual(result.structuredContent);
+          }
         }),
         { seed: SEED, numRuns: waits ? 40 : RUNS_PER_TOOL, endOnFailure: true },
       );

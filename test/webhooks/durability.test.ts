@@ -34,7 +34,9 @@ it('loses no acknowledged callback when killed -9 mid-stream', async () => {
   const path = '/webhooks/twilio/messages/status';
   const acknowledged: string[] = [];
   let sent = 0;
-  let killed = false;
+  // Set only by the kill at the threshold, while the workers are still streaming: the
+  // scenario this test is about. (A stop after the deadline is a setup failure, not a kill.)
+  let killedMidStream = false;
   const deadline = Date.now() + 20_000;
 
   const postOne = (n: number) =>
@@ -62,25 +64,27 @@ it('loses no acknowledged callback when killed -9 mid-stream', async () => {
     });
 
   const worker = async () => {
-    while (sent < MAX_REQUESTS && Date.now() < deadline && child.exitCode === null && !killed) {
+    while (sent < MAX_REQUESTS && Date.now() < deadline && child.exitCode === null && !killedMidStream) {
       const n = sent++;
       await postOne(n);
-      if (!killed && acknowledged.length >= KILL_AFTER_ACKS) {
-        killed = true;
+      if (!killedMidStream && acknowledged.length >= KILL_AFTER_ACKS) {
+        killedMidStream = true;
         child.kill('SIGKILL');
       }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  if (child.exitCode === null && child.signalCode === null) {
-    killed = true;
-    child.kill('SIGKILL');
-  }
-  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
+  if (!killedMidStream) child.kill('SIGKILL');
+  await exited;
   agent.destroy();
 
-  expect(killed).toBe(true);
+  // The receiver really died of SIGKILL at the threshold, with requests still in flight
+  // (they got no answer): otherwise "nothing lost" below would prove nothing.
+  expect(killedMidStream).toBe(true);
+  expect(child.signalCode).toBe('SIGKILL');
   expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACKS);
+  expect(sent).toBeGreaterThan(acknowledged.length);
   const db = new Database(join(dataDir, 'mcp-server-twilio.sqlite'));
   const stored = new Set(db.prepare("SELECT sid FROM webhook_events WHERE kind = 'message_status'").pluck().all() as string[]);
   db.close();
