@@ -22,8 +22,13 @@ async function expectOptOutRefusal(to: string) {
 }
 
 describe('opt-outs written in other forms', () => {
-  it('add_opt_out("(415) 555-0605") blocks a send to +14155550605', async () => {
-    expect((await server.callTool('add_opt_out', { recipient: '(415) 555-0605' })).isError).toBe(false);
+  it('add_opt_out("(415) 555-0605") is refused with the E.164 form to use, and that form then blocks +14155550605', async () => {
+    // A national number is ambiguous: refused with the fix, never stored as text no send matches.
+    const national = await server.callTool('add_opt_out', { recipient: '(415) 555-0605' });
+    expect(national.isError).toBe(true);
+    expect(national.text).toContain('Did you mean +14155550605?');
+    expect((await server.callTool('list_opt_outs', {})).json.opt_outs.map((o: { recipient: string }) => o.recipient)).not.toContain('(415) 555-0605');
+    expect((await server.callTool('add_opt_out', { recipient: '+1 (415) 555-0605' })).isError).toBe(false);
     await expectOptOutRefusal('+14155550605');
   });
 

@@ -43,7 +43,7 @@ describe('opt-outs', () => {
     const added = await server.callTool('add_opt_out', { recipient: to, reason: 'asked by email' });
     expect(added.json).toMatchObject({ opted_out: true });
     // No keyword was replied: the refusal says so by not inventing one.
-    expect(await expectOptOutRefusal('send_sms', { to, body: 'after opt-out' })).toMatch(new RegExp(`^\\${to} has opted out of messages from every sender`));
+    expect(await expectOptOutRefusal('send_sms', { to, body: 'after opt-out' })).toMatch(new RegExp(`^\\${to} has opted out \\(recorded by an operator\\) of messages from every sender; opt-outs cover the whole account`));
     await expectOptOutRefusal('send_whatsapp', { to: `whatsapp:${to}`, content_sid: TEMPLATE });
   });
 
