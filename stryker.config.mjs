@@ -17,7 +17,7 @@ export default {
   // in-process, policy, webhook and fuzz tests, never the e2e tests that spawn dist/.
   // (Not `testFiles`: with it Stryker 9.5.1 activates every mutant at run time, after the
   // modules loaded, so mutants of module-level constants such as the keyword sets survive.)
-  vitest: { configFile: 'vitest.config.ts', related: true },
+  vitest: { configFile: 'vitest.stryker.config.ts', related: true },
   coverageAnalysis: 'perTest',
   // Two cores shared with other work: one test runner; slow in-process sends need headroom.
   concurrency: 1,
