@@ -6,12 +6,22 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log, redactSecrets } from '../util/log.js';
 
+/** Every string inside `value` with registered secrets masked (keys too). */
+function redactDeep(value: unknown): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (Array.isArray(value)) return value.map(redactDeep);
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactSecrets(k), redactDeep(v)]));
+  }
+  return value;
+}
+
 export function successResult(output: Record<string, unknown>): CallToolResult {
-  const text = redactSecrets(JSON.stringify(output));
-  // The structured copy is the redacted text parsed back, so the two can never differ.
+  // One redacted value behind both copies, so the structured one can never say more than the text.
+  const structured = redactDeep(output) as Record<string, unknown>;
   return {
-    content: [{ type: 'text', text }],
-    structuredContent: JSON.parse(text) as Record<string, unknown>,
+    content: [{ type: 'text', text: JSON.stringify(structured) }],
+    structuredContent: structured,
   };
 }
 
@@ -28,6 +38,6 @@ export function failureResult(toolName: string, error: unknown): CallToolResult 
   }
   return {
     isError: true,
-    content: [{ type: 'text', text: redactSecrets(JSON.stringify(failure.toJSON())) }],
+    content: [{ type: 'text', text: JSON.stringify(redactDeep(failure.toJSON())) }],
   };
 }

@@ -16,6 +16,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
+import { afterEach } from 'vitest';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { startApp, type App } from '../../src/cli/start-app.js';
 import { createServer } from '../../src/server/create-server.js';
@@ -163,4 +164,20 @@ export function quietWindowAwayFrom(now: Date, timeZone: string): string {
   const around = quietWindowAround(now, timeZone, 60);
   const [start, end] = around.split('-') as [string, string];
   return `${end}-${start}`;
+}
+
+/**
+ * A fresh app for each test, closed after it (caps and policies are per app): call once at
+ * the top of a test file, then `await start({ TWILIO_MCP_… })` inside each test.
+ */
+export function appPerTest(): (env?: Record<string, string>, options?: Omit<InProcessOptions, 'env'>) => Promise<InProcessServer> {
+  const opened: InProcessServer[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+  return async (env = {}, options = {}) => {
+    const server = await startInProcess({ ...options, env });
+    opened.push(server);
+    return server;
+  };
 }

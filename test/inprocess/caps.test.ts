@@ -2,18 +2,10 @@
  * Send and spend caps through the real server. A cap is global to the app, so each cap
  * has an app of its own; recipients are distinct so the duplicate rule never answers first.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { reachedSandbox, startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { describe, expect, it } from 'vitest';
+import { reachedSandbox, appPerTest, type InProcessServer } from '../helpers/in-process.js';
 
-const opened: InProcessServer[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-async function start(env: Record<string, string>): Promise<InProcessServer> {
-  const server = await startInProcess({ env });
-  opened.push(server);
-  return server;
-}
+const start = appPerTest();
 
 /** Sends one SMS per recipient, in order, and returns the results. */
 async function sendEach(server: InProcessServer, recipients: string[]) {

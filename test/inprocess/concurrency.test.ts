@@ -3,18 +3,10 @@
  * one MCP session, Promise.all). Issue 7 §1: the decision and the reservation must be one
  * transaction; with check-then-record around the Twilio call, all of them get through.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { describe, expect, it } from 'vitest';
+import { appPerTest, type InProcessServer } from '../helpers/in-process.js';
 
-const opened: InProcessServer[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-async function start(env: Record<string, string>): Promise<InProcessServer> {
-  const server = await startInProcess({ env });
-  opened.push(server);
-  return server;
-}
+const start = appPerTest();
 
 async function reachedAll(server: InProcessServer, recipients: string[]): Promise<number> {
   const counts = await Promise.all([...new Set(recipients)].map((to) => server.sandboxMessagesTo(to)));

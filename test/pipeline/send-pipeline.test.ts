@@ -2,41 +2,20 @@
  * The send pipeline against a real SQLite store, with a stand-in for the Twilio call that
  * counts what would have left. In-process on purpose: mutation testing sees these.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ToolFailure } from '../../src/errors/tool-failure.js';
 import { runInCallContext } from '../../src/pipeline/call-context.js';
 import { recoverInterruptedSends, SendPipeline, type PipelineMessage } from '../../src/pipeline/send-pipeline.js';
 import { OptOutGuard } from '../../src/policy/opt-out-guard.js';
 import { PolicyEngine } from '../../src/policy/policy-engine.js';
 import { loadPolicy } from '../../src/policy/policy-schema.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
+import { tempStores } from '../helpers/temp-store.js';
 import { failureOf } from '../helpers/tool-failure.js';
 
 const SENDER = '+14155550000';
 const NOON_NY = new Date('2026-11-24T17:00:00Z');
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function freshFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-pipeline-'));
-  dirs.push(dir);
-  return join(dir, 'store.sqlite');
-}
-
-function open(file: string): Store {
-  const store = openSqliteStore(file);
-  stores.push(store);
-  return store;
-}
+const { freshFile, open } = tempStores('mcp-twilio-pipeline-');
 
 function pipelineFor(store: Store, env: Record<string, string> = {}, now = () => NOON_NY) {
   const policy = loadPolicy({ env });

@@ -3,36 +3,16 @@
  * server (dist/): the reservation's BEGIN IMMEDIATE holds across processes. Spawns
  * children, so it is left out of mutation testing (a child never sees a mutant).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import type { Store } from '../../src/store/store.js';
+import { describe, expect, it } from 'vitest';
+import { tempStores } from '../helpers/temp-store.js';
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function freshFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-two-processes-'));
-  dirs.push(dir);
-  return join(dir, 'store.sqlite');
-}
-function open(file: string): Store {
-  const store = openSqliteStore(file);
-  stores.push(store);
-  return store;
-}
+const { freshFile, open } = tempStores('mcp-twilio-two-processes-');
 
 describe('two processes on one data directory', () => {
   it('cannot both take the last slots of a cap, and overlapping decisions wait rather than fail (BEGIN IMMEDIATE)', async () => {
     const { spawn } = await import('node:child_process');
     const file = freshFile();
-    open(file).close(); // migrate once up front
-    stores.pop();
+    open(file); // migrated once up front (closed after the test)
     const dist = (p: string) => new URL(`../../dist/${p}`, import.meta.url).href;
     // Each child races its sends against an hourly cap, through the real pipeline.
     const script = `
