@@ -109,8 +109,11 @@ describe('stdio hygiene', () => {
   });
 
   it('exits when the client closes stdin', async () => {
-    const child = spawn(process.execPath, [SERVER_ENTRY], { env: serverEnv(), stdio: ['pipe', 'ignore', 'ignore'] });
-    await new Promise((r) => setTimeout(r, 500));
+    const child = spawn(process.execPath, [SERVER_ENTRY], { env: serverEnv(), stdio: ['pipe', 'pipe', 'ignore'] });
+    // Ready once it answers initialize (not after a guessed delay); then the client goes away.
+    const answered = new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
+    await answered;
     child.stdin.end();
     const code = await new Promise((resolve) => {
       const timer = setTimeout(() => resolve('still running'), 5000);
