@@ -2,7 +2,7 @@
  * The send pipeline against a real SQLite store, with a stand-in for the Twilio call that
  * counts what would have left. In-process on purpose: mutation testing sees these.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ToolFailure } from '../../src/errors/tool-failure.js';
 import { runInCallContext } from '../../src/pipeline/call-context.js';
 import { recoverInterruptedSends, SendPipeline, type PipelineMessage } from '../../src/pipeline/send-pipeline.js';
@@ -250,3 +250,106 @@ describe('guards before the reservation', () => {
   });
 });
 
+
+describe('what the pipeline writes and says', () => {
+  const captureStderr = () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    return { lines, restore: () => spy.mockRestore() };
+  };
+  const reserveOne = (store: Store, to: string) =>
+    store.reserveSend(() => ({
+      kind: 'message', channel: 'sms', to, bodyHash: null, estimatedCost: 0.01, at: NOON_NY, sendAt: null,
+      audit: { at: NOON_NY, tool: 'send_sms', arguments: {}, clientName: null, sessionId: null },
+    }));
+
+  it('recovery says once on stderr what became unknown: one send, in the singular', () => {
+    const store = open(freshFile());
+    reserveOne(store, '+14155557300');
+    const err = captureStderr();
+    try {
+      recoverInterruptedSends(store);
+      recoverInterruptedSends(store);
+    } finally {
+      err.restore();
+    }
+    const said = err.lines.join('');
+    expect(said.match(/unknown outcome/g)).toHaveLength(1);
+    expect(said).toMatch(/1 send left in flight by a server that stopped now has an unknown outcome \(#\d+ message to \+14155557300 at 2026-11-24T17:00:00.000Z\)\. They may have been delivered: check list_messages before resending; get_audit_log shows them as outcome_unknown\./);
+  });
+
+  it('recovery of many sends lists five and says there are more', () => {
+    const store = open(freshFile());
+    for (let i = 0; i < 7; i++) reserveOne(store, `+1415555740${i}`);
+    const err = captureStderr();
+    try {
+      expect(recoverInterruptedSends(store)).toHaveLength(7);
+    } finally {
+      err.restore();
+    }
+    const said = err.lines.join('');
+    expect(said).toMatch(/7 sends left in flight by a server that stopped now have an unknown outcome/);
+    expect(said.match(/#\d+ message to/g)).toHaveLength(5);
+    expect(said).toContain('; …)');
+  });
+
+  it('without a tool call around it, the audit intent names the channel\'s tool and only the recipient', async () => {
+    const store = open(freshFile());
+    const fake = twilio();
+    await pipelineFor(store).sendMessage(sms('whatsapp:+14155557500', 'hola', { channel: 'whatsapp', from: 'whatsapp:+14155550000' }), fake.dispatch('wa'));
+    await pipelineFor(store).sendMessage(sms('+14155557501', 'hi'), fake.dispatch('sms'));
+    expect(store.listAudit({ limit: 5 }).map((e) => [e.tool, e.arguments])).toEqual([
+      ['send_sms', { to: '+14155557501' }],
+      ['send_whatsapp', { to: 'whatsapp:+14155557500' }],
+    ]);
+    // The reservation keeps the person, without the channel prefix.
+    expect(store.hasContacted('+14155557500')).toBe(true);
+  });
+
+  it('marks the call audited only once it reserved, so the server writes no second row', async () => {
+    const store = open(freshFile());
+    const context = { tool: 'send_sms', args: { to: '+14155557600' }, clientName: null, sessionId: null } as { tool: string; args: Record<string, unknown>; clientName: null; sessionId: null; auditedSend?: boolean };
+    await runInCallContext(context, () => pipelineFor(store).sendMessage(sms('+14155557600'), twilio().dispatch('x')));
+    expect(context.auditedSend).toBe(true);
+    const refusedContext = { ...context, auditedSend: undefined };
+    await runInCallContext(refusedContext, () => failureOf(pipelineFor(store, { TWILIO_MCP_DENY_NUMBERS: '+1415555' }).sendMessage(sms('+14155557601'), twilio().dispatch('y'))));
+    expect(refusedContext.auditedSend).toBeUndefined();
+  });
+
+  it('a bookkeeping failure after Twilio accepted is logged, never turned into an error', async () => {
+    const store = open(freshFile());
+    const broken: Store = { ...store, settleSend: () => { throw new Error('disk full'); } };
+    const engine = new PolicyEngine(loadPolicy({ env: {} }), broken, SENDER, () => NOON_NY);
+    const pipeline = new SendPipeline({ store: async () => broken, policy: engine, optOuts: new OptOutGuard(), redactBodies: true, now: () => NOON_NY });
+    const err = captureStderr();
+    let outcome;
+    try {
+      outcome = await pipeline.sendMessage(sms('+14155557700'), async () => ({ sid: `SM${'7'.repeat(32)}` }));
+    } finally {
+      err.restore();
+    }
+    expect(outcome).toMatchObject({ dryRun: false, result: { sid: `SM${'7'.repeat(32)}` } });
+    expect(err.lines.join('')).toMatch(/could not settle send attempt #\d+: disk full \(it stays in flight and counts as outcome_unknown after a restart\)/);
+  });
+
+  it('an unknown outcome says how to check, when it was tried, and which attempt it was', async () => {
+    const store = open(freshFile());
+    const failure = await failureOf(pipelineFor(store).sendMessage(sms('+14155557800', 'x'), () => Promise.reject(new ToolFailure({ message: 'No answer.', outcomeUnknown: true }))));
+    expect(failure.message).toBe('No answer.');
+    expect(failure.nextStep).toBe(
+      'Before sending again, call list_messages with to="+14155557800" and look for a message created after 2026-11-24T17:00:00.000Z; resend only if there is none. ' +
+        'Until the duplicate window passes, the same text to this number is refused as a possible duplicate (allow_duplicate: true overrides).',
+    );
+    expect(failure.extra).toMatchObject({ to: '+14155557800', attempted_at: '2026-11-24T17:00:00.000Z' });
+  });
+
+  it('a non-ToolFailure error from the call releases the reservation with its text and passes through', async () => {
+    const store = open(freshFile());
+    await expect(pipelineFor(store).sendMessage(sms('+14155557900'), () => Promise.reject('socket closed'))).rejects.toBe('socket closed');
+    expect(store.listAudit({ limit: 1 })).toMatchObject([{ outcome: 'released', error: 'socket closed' }]);
+    expect(store.hasContacted('+14155557900')).toBe(false);
+  });
+});
