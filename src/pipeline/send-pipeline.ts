@@ -130,7 +130,7 @@ export class SendPipeline {
   }
 }
 
-const processIsAlive = (pid: number): boolean => {
+export const processIsAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;

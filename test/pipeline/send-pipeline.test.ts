@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ToolFailure } from '../../src/errors/tool-failure.js';
 import { runInCallContext } from '../../src/pipeline/call-context.js';
-import { recoverInterruptedSends, SendPipeline, type PipelineMessage } from '../../src/pipeline/send-pipeline.js';
+import { processIsAlive, recoverInterruptedSends, SendPipeline, type PipelineMessage } from '../../src/pipeline/send-pipeline.js';
 import { OptOutGuard } from '../../src/policy/opt-out-guard.js';
 import { PolicyEngine } from '../../src/policy/policy-engine.js';
 import { loadPolicy } from '../../src/policy/policy-schema.js';
@@ -351,5 +351,43 @@ describe('what the pipeline writes and says', () => {
     await expect(pipelineFor(store).sendMessage(sms('+14155557900'), () => Promise.reject('socket closed'))).rejects.toBe('socket closed');
     expect(store.listAudit({ limit: 1 })).toMatchObject([{ outcome: 'released', error: 'socket closed' }]);
     expect(store.hasContacted('+14155557900')).toBe(false);
+  });
+});
+
+describe('which owners are still alive', () => {
+  it('this process is; a process that exited is not; one we may not signal (EPERM) is', async () => {
+    expect(processIsAlive(process.pid)).toBe(true);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(processIsAlive(child.pid!)).toBe(false);
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw Object.assign(new Error('not permitted'), { code: 'EPERM' });
+    });
+    try {
+      expect(processIsAlive(4242)).toBe(true);
+    } finally {
+      kill.mockRestore();
+    }
+  });
+
+  it('recovery lists exactly five without an ellipsis, separated by "; "', () => {
+    const store = open(freshFile());
+    for (let i = 0; i < 5; i++) {
+      store.reserveSend(() => ({
+        kind: 'message', channel: 'sms', to: `+1415555760${i}`, bodyHash: null, estimatedCost: 0.01, at: NOON_NY, sendAt: null,
+        audit: { at: NOON_NY, tool: 'send_sms', arguments: {}, clientName: null, sessionId: null },
+      }));
+    }
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    try {
+      recoverInterruptedSends(store);
+    } finally {
+      spy.mockRestore();
+    }
+    const said = lines.join('');
+    expect(said).not.toContain('…');
+    expect(said).toMatch(/\+14155557600 at 2026-11-24T17:00:00.000Z; #\d+ message to \+14155557601/);
   });
 });
