@@ -19,7 +19,7 @@ import type { OutgoingMessage } from '../policy/send-guard.js';
 import type { Reservation, Store } from '../store/store.js';
 import { log } from '../util/log.js';
 import { redactArguments } from '../util/redact-arguments.js';
-import { currentCallContext } from './call-context.js';
+import { currentCallContext, type CallContext } from './call-context.js';
 
 export interface PipelineMessage extends OutgoingMessage {
   /** When the message will go out (send_at): quiet hours judge this moment. */
@@ -60,22 +60,21 @@ export class SendPipeline {
     const prepared = await policy.prepareMessage(message, { now: this.now(), sendAt: message.sendAt });
     if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, store) };
 
+    const context = currentCallContext();
     let decision: MessageDecision | undefined;
     const reservation = store.reserveSend(() => {
       // Again inside the write lock: a STOP committed since the first look still wins.
       optOuts.refuseIfOptedOut(store, message);
       decision = policy.decideMessage(prepared, store);
-      return this.reservationRequest(message, prepared, decision);
+      return this.reservationRequest(message, prepared, decision, context);
     });
-    const context = currentCallContext();
     if (context) context.auditedSend = true;
 
     const result = await this.dispatchAndSettle(store, reservation, dispatch);
     return { dryRun: false, decision: decision!, result, reservation };
   }
 
-  private reservationRequest(message: PipelineMessage, prepared: PreparedSend, decision: MessageDecision) {
-    const context = currentCallContext();
+  private reservationRequest(message: PipelineMessage, prepared: PreparedSend, decision: MessageDecision, context: CallContext | undefined) {
     const fallbackTool = message.channel === 'whatsapp' ? 'send_whatsapp' : 'send_sms';
     return {
       kind: 'message' as const,

@@ -285,7 +285,8 @@ export class MessagingService {
       },
       () => this.gateway.createMessage(request),
     );
-    const lookalikes = request.body && !request.smartEncoded && send.channel === 'sms' ? segmentsLib!.gsmLookalikes(request.body) : undefined;
+    // Only a UCS-2 body can owe its encoding to look-alikes: a GSM-7 one is not counted again.
+    const lookalikes = request.body && !request.smartEncoded && send.channel === 'sms' && counted?.encoding === 'UCS-2' ? segmentsLib!.gsmLookalikes(request.body) : undefined;
     const extras = {
       ...(request.sendAt && { scheduled_at: request.sendAt.toISOString() }),
       ...(lookalikes && {

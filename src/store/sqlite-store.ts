@@ -197,7 +197,7 @@ export function openSqliteStore(file: string): Store {
     // the reservation in flight, which the next start turns into outcome_unknown — the safe side.
     settle: bookkeeping.prepare('UPDATE send_reservations SET state = ?, sid = COALESCE(?, sid), error = ?, settled_at = ? WHERE id = ? RETURNING audit_id').pluck(),
     settleAudit: bookkeeping.prepare('UPDATE audit_log SET outcome = ?, result_sid = COALESCE(?, result_sid), error = ? WHERE id = ?'),
-    inFlight: db.prepare("SELECT *, owner_pid FROM send_reservations WHERE state = 'in_flight' ORDER BY id"),
+    inFlight: db.prepare("SELECT * FROM send_reservations WHERE state = 'in_flight' ORDER BY id"),
     markUnknown: db.prepare(
       "UPDATE send_reservations SET state = 'outcome_unknown', error = ?, settled_at = ? WHERE id = ? AND state = 'in_flight'",
     ),
