@@ -44,6 +44,14 @@ function spawnServer() {
   return { transport, client, stderr: () => stderr };
 }
 
+/** The messages the sandbox holds for `to`, read over its REST API as a client would. */
+async function sandboxMessagesTo(to: string): Promise<unknown[]> {
+  const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
+  const url = `${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json?To=${encodeURIComponent(to)}`;
+  const page = (await (await fetch(url, { headers: { authorization: auth } })).json()) as { messages: unknown[] };
+  return page.messages;
+}
+
 /** Waits (bounded) until `predicate` holds. */
 async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -65,6 +73,10 @@ it('a send in flight when the server was killed is outcome_unknown after the res
     const audit = await callTool(first.client, 'get_audit_log', { tool: 'send_sms', limit: 1 });
     return audit.json.entries?.[0]?.outcome === 'in_flight';
   }, 'the send to be in flight');
+  // The reservation commits before the request leaves, so wait until Twilio (the sandbox)
+  // has the request too: the message exists and its answer is held. Killing earlier would
+  // race the request out of the process and make the count below depend on timing.
+  await until(async () => (await sandboxMessagesTo(to)).length === 1, 'the sandbox to hold the request');
   process.kill(first.transport.pid!, 'SIGKILL');
   await pending;
 
@@ -78,10 +90,8 @@ it('a send in flight when the server was killed is outcome_unknown after the res
     expect(again.json).toMatchObject({ rule: 'duplicate', earlier_state: 'outcome_unknown' });
     const audit = await callTool(second.client, 'get_audit_log', { tool: 'send_sms', limit: 5 });
     expect(audit.json.entries[audit.json.entries.length - 1]).toMatchObject({ outcome: 'outcome_unknown', arguments: { to } });
-    // Nothing went out in the restarted server's name.
-    const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
-    const page = (await (await fetch(`${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json?To=${encodeURIComponent(to)}`, { headers: { authorization: auth } })).json()) as { messages: unknown[] };
-    expect(page.messages).toHaveLength(0);
+    // Only the interrupted send reached Twilio; nothing went out in the restarted server's name.
+    expect(await sandboxMessagesTo(to)).toHaveLength(1);
   } finally {
     await second.client.close();
   }
