@@ -17,6 +17,10 @@ import { parseToolsets, selectTools, type ToolSelection } from '../server/tool-s
 import { EventHub } from '../services/events.js';
 import { AuditService } from '../services/audit.js';
 import { InboxService } from '../services/inbox.js';
+import { IvrService } from '../services/ivr.js';
+import { VoiceService } from '../services/voice.js';
+import { VoiceSandboxService } from '../services/voice-sandbox.js';
+import { runInCallContext } from '../pipeline/call-context.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
 import { ServerStatusService } from '../services/server-status.js';
@@ -106,12 +110,15 @@ export async function startApp(options: StartOptions): Promise<App> {
     log.warn('TWILIO_MCP_WEBHOOK_INSECURE is set: webhook signatures are NOT checked. Anyone who can reach the receiver can forge messages. Local development only.');
   }
   let sandbox: (() => Promise<SandboxHandle>) | undefined;
+  // The IVR service is made below; the receiver asks for it per request.
+  let ivrService: IvrService | undefined;
   const receiver = createWebhookReceiver({
     publicBaseUrl,
     authTokens: async () => (sandbox ? [(await sandbox()).authToken] : [env.TWILIO_AUTH_TOKEN?.trim()].filter((t): t is string => Boolean(t))),
     verifySignatures,
     store,
     events,
+    voice: () => (ivrService ? (route, params) => ivrService!.answerVoiceWebhook(route, params) : undefined),
   });
   const receiverUrls = (): ReceiverUrls | undefined => {
     const [inbound, messageStatus, callStatus] = (['/messages/inbound', '/messages/status', '/calls/status'] as const).map((route) => receiver.urlFor(route));
@@ -194,6 +201,7 @@ export async function startApp(options: StartOptions): Promise<App> {
   const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom, undefined, countriesOfService);
   if (policySettings.dry_run) log.warn('Dry-run mode (TWILIO_MCP_DRY_RUN): sends are validated and policy-checked, nothing is sent.');
   const tools = selectTools(allTools, { readOnly, toolsets, sandbox: sandbox !== undefined });
+  const callsEnabled = tools.enabled.some((t) => t.toolset === 'voice');
   const status = new ServerStatusService({
     mode: sandbox ? 'sandbox' : 'live',
     accountSid: target.credentials.accountSid,
@@ -208,7 +216,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     catalog: allTools,
   });
   status.extend({
-    policy: () => policy.describe(),
+    policy: () => policy.describe({ calls: callsEnabled }),
     webhooks: () => ({
       receiver_public_url: publicBaseUrl() ? `${publicBaseUrl()}${WEBHOOK_PREFIX}/` : null,
       signatures_checked: verifySignatures,
@@ -216,11 +224,32 @@ export async function startApp(options: StartOptions): Promise<App> {
       default_status_callback: config.statusCallbackUrl ?? receiverUrls()?.messageStatus ?? null,
     }),
   });
-  const pipeline = new SendPipeline({ store, policy, optOuts: new OptOutGuard(policySettings.opt_out_scope), redactBodies: policySettings.audit.redact_bodies });
+  const optOuts = new OptOutGuard(policySettings.opt_out_scope, { callsHonorSmsOptOuts: policySettings.calls_honor_sms_opt_outs });
+  const pipeline = new SendPipeline({ store, policy, optOuts, redactBodies: policySettings.audit.redact_bodies });
+  const messaging = new MessagingService(gateway, defaults, pipeline, {
+    scheduledAt: async (sid) => (await store()).findReservationBySid(sid)?.sendAt ?? undefined,
+  });
+  const receiverBase = async () => {
+    if (sandbox) await sandbox();
+    const base = publicBaseUrl()?.replace(/\/+$/, '');
+    return base ? `${base}${WEBHOOK_PREFIX}` : undefined;
+  };
+  // An IVR "sms" action: the caller asked for it during the call (time-critical, not a first
+  // contact); every other guard applies. Audited under its own tool name.
+  const textCaller = (to: string, from: string, body: string) =>
+    runInCallContext({ tool: 'ivr_flow_sms', args: { to, from, body }, clientName: 'twilio-voice-webhook', sessionId: null }, () =>
+      messaging.sendSms({ to, from, body, transactional: true }, { firstContactConfirmed: true }).then((r) => r.message_sid),
+    );
+  ivrService = new IvrService(store, gateway, receiverBase, defaults.defaultFrom, textCaller);
+  const callStatusCallbackUrl = async () => {
+    if (sandbox) await sandbox();
+    return receiverUrls()?.callStatus;
+  };
   const services: Services = {
-    messaging: new MessagingService(gateway, defaults, pipeline, {
-      scheduledAt: async (sid) => (await store()).findReservationBySid(sid)?.sendAt ?? undefined,
-    }),
+    messaging,
+    voice: new VoiceService(gateway, { defaultFrom: defaults.defaultFrom, callStatusCallbackUrl }, pipeline, store, ivrService),
+    ivr: ivrService,
+    voiceSandbox: new VoiceSandboxService(sandbox),
     inbox: new InboxService(store, events, gateway),
     webhooks: new WebhookSetupService(gateway, receiverUrls, defaults.defaultFrom, sandbox),
     status,

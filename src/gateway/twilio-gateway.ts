@@ -10,6 +10,7 @@ import { toToolFailure } from '../errors/from-twilio.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { lazy } from '../util/lazy.js';
 import { createResilientRequestClient } from './resilient-request-client.js';
+import { createVoiceGateway, type VoiceGateway } from './voice-gateway.js';
 
 export interface GatewayTarget {
   credentials: Credentials;
@@ -93,6 +94,8 @@ export interface TwilioGateway {
   listMessagesAt(pageUrl: string): Promise<MessagePage>;
   /** The phone numbers (E.164) in a Messaging Service's sender pool. */
   listServicePhoneNumbers(serviceSid: string): Promise<string[]>;
+  /** Calls, recordings, conferences. */
+  readonly voice: VoiceGateway;
 }
 
 const toNumber = (value: unknown): number | null => {
@@ -129,11 +132,14 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
   const { accountSid } = target.credentials;
   const messagesPath = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
 
+  // Where recording media lives: Twilio's API host, or the sandbox once it has started.
+  let apiBase = target.baseUrl ?? 'https://api.twilio.com';
   const client = lazy(async () => {
     const [twilio, endpoint] = await Promise.all([
       loadTwilio(),
       target.resolveEndpoint?.() ?? { baseUrl: target.baseUrl, password: target.credentials.password },
     ]);
+    if (endpoint.baseUrl) apiBase = endpoint.baseUrl;
     return twilio(target.credentials.username, endpoint.password, {
       accountSid,
       // In the sandbox the product host is kept in a header; region/edge would only rename it.
@@ -171,6 +177,7 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
 
   return {
     accountSid,
+    voice: createVoiceGateway(call, accountSid, () => apiBase),
     findIncomingNumber: (phoneNumber) =>
       call(async (c) => {
         const [found] = await c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 });

@@ -13,9 +13,9 @@
  */
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { OptOutGuard } from '../policy/opt-out-guard.js';
-import type { MessageDecision, PolicyEngine, PreparedSend } from '../policy/policy-engine.js';
+import type { CallDecision, MessageDecision, PolicyEngine, PreparedSend } from '../policy/policy-engine.js';
 import { hashBody } from '../policy/send-ledger.js';
-import type { OutgoingMessage } from '../policy/send-guard.js';
+import type { OutgoingCall, OutgoingMessage } from '../policy/send-guard.js';
 import type { Reservation, Store } from '../store/store.js';
 import { log } from '../util/log.js';
 import { redactArguments } from '../util/redact-arguments.js';
@@ -26,9 +26,12 @@ export interface PipelineMessage extends OutgoingMessage {
   sendAt?: Date;
 }
 
-export type PipelineOutcome<T> =
-  | { dryRun: true; decision: MessageDecision }
-  | { dryRun: false; decision: MessageDecision; result: T; reservation: Reservation };
+export type PipelineOutcome<T, D = MessageDecision> =
+  | { dryRun: true; decision: D }
+  | { dryRun: false; decision: D; result: T; reservation: Reservation };
+
+/** A call as the pipeline sees it; `tool` names the audit row when no tool call is in context. */
+export type PipelineCall = OutgoingCall;
 
 export interface SendPipelineOptions {
   store: () => Promise<Store>;
@@ -74,20 +77,51 @@ export class SendPipeline {
     return { dryRun: false, decision: decision!, result, reservation };
   }
 
-  private reservationRequest(message: PipelineMessage, prepared: PreparedSend, decision: MessageDecision, context: CallContext | undefined) {
-    const fallbackTool = message.channel === 'whatsapp' ? 'send_whatsapp' : 'send_sms';
+  /**
+   * The same path for a call: do-not-call list → policy (lists, country, quiet hours) →
+   * reserve (duplicate, calls-per-day cap, spend, first contact) → `dispatch` → settle.
+   */
+  async sendCall<T extends { sid: string }>(call: PipelineCall, dispatch: () => Promise<T>): Promise<PipelineOutcome<T, CallDecision>> {
+    const { store: openStore, policy, optOuts } = this.options;
+    const store = await openStore();
+    const recipient = { to: call.to, from: call.from, messagingServiceSid: undefined };
+    optOuts.refuseIfOptedOut(store, recipient, 'call');
+    const prepared = await policy.prepareCall(call, { now: this.now() });
+    if (policy.dryRun) return { dryRun: true, decision: policy.decideCall(prepared, store) };
+
+    const context = currentCallContext();
+    let decision: CallDecision | undefined;
+    const reservation = store.reserveSend(() => {
+      optOuts.refuseIfOptedOut(store, recipient, 'call');
+      decision = policy.decideCall(prepared, store);
+      return this.reservationRequest({ kind: 'call', channel: 'voice', to: call.to, sendAt: undefined, fallbackTool: 'make_call' }, prepared, decision, context);
+    });
+    if (context) context.auditedSend = true;
+
+    const result = await this.dispatchAndSettle(store, reservation, dispatch);
+    return { dryRun: false, decision: decision!, result, reservation };
+  }
+
+  private reservationRequest(
+    send: PipelineMessage | { kind: 'call'; channel: 'voice'; to: string; sendAt: undefined; fallbackTool: string },
+    prepared: PreparedSend,
+    decision: MessageDecision | CallDecision,
+    context: CallContext | undefined,
+  ) {
+    const isCall = 'kind' in send;
+    const fallbackTool = isCall ? send.fallbackTool : send.channel === 'whatsapp' ? 'send_whatsapp' : 'send_sms';
     return {
-      kind: 'message' as const,
-      channel: message.channel,
-      to: strip(message.to),
+      kind: isCall ? ('call' as const) : ('message' as const),
+      channel: send.channel,
+      to: strip(send.to),
       bodyHash: prepared.subject.content ? hashBody(prepared.subject.content) : null,
       estimatedCost: decision.estimatedCost,
       at: prepared.at,
-      sendAt: message.sendAt ?? null,
+      sendAt: send.sendAt ?? null,
       audit: {
         at: prepared.at,
         tool: context?.tool ?? fallbackTool,
-        arguments: redactArguments(context?.args ?? { to: message.to }, this.options.redactBodies),
+        arguments: redactArguments(context?.args ?? { to: send.to }, this.options.redactBodies),
         clientName: context?.clientName ?? null,
         sessionId: context?.sessionId ?? null,
       },
@@ -104,12 +138,15 @@ export class SendPipeline {
       const message = error instanceof Error ? error.message : String(error);
       this.settle(store, reservation, { state: unknown ? 'outcome_unknown' : 'released', error: message, at: this.now() });
       if (unknown) {
+        const call = reservation.kind === 'call';
         throw new ToolFailure({
           message: error.message,
           outcomeUnknown: true,
-          nextStep:
-            `Before sending again, call list_messages with to="${reservation.to}" and look for a message created after ${reservation.at.toISOString()}; resend only if there is none. ` +
-            'Until the duplicate window passes, the same text to this number is refused as a possible duplicate (allow_duplicate: true overrides).',
+          nextStep: call
+            ? `Before calling again, call list_calls with to="${reservation.to}" and started_after ${reservation.at.toISOString()}; call again only if there is none. ` +
+              'Until the duplicate window passes, the same call to this number is refused as a possible duplicate (allow_duplicate: true overrides).'
+            : `Before sending again, call list_messages with to="${reservation.to}" and look for a message created after ${reservation.at.toISOString()}; resend only if there is none. ` +
+              'Until the duplicate window passes, the same text to this number is refused as a possible duplicate (allow_duplicate: true overrides).',
           extra: { to: reservation.to, attempted_at: reservation.at.toISOString(), attempt: reservation.id },
         });
       }
@@ -152,7 +189,7 @@ export function recoverInterruptedSends(store: Store, at: Date = new Date()): Re
       .join('; ');
     log.warn(
       `${orphans.length} send${orphans.length === 1 ? '' : 's'} left in flight by a server that stopped now ${orphans.length === 1 ? 'has' : 'have'} an unknown outcome ` +
-        `(${list}${orphans.length > 5 ? '; …' : ''}). They may have been delivered: check list_messages before resending; get_audit_log shows them as outcome_unknown.`,
+        `(${list}${orphans.length > 5 ? '; …' : ''}). They may have gone out: check list_messages (or list_calls for a call) before resending; get_audit_log shows them as outcome_unknown.`,
     );
   }
   return orphans;

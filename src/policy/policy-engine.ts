@@ -407,10 +407,11 @@ export class PolicyEngine {
       warnings.push(`Possible duplicate: ${earlierAttempt}; sending again because allow_duplicate: true.`);
       return;
     }
+    const call = subject.kind === 'call';
     const check =
       earlier.state === 'sent'
-        ? `Check ${subject.kind === 'call' ? 'that call' : 'get_message for that SID'} instead of sending again.`
-        : `Check list_messages for ${subject.to} after ${when} (or get_audit_log) before sending again.`;
+        ? `Check ${call ? 'get_call' : 'get_message'} for that SID instead of ${call ? 'calling' : 'sending'} again.`
+        : `Check ${call ? 'list_calls' : 'list_messages'} for ${subject.to} after ${when} (or get_audit_log) before ${call ? 'calling' : 'sending'} again.`;
     refuse(
       'duplicate',
       `${earlier.state === 'sent' ? 'Duplicate' : 'Possible duplicate'}: ${earlierAttempt}, within the ${windowMinutes}-minute window.`,
@@ -524,6 +525,11 @@ export class PolicyEngine {
         p.opt_out_scope === 'account'
           ? 'account: a STOP to any of your numbers or services blocks every sender until the person opts back in'
           : 'sender: a STOP blocks only the sender it was sent to (and its service)',
+      ...(calls && {
+        do_not_call: p.calls_honor_sms_opt_outs
+          ? 'opt-outs with channel voice or all, and every SMS opt-out (calls_honor_sms_opt_outs)'
+          : 'opt-outs with channel voice or all; an SMS STOP does not block calls (calls_honor_sms_opt_outs: false)',
+      }),
       audit_redacts_bodies: p.audit.redact_bodies,
     };
   }

@@ -80,6 +80,8 @@ export const PolicySchema = z
     first_contact_without_elicitation: z.enum(['allow', 'refuse']).default('refuse'),
     /** account: a STOP to any of your senders blocks every sender (the default); sender: only that sender. */
     opt_out_scope: z.enum(['account', 'sender']).default('account'),
+    /** An SMS STOP also blocks calls (default false: a STOP is about texts; calls have their own do-not-call list). */
+    calls_honor_sms_opt_outs: z.boolean().default(false),
     prices: PricesSchema.default({ sms_per_segment: {}, call_per_minute: {} }),
     audit: AuditSchema.default({ redact_bodies: true }),
   })
@@ -116,6 +118,7 @@ const EXPECTED: Record<string, string> = {
   first_contact: '"allow", "confirm" (ask the user) or "refuse"',
   first_contact_without_elicitation: '"allow" or "refuse"',
   opt_out_scope: '"account" (a STOP blocks every sender) or "sender"',
+  calls_honor_sms_opt_outs: 'true (an SMS STOP also blocks calls) or false',
   prices: 'an object such as {"sms_per_segment": {"US": 0.0083}, "default_sms_per_segment": 0.12}',
   'prices.sms_per_segment': 'USD per segment by ISO country, e.g. {"US": 0.0083, "GB": 0.0524}',
   'prices.call_per_minute': 'USD per minute by ISO country, e.g. {"US": 0.014}',
@@ -170,6 +173,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'TWILIO_MCP_DRY_RUN', path: ['dry_run'], parse: bool, expected: 'true or false' },
   { name: 'TWILIO_MCP_FIRST_CONTACT', path: ['first_contact'], parse: text, expected: 'allow, confirm or refuse' },
   { name: 'TWILIO_MCP_OPT_OUT_SCOPE', path: ['opt_out_scope'], parse: text, expected: 'account or sender' },
+  { name: 'TWILIO_MCP_CALLS_HONOR_SMS_OPT_OUTS', path: ['calls_honor_sms_opt_outs'], parse: bool, expected: 'true or false' },
 ];
 
 type Json = Record<string, unknown>;

@@ -5,7 +5,7 @@
 import { ToolFailure } from '../errors/tool-failure.js';
 import { explainTwilioError } from '../errors/twilio-error-catalog.js';
 import type { TwilioGateway } from '../gateway/twilio-gateway.js';
-import type { InboundMessage, OptOut, StatusRecord, Store } from '../store/store.js';
+import type { InboundMessage, OptOut, OptOutChannel, StatusRecord, Store } from '../store/store.js';
 import { redactSecrets } from '../util/log.js';
 import { classifyKeyword } from '../webhooks/keywords.js';
 import type { EventHub } from './events.js';
@@ -200,6 +200,7 @@ export class InboxService {
       opt_outs: rows.map((o) => ({
         recipient: o.recipient,
         sender: o.sender === EVERY_SENDER ? 'all senders' : o.sender,
+        channel: o.channel,
         source: o.source,
         keyword: o.keyword,
         reason: o.reason,
@@ -208,17 +209,19 @@ export class InboxService {
     };
   }
 
-  async addOptOut(input: { recipient: string; sender?: string; reason?: string }) {
+  /** A manual opt-out covers messages and calls unless the operator narrows it: the safe reading of "stop contacting me". */
+  async addOptOut(input: { recipient: string; sender?: string; channel?: OptOutChannel; reason?: string }) {
     // Reasons are free text an agent writes: a pasted secret must not land on disk (as in the audit).
     const reason = input.reason === undefined ? undefined : redactSecrets(input.reason);
-    const changed = (await this.store()).applyOptOut(
-      { action: 'add', sender: input.sender ?? EVERY_SENDER, recipient: input.recipient, source: 'manual', reason },
-      new Date(),
-    );
-    return { recipient: input.recipient, sender: input.sender ?? 'all senders', opted_out: true, changed };
+    const channel = input.channel ?? 'all';
+    const store = await this.store();
+    const sender = input.sender ?? EVERY_SENDER;
+    const changed = store.applyOptOut({ action: 'add', sender, recipient: input.recipient, source: 'manual', reason, channel }, new Date());
+    const now = store.listOptOuts({ recipient: input.recipient, sender, limit: 1 })[0]?.channel ?? channel;
+    return { recipient: input.recipient, sender: input.sender ?? 'all senders', channel: now, opted_out: true, changed };
   }
 
-  async removeOptOut(input: { recipient: string; sender?: string; reason: string }) {
+  async removeOptOut(input: { recipient: string; sender?: string; channel?: OptOutChannel; reason: string }) {
     const store = await this.store();
     const reason = redactSecrets(input.reason);
     const current = store.listOptOuts({ recipient: input.recipient, limit: 1000 });
@@ -231,7 +234,7 @@ export class InboxService {
     }
     let removed = 0;
     for (const sender of senders) {
-      if (store.applyOptOut({ action: 'remove', sender, recipient: input.recipient, source: 'manual', reason }, new Date())) removed++;
+      if (store.applyOptOut({ action: 'remove', sender, recipient: input.recipient, source: 'manual', reason, channel: input.channel ?? 'all' }, new Date())) removed++;
     }
     // Removing one sender's opt-out leaves an account-wide one (or another sender's) in force.
     const remaining = store.listOptOuts({ recipient: input.recipient, limit: 1 }).length > 0;

@@ -1,6 +1,9 @@
 /** The services a tool handler may call: one object per product area. */
 import type { AuditService } from './audit.js';
 import type { InboxService } from './inbox.js';
+import type { IvrService } from './ivr.js';
+import type { VoiceService } from './voice.js';
+import type { VoiceSandboxService } from './voice-sandbox.js';
 import type { MessagingService } from './messaging.js';
 import type { ServerStatusService } from './server-status.js';
 import type { WebhookSetupService } from './webhook-setup.js';
@@ -11,4 +14,7 @@ export interface Services {
   webhooks: WebhookSetupService;
   status: ServerStatusService;
   audit: AuditService;
+  voice: VoiceService;
+  ivr: IvrService;
+  voiceSandbox: VoiceSandboxService;
 }

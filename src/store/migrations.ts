@@ -182,4 +182,34 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE audit_log ADD COLUMN outcome TEXT;
   `,
   canonicalPhoneKeys,
+  // 5: voice. Opt-outs get a channel (an SMS STOP is not a do-not-call request); hosted IVR
+  // flows, the number each answers, and the path every caller took through a flow.
+  `
+  ALTER TABLE opt_outs ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms' CHECK (channel IN ('sms', 'voice', 'all'));
+  ALTER TABLE opt_out_audit ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
+  CREATE TABLE ivr_flows (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE inbound_call_flows (
+    number TEXT PRIMARY KEY,
+    flow_name TEXT NOT NULL,
+    set_at TEXT NOT NULL
+  );
+  CREATE TABLE call_events (
+    id INTEGER PRIMARY KEY,
+    call_sid TEXT NOT NULL,
+    flow_name TEXT,
+    step TEXT,
+    kind TEXT NOT NULL,
+    digits TEXT,
+    speech TEXT,
+    confidence REAL,
+    detail TEXT,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX call_events_by_call ON call_events(call_sid, id);
+  `,
 ];

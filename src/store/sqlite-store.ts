@@ -18,6 +18,9 @@ import type {
   OptOut,
   OptOutAuditEntry,
   OptOutChange,
+  OptOutChannel,
+  CallEvent,
+  StoredIvrFlow,
   Reservation,
   ReservationRequest,
   ReservationState,
@@ -28,6 +31,7 @@ import type {
   Store,
   WebhookEvent,
 } from './store.js';
+import { BLOCKS_MESSAGES } from './store.js';
 
 const iso = (d: Date) => d.toISOString();
 const date = (s: string | null) => (s ? new Date(s) : null);
@@ -63,6 +67,7 @@ const toInbound = (r: InboundRow): InboundMessage => ({
 interface OptOutRow {
   sender: string;
   recipient: string;
+  channel: OptOutChannel;
   source: OptOut['source'];
   keyword: string | null;
   reason: string | null;
@@ -71,10 +76,24 @@ interface OptOutRow {
 const toOptOut = (r: OptOutRow): OptOut => ({
   sender: r.sender,
   recipient: r.recipient,
+  channel: r.channel,
   source: r.source,
   keyword: r.keyword,
   reason: r.reason,
   createdAt: new Date(r.created_at),
+});
+
+interface FlowRow {
+  name: string;
+  definition: string;
+  created_at: string;
+  updated_at: string;
+}
+const toFlow = (r: FlowRow): StoredIvrFlow => ({
+  name: r.name,
+  definition: JSON.parse(r.definition) as unknown,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
 });
 
 interface ReservationRow {
@@ -168,11 +187,28 @@ export function openSqliteStore(file: string): Store {
     upsertRecording: db.prepare(`INSERT INTO recordings (recording_sid, call_sid, status, url, duration_seconds, updated_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (recording_sid) DO UPDATE SET status = excluded.status, url = COALESCE(excluded.url, recordings.url),
       duration_seconds = COALESCE(excluded.duration_seconds, recordings.duration_seconds), updated_at = excluded.updated_at`),
-    addOptOut: db.prepare(`INSERT INTO opt_outs (sender, recipient, source, keyword, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)
+    addOptOut: db.prepare(`INSERT INTO opt_outs (sender, recipient, source, keyword, reason, created_at, channel) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (sender, recipient) DO NOTHING`),
+    setOptOutChannel: db.prepare('UPDATE opt_outs SET channel = ? WHERE sender = ? AND recipient = ?'),
     removeOptOut: db.prepare('DELETE FROM opt_outs WHERE sender = ? AND recipient = ?'),
-    auditOptOut: db.prepare('INSERT INTO opt_out_audit (action, sender, recipient, source, keyword, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    auditOptOut: db.prepare('INSERT INTO opt_out_audit (action, sender, recipient, source, keyword, reason, at, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     findOptOut: db.prepare('SELECT * FROM opt_outs WHERE sender = ? AND recipient = ?'),
+    findOptOutOn: db.prepare('SELECT * FROM opt_outs WHERE sender = ? AND recipient = ? AND channel IN (SELECT value FROM json_each(?))'),
+    saveFlow: db.prepare(`INSERT INTO ivr_flows (name, definition, created_at, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`),
+    getFlow: db.prepare('SELECT * FROM ivr_flows WHERE name = ?'),
+    listFlows: db.prepare('SELECT * FROM ivr_flows ORDER BY name'),
+    deleteFlow: db.prepare('DELETE FROM ivr_flows WHERE name = ?'),
+    deleteFlowUses: db.prepare('DELETE FROM inbound_call_flows WHERE flow_name = ?'),
+    setInboundFlow: db.prepare(`INSERT INTO inbound_call_flows (number, flow_name, set_at) VALUES (?, ?, ?)
+      ON CONFLICT (number) DO UPDATE SET flow_name = excluded.flow_name, set_at = excluded.set_at`),
+    clearInboundFlow: db.prepare('DELETE FROM inbound_call_flows WHERE number = ?'),
+    getInboundFlow: db.prepare('SELECT flow_name FROM inbound_call_flows WHERE number = ?').pluck(),
+    listInboundFlows: db.prepare('SELECT * FROM inbound_call_flows WHERE (? IS NULL OR flow_name = ?) ORDER BY number'),
+    appendCallEvent: bookkeeping.prepare(
+      'INSERT INTO call_events (call_sid, flow_name, step, kind, digits, speech, confidence, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    callEvents: db.prepare('SELECT * FROM call_events WHERE call_sid = ? ORDER BY id'),
     markRead: db.prepare('UPDATE inbound_messages SET read_at = ? WHERE message_sid = ? AND read_at IS NULL'),
     unreadFrom: db.prepare('SELECT * FROM inbound_messages WHERE from_number = ? AND received_at >= ? AND read_at IS NULL ORDER BY received_at, rowid LIMIT 1'),
     recordSend: bookkeeping.prepare(
@@ -203,7 +239,7 @@ export function openSqliteStore(file: string): Store {
     ),
     markAuditUnknown: db.prepare("UPDATE audit_log SET outcome = 'outcome_unknown', error = ? WHERE id = ?"),
     reservationBySid: db.prepare('SELECT * FROM send_reservations WHERE sid = ? ORDER BY id DESC LIMIT 1'),
-    anyOptOut: db.prepare('SELECT * FROM opt_outs WHERE recipient = ? ORDER BY created_at, rowid LIMIT 1'),
+    anyOptOut: db.prepare('SELECT * FROM opt_outs WHERE recipient = ? AND channel IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid LIMIT 1'),
     appendAudit: bookkeeping.prepare(
       'INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -219,12 +255,22 @@ export function openSqliteStore(file: string): Store {
   const filtered = (table: string, where: string[], order: string) =>
     prepared(`SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`);
 
+  /** Channels combine as sets: sms + voice = all; all − sms = voice. */
   function applyOptOut(change: OptOutChange, at: Date): boolean {
-    const changed =
-      change.action === 'add'
-        ? s.addOptOut.run(change.sender, change.recipient, change.source, change.keyword ?? null, change.reason ?? null, iso(at)).changes > 0
-        : s.removeOptOut.run(change.sender, change.recipient).changes > 0;
-    s.auditOptOut.run(change.action, change.sender, change.recipient, change.source, change.keyword ?? null, change.reason ?? null, iso(at));
+    const channel = change.channel ?? 'sms';
+    const existing = s.findOptOut.get(change.sender, change.recipient) as OptOutRow | undefined;
+    let changed = false;
+    if (change.action === 'add') {
+      if (!existing) {
+        changed = s.addOptOut.run(change.sender, change.recipient, change.source, change.keyword ?? null, change.reason ?? null, iso(at), channel).changes > 0;
+      } else if (existing.channel !== channel && existing.channel !== 'all') {
+        changed = s.setOptOutChannel.run('all', change.sender, change.recipient).changes > 0;
+      }
+    } else if (existing) {
+      if (channel === 'all' || existing.channel === channel) changed = s.removeOptOut.run(change.sender, change.recipient).changes > 0;
+      else if (existing.channel === 'all') changed = s.setOptOutChannel.run(channel === 'sms' ? 'voice' : 'sms', change.sender, change.recipient).changes > 0;
+    }
+    s.auditOptOut.run(change.action, change.sender, change.recipient, change.source, change.keyword ?? null, change.reason ?? null, iso(at), channel);
     return changed;
   }
 
@@ -325,9 +371,10 @@ export function openSqliteStore(file: string): Store {
     getMessageStatus: (sid) => statusRecord('message', sid),
     getCallStatus: (sid) => statusRecord('call', sid),
     applyOptOut: db.transaction((change: OptOutChange, at: Date) => applyOptOut(change, at)),
-    isOptedOut(senders, recipient) {
+    isOptedOut(senders, recipient, channels = BLOCKS_MESSAGES) {
+      const wanted = JSON.stringify(channels);
       for (const sender of [...senders, '*']) {
-        const row = s.findOptOut.get(sender, recipient) as OptOutRow | undefined;
+        const row = s.findOptOutOn.get(sender, recipient, wanted) as OptOutRow | undefined;
         if (row) return toOptOut(row);
       }
       return undefined;
@@ -345,9 +392,9 @@ export function openSqliteStore(file: string): Store {
       if (filter.recipient) (where.push('recipient = ?'), args.push(filter.recipient));
       if (filter.sender) (where.push('sender = ?'), args.push(filter.sender));
       const rows = filtered('opt_out_audit', where, 'id DESC').all(...args, filter.limit) as Array<{
-        action: OptOutAuditEntry['action']; sender: string; recipient: string; source: OptOut['source']; keyword: string | null; reason: string | null; at: string;
+        action: OptOutAuditEntry['action']; sender: string; recipient: string; channel: OptOutChannel; source: OptOut['source']; keyword: string | null; reason: string | null; at: string;
       }>;
-      return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
+      return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, channel: r.channel, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
     },
     recordSend(r: SendRecord) {
       s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at), iso(r.at));
@@ -358,9 +405,10 @@ export function openSqliteStore(file: string): Store {
       return row ? { sid: row.sid, at: new Date(row.at), state: row.state, reservationId: row.id } : undefined;
     },
     hasContacted: (to) => s.contacted.get(to) !== undefined,
-    findAnyOptOut(recipients) {
+    findAnyOptOut(recipients, channels = BLOCKS_MESSAGES) {
+      const wanted = JSON.stringify(channels);
       for (const recipient of recipients) {
-        const row = s.anyOptOut.get(recipient) as OptOutRow | undefined;
+        const row = s.anyOptOut.get(recipient, wanted) as OptOutRow | undefined;
         if (row) return toOptOut(row);
       }
       return undefined;
@@ -376,6 +424,40 @@ export function openSqliteStore(file: string): Store {
     findReservationBySid(sid) {
       const row = s.reservationBySid.get(sid) as ReservationRow | undefined;
       return row ? toReservation(row) : undefined;
+    },
+    saveIvrFlow: db.transaction((name: string, definition: unknown, at: Date) => {
+      const existed = s.getFlow.get(name) !== undefined;
+      s.saveFlow.run(name, JSON.stringify(definition), iso(at), iso(at));
+      return !existed;
+    }),
+    getIvrFlow(name) {
+      const row = s.getFlow.get(name) as FlowRow | undefined;
+      return row ? toFlow(row) : undefined;
+    },
+    listIvrFlows: () => (s.listFlows.all() as FlowRow[]).map(toFlow),
+    deleteIvrFlow: db.transaction((name: string) => {
+      s.deleteFlowUses.run(name);
+      return s.deleteFlow.run(name).changes > 0;
+    }),
+    setInboundCallFlow(number, flowName, at) {
+      if (flowName === null) s.clearInboundFlow.run(number);
+      else s.setInboundFlow.run(number, flowName, iso(at));
+    },
+    getInboundCallFlow: (number) => (s.getInboundFlow.get(number) as string | undefined) ?? undefined,
+    listInboundCallFlows(flowName) {
+      const rows = s.listInboundFlows.all(flowName ?? null, flowName ?? null) as Array<{ number: string; flow_name: string; set_at: string }>;
+      return rows.map((r) => ({ number: r.number, flowName: r.flow_name, setAt: new Date(r.set_at) }));
+    },
+    appendCallEvent(e: CallEvent) {
+      s.appendCallEvent.run(e.callSid, e.flowName, e.step, e.kind, e.digits, e.speech, e.confidence, e.detail, iso(e.at));
+    },
+    listCallEvents(callSid) {
+      const rows = s.callEvents.all(callSid) as Array<{
+        call_sid: string; flow_name: string | null; step: string | null; kind: string; digits: string | null; speech: string | null; confidence: number | null; detail: string | null; at: string;
+      }>;
+      return rows.map((r) => ({
+        callSid: r.call_sid, flowName: r.flow_name, step: r.step, kind: r.kind, digits: r.digits, speech: r.speech, confidence: r.confidence, detail: r.detail, at: new Date(r.at),
+      }));
     },
     appendAudit(e: AuditEntry) {
       return Number(s.appendAudit.run(iso(e.at), e.tool, JSON.stringify(e.arguments), e.resultSid, e.error, e.clientName, e.sessionId, e.outcome ?? null).lastInsertRowid);

@@ -53,9 +53,17 @@ export interface StatusRecord {
   history: StatusChange[];
 }
 
+/**
+ * What an opt-out covers: `sms` (messages on every channel: SMS, MMS, WhatsApp — what a STOP
+ * reply means), `voice` (do not call), or `all`. Adding the other channel to an existing
+ * opt-out makes it `all`; removing one channel of `all` leaves the other.
+ */
+export type OptOutChannel = 'sms' | 'voice' | 'all';
+
 export interface OptOut {
   sender: string;
   recipient: string;
+  channel: OptOutChannel;
   source: 'keyword' | 'manual';
   keyword: string | null;
   reason: string | null;
@@ -67,6 +75,7 @@ export interface OptOutAuditEntry {
   action: 'add' | 'remove';
   sender: string;
   recipient: string;
+  channel: OptOutChannel;
   source: 'keyword' | 'manual';
   keyword: string | null;
   reason: string | null;
@@ -79,8 +88,35 @@ export interface OptOutAuditEntry {
  * recipient keeps its `whatsapp:` prefix).
  */
 export type OptOutChange =
-  | { action: 'add'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string }
-  | { action: 'remove'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string };
+  | { action: 'add'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string; channel?: OptOutChannel }
+  | { action: 'remove'; sender: string; recipient: string; source: 'keyword' | 'manual'; keyword?: string; reason?: string; channel?: OptOutChannel };
+
+/** The stored channels that block a send on a channel: a message by `sms`/`all`, a call by `voice`/`all`. */
+export const BLOCKS_MESSAGES: readonly OptOutChannel[] = ['sms', 'all'];
+export const BLOCKS_CALLS: readonly OptOutChannel[] = ['voice', 'all'];
+
+/** One thing that happened on a call the server answers with a hosted IVR flow. */
+export interface CallEvent {
+  callSid: string;
+  flowName: string | null;
+  step: string | null;
+  /** prompt (a step was served), answer (digits/speech), no_input, transfer, voicemail, sms, hangup, repeat, error */
+  kind: string;
+  digits: string | null;
+  speech: string | null;
+  confidence: number | null;
+  /** What the event led to, in words or JSON (e.g. the next step, the SMS SID). */
+  detail: string | null;
+  at: Date;
+}
+
+export interface StoredIvrFlow {
+  name: string;
+  /** The flow as validated by the tool (domain/ivr-flow-schema.ts), kept as JSON. */
+  definition: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /** What one webhook changes, applied in the same transaction as the event itself. */
 export type Ingest =
@@ -213,10 +249,13 @@ export interface Store {
    * original row; removing a missing one is a no-op, but both are still audited).
    */
   applyOptOut(change: OptOutChange, at: Date): boolean;
-  /** The opt-out that blocks `recipient` from any of `senders` (or from every sender, '*'). */
-  isOptedOut(senders: string[], recipient: string): OptOut | undefined;
-  /** The first opt-out of any of `recipients` from any sender at all (account-wide scope). */
-  findAnyOptOut(recipients: string[]): OptOut | undefined;
+  /**
+   * The opt-out that blocks `recipient` from any of `senders` (or from every sender, '*'),
+   * counting only opt-outs whose channel is one of `channels` (default: those that block messages).
+   */
+  isOptedOut(senders: string[], recipient: string, channels?: readonly OptOutChannel[]): OptOut | undefined;
+  /** The first opt-out of any of `recipients` from any sender at all (account-wide scope), by channel as above. */
+  findAnyOptOut(recipients: string[], channels?: readonly OptOutChannel[]): OptOut | undefined;
   /** Current opt-outs, newest first. */
   listOptOuts(filter: { recipient?: string; sender?: string; limit: number }): OptOut[];
   /** The opt-out audit, newest first. */
@@ -246,6 +285,21 @@ export interface Store {
   recoverInFlight(isAlive: (pid: number) => boolean, at: Date): Reservation[];
   /** The reservation that produced `sid` (e.g. to show a scheduled message's send time). */
   findReservationBySid(sid: string): Reservation | undefined;
+
+  /** Stores a flow under its name (replacing one of the same name); true when it is new. */
+  saveIvrFlow(name: string, definition: unknown, at: Date): boolean;
+  getIvrFlow(name: string): StoredIvrFlow | undefined;
+  listIvrFlows(): StoredIvrFlow[];
+  /** Deletes a flow and every number's use of it; false when there was none. */
+  deleteIvrFlow(name: string): boolean;
+  /** Which flow answers inbound calls to `number` (null clears it). */
+  setInboundCallFlow(number: string, flowName: string | null, at: Date): void;
+  getInboundCallFlow(number: string): string | undefined;
+  /** Numbers answered by a flow (all flows when no name is given). */
+  listInboundCallFlows(flowName?: string): Array<{ number: string; flowName: string; setAt: Date }>;
+  appendCallEvent(event: CallEvent): void;
+  /** A call's events, oldest first. */
+  listCallEvents(callSid: string): CallEvent[];
 
   /** Appends one audit row; returns its id. */
   appendAudit(entry: AuditEntry): number;

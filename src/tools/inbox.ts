@@ -103,6 +103,8 @@ const getDeliveryStatus = defineTool({
   handle: (args, { services }) => services.inbox.getDeliveryStatus(args.sid),
 });
 
+const optOutChannel = z.enum(['sms', 'voice', 'all']);
+
 const listOptOuts = defineTool({
   name: 'list_opt_outs',
   title: 'List opt-outs',
@@ -115,7 +117,9 @@ const listOptOuts = defineTool({
     limit: z.number().int().min(1).max(500).default(50),
   }),
   output: z.object({
-    opt_outs: z.array(z.object({ recipient: z.string(), sender: z.string(), source: z.string(), keyword: z.string().nullable(), reason: z.string().nullable(), since: z.string() })),
+    opt_outs: z.array(
+      z.object({ recipient: z.string(), sender: z.string(), channel: z.enum(['sms', 'voice', 'all']), source: z.string(), keyword: z.string().nullable(), reason: z.string().nullable(), since: z.string() }),
+    ),
   }),
   handle: (args, { services }) => services.inbox.listOptOuts(args),
 });
@@ -123,15 +127,16 @@ const listOptOuts = defineTool({
 const addOptOut = defineTool({
   name: 'add_opt_out',
   title: 'Add an opt-out',
-  description: 'Stop all messages to a recipient (e.g. they asked by another channel). Applies to every sender unless sender is given.',
+  description: 'Stop contacting a recipient (e.g. they asked by another channel): messages (sms), calls (voice, the do-not-call list) or both (all, default). Every sender unless sender is given.',
   kind: 'update',
   toolset: 'inbox',
   input: z.object({
     recipient: phoneAddress('recipient').describe('E.164 (or whatsapp:+…)'),
     sender: senderAddress().optional().describe('Only this sender: your number (E.164) or messaging service (MG…). Default: every sender'),
+    channel: optOutChannel.optional().describe('sms: messages on every channel; voice: calls; all (default): both'),
     reason: z.string().max(500).optional(),
   }),
-  output: z.object({ recipient: z.string(), sender: z.string(), opted_out: z.boolean(), changed: z.boolean() }),
+  output: z.object({ recipient: z.string(), sender: z.string(), channel: optOutChannel, opted_out: z.boolean(), changed: z.boolean() }),
   handle: (args, { services }) => services.inbox.addOptOut(args),
 });
 
@@ -144,6 +149,7 @@ const removeOptOut = defineTool({
   input: z.object({
     recipient: phoneAddress('recipient'),
     sender: senderAddress().optional().describe('Only the opt-out for this sender. Default: all of them'),
+    channel: optOutChannel.optional().describe('Only this channel (sms or voice). Default: all'),
     reason: reConsentReason,
   }),
   output: z.object({ recipient: z.string(), removed: z.number(), still_opted_out: z.boolean(), reason_recorded: z.string() }),

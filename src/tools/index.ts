@@ -3,5 +3,6 @@ import type { ToolDefinition } from './define-tool.js';
 import { inboxTools } from './inbox.js';
 import { messagingTools } from './messaging.js';
 import { serverTools } from './server.js';
+import { voiceTools } from './voice.js';
 
-export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...serverTools] as unknown as ToolDefinition[];
+export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...serverTools] as unknown as ToolDefinition[];

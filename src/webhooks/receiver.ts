@@ -18,6 +18,7 @@ import { log } from '../util/log.js';
 import { IngestQueue } from './ingest-queue.js';
 import { classifyKeyword, type KeywordKind, reportedKeyword } from './keywords.js';
 import { verifySignature } from './signature.js';
+import { parseVoiceRoute, type VoiceRoute, type VoiceWebhookHandler } from './voice-routes.js';
 
 export const WEBHOOK_PREFIX = '/webhooks/twilio';
 export const WEBHOOK_ROUTES: Record<string, WebhookKind> = {
@@ -54,6 +55,8 @@ export interface WebhookReceiverOptions {
    * are right, so only a forger or a misconfiguration reaches it.
    */
   signatureFailureLimit?: FailureLimitOptions;
+  /** Answers the voice routes (hosted IVR flows) with TwiML; without it they are 404. */
+  voice?: () => VoiceWebhookHandler | undefined;
 }
 
 export interface WebhookReceiver {
@@ -317,7 +320,9 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
     if (!path.startsWith(`${WEBHOOK_PREFIX}/`)) return false;
     const kind = WEBHOOK_ROUTES[path.slice(WEBHOOK_PREFIX.length)];
-    if (!kind) {
+    const voiceRoute = kind ? undefined : parseVoiceRoute(path.slice(WEBHOOK_PREFIX.length), query);
+    const voiceHandler = voiceRoute ? options.voice?.() : undefined;
+    if (!kind && !(voiceRoute && voiceHandler)) {
       answer(res, 404, `unknown webhook route; the routes are ${Object.keys(WEBHOOK_ROUTES).map((r) => WEBHOOK_PREFIX + r).join(', ')}`);
       return true;
     }
@@ -338,6 +343,11 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       // Verified before a JSON body is even parsed: an unsigned request learns nothing.
       await beforeDeadline(checkSignature(req, path, query, rawBody, formParams), deadline, () => new Refusal(503, 'signature check timed out'));
       const params = formParams ?? parseJson(rawBody.toString('utf8'));
+      if (!kind) {
+        const twiml = await beforeDeadline(voiceHandler!(voiceRoute as VoiceRoute, flatten(params)), deadline, () => new Refusal(503, 'the voice answer took too long'));
+        answer(res, 200, twiml, 'text/xml');
+        return true;
+      }
 
       const { event, change } = buildChange(kind, params, new Date());
       const token = req.headers['i-twilio-idempotency-token'];

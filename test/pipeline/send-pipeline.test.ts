@@ -278,7 +278,7 @@ describe('what the pipeline writes and says', () => {
     }
     const said = err.lines.join('');
     expect(said.match(/unknown outcome/g)).toHaveLength(1);
-    expect(said).toMatch(/1 send left in flight by a server that stopped now has an unknown outcome \(#\d+ message to \+14155557300 at 2026-11-24T17:00:00.000Z\)\. They may have been delivered: check list_messages before resending; get_audit_log shows them as outcome_unknown\./);
+    expect(said).toMatch(/1 send left in flight by a server that stopped now has an unknown outcome \(#\d+ message to \+14155557300 at 2026-11-24T17:00:00.000Z\)\. They may have gone out: check list_messages \(or list_calls for a call\) before resending; get_audit_log shows them as outcome_unknown\./);
   });
 
   it('recovery of many sends lists five and says there are more', () => {
