@@ -26,7 +26,7 @@ import { MessagingService, type MessagingDefaults } from '../services/messaging.
 import { ServerStatusService } from '../services/server-status.js';
 import { WebhookSetupService, type ReceiverUrls } from '../services/webhook-setup.js';
 import type { Store } from '../store/store.js';
-import { allTools } from '../tools/index.js';
+import { loadToolCatalog, type ToolEntry } from '../tools/catalog.js';
 import { lazy } from '../util/lazy.js';
 import { log, registerSecret } from '../util/log.js';
 import { createWebhookReceiver, WEBHOOK_PREFIX } from '../webhooks/receiver.js';
@@ -38,7 +38,7 @@ export interface App {
   events: EventHub;
   /** The embedded sandbox, started on first use; undefined in live mode. */
   sandbox: (() => Promise<SandboxHandle>) | undefined;
-  tools: ToolSelection;
+  tools: ToolSelection<ToolEntry>;
   instructions: string;
   policy: PolicyEngine;
   /** Route function for Twilio webhooks, to mount on an HTTP server. */
@@ -200,7 +200,8 @@ export async function startApp(options: StartOptions): Promise<App> {
   };
   const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom, undefined, countriesOfService);
   if (policySettings.dry_run) log.warn('Dry-run mode (TWILIO_MCP_DRY_RUN): sends are validated and policy-checked, nothing is sent.');
-  const tools = selectTools(allTools, { readOnly, toolsets, sandbox: sandbox !== undefined });
+  const catalog = await loadToolCatalog();
+  const tools = selectTools(catalog, { readOnly, toolsets, sandbox: sandbox !== undefined });
   const callsEnabled = tools.enabled.some((t) => t.toolset === 'voice');
   const status = new ServerStatusService({
     mode: sandbox ? 'sandbox' : 'live',
@@ -213,7 +214,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     toolsets: tools.toolsets,
     enabledTools: tools.enabled.map((t) => t.name),
     hiddenTools: tools.hidden,
-    catalog: allTools,
+    catalog,
   });
   status.extend({
     policy: () => policy.describe({ calls: callsEnabled }),

@@ -8,12 +8,11 @@ import { z } from 'zod';
 import { NeedsConfirmation } from '../policy/policy-engine.js';
 import type { EventHub } from '../services/events.js';
 import type { Services } from '../services/index.js';
-import type { ToolDefinition } from '../tools/define-tool.js';
+import type { ToolEntry } from '../tools/catalog.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
 import { runInCallContext, type CallContext } from '../pipeline/call-context.js';
 import { annotationsFor } from './annotations.js';
-import { compactSchema } from './compact-schema.js';
 import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
 
@@ -24,7 +23,7 @@ export const SERVER_VERSION = '0.1.0';
 
 export interface ServerDependencies {
   services: Services;
-  tools: readonly ToolDefinition[];
+  tools: readonly ToolEntry[];
   instructions: string;
   /** When given, the inbox resources are registered and subscriptions fed from it. */
   events?: EventHub;
@@ -80,8 +79,8 @@ export function createServer(deps: ServerDependencies): McpServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: compactSchema(tool.input),
-        outputSchema: compactSchema(tool.output),
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
         annotations: annotationsFor(tool.kind),
       },
       async (args, ctx) => {
@@ -97,8 +96,8 @@ export function createServer(deps: ServerDependencies): McpServer {
           clientName: server.server.getClientVersion()?.name ?? null,
           sessionId: ctx.sessionId ?? null,
         });
-        const execute = (firstContactConfirmed: boolean) =>
-          tool.handle(args, { services: deps.services, signal: ctx.mcpReq.signal, progress, firstContactConfirmed });
+        const execute = async (firstContactConfirmed: boolean) =>
+          (await tool.definition()).handle(args as never, { services: deps.services, signal: ctx.mcpReq.signal, progress, firstContactConfirmed });
         // Every call with a side effect is audited, whether it succeeded or not; a send that
         // reached the pipeline's reservation was audited there (intent first, then outcome).
         const run = tool.kind === 'read' ? execute : async (firstContactConfirmed: boolean) => {

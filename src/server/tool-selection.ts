@@ -3,7 +3,15 @@
  * get_server_status can answer "why can't it do X?" in one call.
  * Read-only wins over every other setting.
  */
-import { DEFAULT_TOOLSETS, TOOLSETS, type ToolDefinition, type Toolset } from '../tools/define-tool.js';
+import { DEFAULT_TOOLSETS, TOOLSETS, type ToolKind, type Toolset } from '../tools/define-tool.js';
+
+/** What selection needs of a tool (a definition or a catalog entry). */
+export interface SelectableTool {
+  name: string;
+  kind: ToolKind;
+  toolset: Toolset;
+  sandboxOnly?: boolean;
+}
 
 export interface SelectionOptions {
   readOnly: boolean;
@@ -17,8 +25,8 @@ export interface HiddenTool {
   reason: string;
 }
 
-export interface ToolSelection {
-  enabled: ToolDefinition[];
+export interface ToolSelection<T extends SelectableTool = SelectableTool> {
+  enabled: T[];
   hidden: HiddenTool[];
   toolsets: readonly Toolset[];
 }
@@ -37,9 +45,9 @@ export function parseToolsets(value: string | undefined): Toolset[] | undefined 
   return [...new Set([...(names as Toolset[]), 'server' as const])];
 }
 
-export function selectTools(tools: readonly ToolDefinition[], options: SelectionOptions): ToolSelection {
+export function selectTools<T extends SelectableTool>(tools: readonly T[], options: SelectionOptions): ToolSelection<T> {
   const toolsets = options.toolsets ?? DEFAULT_TOOLSETS;
-  const enabled: ToolDefinition[] = [];
+  const enabled: T[] = [];
   const hidden: HiddenTool[] = [];
   for (const tool of tools) {
     if (options.readOnly && tool.kind !== 'read') {

@@ -49,6 +49,8 @@ export interface InProcessServer {
   callTool(name: string, args?: Record<string, unknown>): Promise<ToolOutcome>;
   /** Outgoing messages the embedded sandbox accepted for `number` (SMS and whatsapp: forms), since this app started. */
   sandboxMessagesTo(number: string): Promise<number>;
+  /** Calls the embedded sandbox accepted to `number` (outbound), since this app started: read from its own REST API. */
+  sandboxCallsTo(number: string): Promise<number>;
   sandbox(): Promise<SandboxHandle>;
   /** Closes client and app, then starts both again on the same data dir (the sandbox starts afresh: its counts restart at 0). */
   restart(): Promise<void>;
@@ -110,10 +112,21 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     return page.messages.filter((m) => m.direction !== 'inbound').length;
   };
 
+  const callsTo = async (to: string): Promise<number> => {
+    const handle = await sandbox();
+    const url = `${handle.baseUrl}/2010-04-01/Accounts/${handle.accountSid}/Calls.json?${new URLSearchParams({ To: to, PageSize: '1000' })}`;
+    const response = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${handle.accountSid}:${handle.authToken}`).toString('base64')}` } });
+    if (!response.ok) throw new Error(`sandbox call list failed: ${response.status} ${await response.text()}`);
+    const page = (await response.json()) as { calls: Array<{ direction: string }>; next_page_uri: string | null };
+    if (page.next_page_uri) throw new Error('more than 1000 calls to one number: the harness counts one page');
+    return page.calls.filter((c) => c.direction !== 'inbound').length;
+  };
+
   return {
     get app() {
       return current.app;
     },
+    sandboxCallsTo: callsTo,
     get client() {
       return current.client;
     },
@@ -145,6 +158,13 @@ export async function reachedSandbox(server: InProcessServer, number: string, ac
   const before = await server.sandboxMessagesTo(number);
   await action();
   return (await server.sandboxMessagesTo(number)) - before;
+}
+
+/** The same for calls: how many calls to `number` reached the sandbox while `action` ran. */
+export async function callsReachingSandbox(server: InProcessServer, number: string, action: () => Promise<unknown>): Promise<number> {
+  const before = await server.sandboxCallsTo(number);
+  await action();
+  return (await server.sandboxCallsTo(number)) - before;
 }
 
 /** A quiet-hours window around `now` in `timeZone` ("HH:MM-HH:MM"), so the recipient is inside it whenever the test runs. */
