@@ -5,7 +5,7 @@
  * Knobs: BENCH_COLD_RUNS (9), BENCH_SEND_RUNS (500), BENCH_SEND_WARMUP (100),
  * BENCH_PIPELINE_SENDS (1000), BENCH_TIME_LIMIT_S (240, not counting the one-time anchor install).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,10 +40,11 @@ async function measureColdStarts(anchorEntry) {
   const env = cleanEnv({ TWILIO_MCP_DATA_DIR: dataDir });
   const targets = {
     ours: [process.execPath, [SERVER]],
+    oursAll: [process.execPath, [SERVER, '--toolsets', 'all']],
     anchor: [process.execPath, [anchorEntry, ...FAKE_ANCHOR_ARGS]],
     floor: [process.execPath, [FLOOR]],
   };
-  const results = { ours: [], anchor: [], floor: [] };
+  const results = { ours: [], oursAll: [], anchor: [], floor: [] };
   try {
     // One untimed start each first, so no server pays for reading its files from disk.
     for (const [command, args] of Object.values(targets)) await coldStart(command, args, env);
@@ -108,8 +109,23 @@ async function measureSends() {
   }
 }
 
+/** tools/list bytes per toolset, grouped by the build's manifest (which knows each tool's toolset). */
+function toolsetCosts(tools) {
+  const manifest = JSON.parse(readFileSync(join(HERE, '..', 'dist', 'tools', 'tool-manifest.json'), 'utf8'));
+  const toolsetOf = new Map(manifest.tools.map((t) => [t.name, t.toolset]));
+  const groups = new Map();
+  for (const tool of tools) {
+    const key = toolsetOf.get(tool.name) ?? '?';
+    const group = groups.get(key) ?? { count: 0, bytes: 0 };
+    group.count += 1;
+    group.bytes += Buffer.byteLength(JSON.stringify(tool));
+    groups.set(key, group);
+  }
+  return [...groups].map(([key, g]) => [key, g.count, g.bytes, Math.round(g.bytes / 4)]);
+}
+
 function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput }) {
-  const names = { ours: 'mcp-server-twilio', anchor: `${ANCHOR} (anchor)`, floor: 'floor (same SDK, 1 zod tool)' };
+  const names = { ours: 'mcp-server-twilio (default toolsets)', oursAll: 'mcp-server-twilio --toolsets all', anchor: `${ANCHOR} (anchor)`, floor: 'floor (same SDK, 1 zod tool)' };
   const ms = {};
   const rss = {};
   const bytes = {};
@@ -122,6 +138,8 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     rows.push([names[key], fmt(ms[key]), `(${fmt(Math.min(...times))}–${fmt(Math.max(...times))})`, fmt(rss[key]), runs[0].tools.length, bytes[key], Math.round(bytes[key] / 4)]);
   }
   const coldRatio = ms.ours / ms.anchor;
+  const coldAllRatio = ms.oursAll / ms.anchor;
+  const toolsetRows = toolsetCosts(cold.oursAll[0].tools);
   const rssRatio = rss.ours / rss.anchor;
   const mcp50 = median(sends.mcp);
   const direct50 = median(sends.direct);
@@ -138,8 +156,13 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     ...table(rows).map((line) => `   ${line}`),
     '',
     `   cold start  ours/anchor = ${fmt(coldRatio, 2)}   target ≤ 0.50  ${verdict(coldRatio <= 0.5)}   (floor/anchor = ${fmt(ms.floor / ms.anchor, 2)}; ours − floor = ${fmt(ms.ours - ms.floor)} ms)`,
+    `   cold start  all/anchor  = ${fmt(coldAllRatio, 2)}   target ≤ 0.50  ${verdict(coldAllRatio <= 0.5)}   (--toolsets all: ${cold.oursAll[0].tools.length} tools)`,
     `   peak RSS    ours/anchor = ${fmt(rssRatio, 2)}   target ≤ 0.65  ${verdict(rssRatio <= 0.65)}   (floor/anchor = ${fmt(rss.floor / rss.anchor, 2)}; ours − floor = ${fmt(rss.ours - rss.floor)} MiB)`,
     `   tools/list  ours/anchor = ${fmt(bytes.ours / bytes.anchor, 3)}  (≈ ${Math.round(bytes.ours / 4)} vs ≈ ${Math.round(bytes.anchor / 4)} tokens)`,
+    `   tools/list  all/anchor  = ${fmt(bytes.oursAll / bytes.anchor, 3)}  (≈ ${Math.round(bytes.oursAll / 4)} vs ≈ ${Math.round(bytes.anchor / 4)} tokens)`,
+    '',
+    '   What each toolset adds to tools/list (--toolsets all):',
+    ...table([['toolset', 'tools', 'bytes', '≈ tokens'], ...toolsetRows]).map((line) => `     ${line}`),
     '',
     `2. send_sms round trip: ${SEND_RUNS} samples of each path after ${SEND_WARMUP} warm-ups, the two paths alternating, one sandbox (started by the bench) behind both.`,
     '',
