@@ -5,7 +5,7 @@
  * Knobs: BENCH_COLD_RUNS (9), BENCH_SEND_RUNS (500), BENCH_SEND_WARMUP (100),
  * BENCH_PIPELINE_SENDS (1000), BENCH_TIME_LIMIT_S (240, not counting the one-time anchor install).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +41,11 @@ async function measureColdStarts(anchorEntry) {
   const targets = {
     ours: [process.execPath, [SERVER]],
     oursAll: [process.execPath, [SERVER, '--toolsets', 'all']],
+    oursAllEager: [process.execPath, [eagerServerCopy(), '--toolsets', 'all']],
     anchor: [process.execPath, [anchorEntry, ...FAKE_ANCHOR_ARGS]],
     floor: [process.execPath, [FLOOR]],
   };
-  const results = { ours: [], oursAll: [], anchor: [], floor: [] };
+  const results = { ours: [], oursAll: [], oursAllEager: [], anchor: [], floor: [] };
   try {
     // One untimed start each first, so no server pays for reading its files from disk.
     for (const [command, args] of Object.values(targets)) await coldStart(command, args, env);
@@ -109,6 +110,19 @@ async function measureSends() {
   }
 }
 
+/**
+ * A copy of dist/ without the tool manifest, beside the project (so it resolves the same
+ * node_modules): the server then imports every toolset module and converts every schema
+ * at start, which is what it did before the manifest — measured in the same run.
+ */
+function eagerServerCopy() {
+  const copy = join(HERE, '..', '.bench-tmp', 'dist-without-manifest');
+  rmSync(copy, { recursive: true, force: true });
+  cpSync(join(HERE, '..', 'dist'), copy, { recursive: true });
+  rmSync(join(copy, 'tools', 'tool-manifest.json'));
+  return join(copy, 'cli', 'main.js');
+}
+
 /** tools/list bytes per toolset, grouped by the build's manifest (which knows each tool's toolset). */
 function toolsetCosts(tools) {
   const manifest = JSON.parse(readFileSync(join(HERE, '..', 'dist', 'tools', 'tool-manifest.json'), 'utf8'));
@@ -125,7 +139,10 @@ function toolsetCosts(tools) {
 }
 
 function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput }) {
-  const names = { ours: 'mcp-server-twilio (default toolsets)', oursAll: 'mcp-server-twilio --toolsets all', anchor: `${ANCHOR} (anchor)`, floor: 'floor (same SDK, 1 zod tool)' };
+  const names = {
+    ours: 'mcp-server-twilio (default toolsets)',
+    oursAll: 'mcp-server-twilio --toolsets all',
+    oursAllEager: '  same, schemas built at start (no manifest)', anchor: `${ANCHOR} (anchor)`, floor: 'floor (same SDK, 1 zod tool)' };
   const ms = {};
   const rss = {};
   const bytes = {};
@@ -157,6 +174,7 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     '',
     `   cold start  ours/anchor = ${fmt(coldRatio, 2)}   target ≤ 0.50  ${verdict(coldRatio <= 0.5)}   (floor/anchor = ${fmt(ms.floor / ms.anchor, 2)}; ours − floor = ${fmt(ms.ours - ms.floor)} ms)`,
     `   cold start  all/anchor  = ${fmt(coldAllRatio, 2)}   target ≤ 0.50  ${verdict(coldAllRatio <= 0.5)}   (--toolsets all: ${cold.oursAll[0].tools.length} tools)`,
+    `   build-time manifest vs schemas built at start (every toolset module imported, every schema converted): ${fmt(ms.oursAllEager - ms.oursAll)} ms saved, eager/manifest = ${fmt(ms.oursAllEager / ms.oursAll, 2)}`,
     `   peak RSS    ours/anchor = ${fmt(rssRatio, 2)}   target ≤ 0.65  ${verdict(rssRatio <= 0.65)}   (floor/anchor = ${fmt(rss.floor / rss.anchor, 2)}; ours − floor = ${fmt(rss.ours - rss.floor)} MiB)`,
     `   tools/list  ours/anchor = ${fmt(bytes.ours / bytes.anchor, 3)}  (≈ ${Math.round(bytes.ours / 4)} vs ≈ ${Math.round(bytes.anchor / 4)} tokens)`,
     `   tools/list  all/anchor  = ${fmt(bytes.oursAll / bytes.anchor, 3)}  (≈ ${Math.round(bytes.oursAll / 4)} vs ≈ ${Math.round(bytes.anchor / 4)} tokens)`,
