@@ -92,9 +92,9 @@ describe('join and leave', () => {
     const b = store.join('room', B);
     const c = store.join('room', C);
     store.leave(A);
-    expect(await host.left).toBe('removed');
-    expect(await b.left).toBe('ended');
-    expect(await c.left).toBe('ended');
+    expect(await stateOf(host.left)).toBe('removed');
+    expect(await stateOf(b.left)).toBe('ended');
+    expect(await stateOf(c.left)).toBe('ended');
     expect(json('GET', `/Conferences/${host.conferenceSid}.json`)).toMatchObject({ status: 'completed', reason_conference_ended: 'participant-with-end-conference-on-exit-left', call_sid_ending_conference: A });
   });
 
@@ -126,12 +126,12 @@ describe('REST on participants', () => {
     const { conferenceSid, left } = store.join('room', A);
     const b = store.join('room', B);
     expect(route('DELETE', `/Conferences/${conferenceSid}/Participants/${A}.json`)).toEqual({ status: 204 });
-    expect(await left).toBe('removed');
+    expect(await stateOf(left)).toBe('removed');
     expect(participantSids(conferenceSid)).toEqual([B]);
     expect(errorOf(() => route('GET', `/Conferences/${conferenceSid}/Participants/${A}.json`))).toMatchObject({ status: 404, code: 20404 });
     expect(errorOf(() => route('DELETE', `/Conferences/${conferenceSid}/Participants/${A}.json`))).toMatchObject({ status: 404, code: 20404 });
     route('DELETE', `/Conferences/${conferenceSid}/Participants/${B}.json`);
-    expect(await b.left).toBe('removed');
+    expect(await stateOf(b.left)).toBe('removed');
     expect(json('GET', `/Conferences/${conferenceSid}.json`)).toMatchObject({ status: 'completed', reason_conference_ended: 'last-participant-kicked' });
   });
 
@@ -139,7 +139,7 @@ describe('REST on participants', () => {
     const { conferenceSid } = store.join('room', A, { endConferenceOnExit: true });
     const b = store.join('room', B);
     route('DELETE', `/Conferences/${conferenceSid}/Participants/${A}.json`);
-    expect(await b.left).toBe('ended');
+    expect(await stateOf(b.left)).toBe('ended');
     expect(json('GET', `/Conferences/${conferenceSid}.json`).reason_conference_ended).toBe('participant-with-end-conference-on-exit-kicked');
   });
 
@@ -171,8 +171,8 @@ describe('REST on conferences', () => {
     const b = store.join('room', B, { startConferenceOnEnter: false });
     const body = json('POST', `/Conferences/${a.conferenceSid}.json`, '', { Status: 'completed' });
     expect(body).toMatchObject({ status: 'completed', reason_conference_ended: 'conference-ended-via-api', call_sid_ending_conference: null });
-    expect(await a.left).toBe('ended');
-    expect(await b.left).toBe('ended');
+    expect(await stateOf(a.left)).toBe('ended');
+    expect(await stateOf(b.left)).toBe('ended');
     expect(participantSids(a.conferenceSid)).toEqual([]);
     // Ending it again changes nothing.
     expect(json('POST', `/Conferences/${a.conferenceSid}.json`, '', { Status: 'completed' }).reason_conference_ended).toBe('conference-ended-via-api');
@@ -269,7 +269,7 @@ describe('conference status callbacks', () => {
   it('close() settles every `left` and posts nothing more', async () => {
     const a = store.join('room', A, { statusCallback: 'https://cb.test/close', statusCallbackEvent: ['end', 'leave'] });
     store.close();
-    expect(await a.left).toBe('ended');
+    expect(await stateOf(a.left)).toBe('ended');
     expect(posted).toEqual([]);
   });
 });
