@@ -6,6 +6,7 @@
  * costs ~50 ms against ~260 ms for the whole `twilio` package (measured on this machine),
  * and neither cost is paid at cold start.
  */
+import { createRequire } from 'node:module';
 import type VoiceResponseClass from 'twilio/lib/twiml/VoiceResponse.js';
 import { lazy } from '../../util/lazy.js';
 
@@ -14,6 +15,18 @@ export type SayVoice = VoiceResponseClass.SayAttributes['voice'];
 export type SayLanguage = VoiceResponseClass.SayAttributes['language'];
 
 export const loadVoiceResponse = lazy(async () => (await import('twilio/lib/twiml/VoiceResponse.js')).default);
+
+const requireHere = createRequire(import.meta.url);
+let voiceResponseLoaded: typeof VoiceResponseClass | undefined;
+/**
+ * The same class, loaded synchronously on first use, for checks that must stay synchronous
+ * (checkIvrFlow renders every step to validate it). Node shares one module instance
+ * between this require and the dynamic import above.
+ */
+export function voiceResponseClassSync(): typeof VoiceResponseClass {
+  voiceResponseLoaded ??= requireHere('twilio/lib/twiml/VoiceResponse.js') as typeof VoiceResponseClass;
+  return voiceResponseLoaded;
+}
 
 /** A fresh, empty <Response>. */
 export async function newVoiceResponse(): Promise<VoiceResponse> {
