@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadVoiceResponse, sayTwiml } from '../../src/domain/twiml/build-twiml.js';
+import { MAX_SAY_CHARS } from '../../src/domain/ivr-flow-schema.js';
 import { INLINE_TWIML_MAX_CHARS, validateTwiml, type TwimlIssue } from '../../src/domain/twiml/validate-twiml.js';
+import { SAY_MAX_CHARS } from '../../src/domain/twiml/voice-grammar.js';
 
 const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
@@ -157,6 +159,8 @@ describe('validateTwiml: broken documents', () => {
     expect(only(validateTwiml('<Response><Redirect/></Response>')).message).toMatch(/<Redirect> is empty/);
     expect(only(validateTwiml('<Response><Dial>call bob</Dial></Response>')).message).toMatch(/not a phone number/);
     expect(only(validateTwiml('<Response><Say></Say></Response>')).message).toMatch(/nothing to say/);
+    expect(SAY_MAX_CHARS).toBe(MAX_SAY_CHARS);
+    expect(validateTwiml(`<Response><Say>${'a'.repeat(4096)}</Say></Response>`)).toEqual([]);
     expect(only(validateTwiml(`<Response><Say>${'a'.repeat(4097)}</Say></Response>`)).message).toMatch(/at most 4096/);
   });
 

@@ -9,11 +9,11 @@
  */
 import { distance } from 'fastest-levenshtein';
 import { SaxesParser, type SaxesAttributePlain, type SaxesTagPlain } from 'saxes';
-import { MAX_SAY_CHARS } from '../ivr-flow-schema.js';
 import {
   elementRule,
   HOSTED_TWIML_MAX_BYTES,
   INLINE_TWIML_MAX_CHARS,
+  SAY_MAX_CHARS,
   SAY_VOICE_PATTERNS,
   VOICE_ELEMENTS,
   type ElementRule,
@@ -250,7 +250,7 @@ export function validateTwiml(xml: string, options: ValidateTwimlOptions = {}): 
     } else if (parent.rule) {
       rule = checkPlacement(tag.name, parent.name, parent.rule, at);
     }
-    if (rule) checkAttributes(tag.name, rule, at);
+    if (rule) checkAttributes(tag.name, rule);
     if (parent) parent.children++;
     stack.push({ name: tag.name, rule, text: '', children: 0, attributes: { ...tag.attributes }, ...at });
   });
@@ -294,7 +294,7 @@ export function validateTwiml(xml: string, options: ValidateTwimlOptions = {}): 
     return rule;
   }
 
-  function checkAttributes(element: string, rule: ElementRule, _at: Position) {
+  function checkAttributes(element: string, rule: ElementRule) {
     for (const { attribute, at } of pendingAttributes) {
       const { name, value } = attribute;
       if (name === 'xmlns' || name.startsWith('xmlns:')) continue;
@@ -323,7 +323,7 @@ export function validateTwiml(xml: string, options: ValidateTwimlOptions = {}): 
     switch (frame.name) {
       case 'Say':
         if (text.length === 0 && frame.children === 0) issue(frame, '<Say> has nothing to say');
-        if (frame.text.length > MAX_SAY_CHARS) issue(frame, `<Say> text is ${frame.text.length} characters; Twilio speaks at most ${MAX_SAY_CHARS}`);
+        if (frame.text.length > SAY_MAX_CHARS) issue(frame, `<Say> text is ${frame.text.length} characters; Twilio speaks at most ${SAY_MAX_CHARS}`);
         break;
       case 'Play':
         if (text.length === 0 && frame.attributes.digits === undefined) issue(frame, '<Play> needs an audio URL as its text, or a digits attribute');

@@ -544,6 +544,11 @@ export const SAY_VOICE_PATTERNS: readonly RegExp[] = [
   /^Google\.[a-z]{2,3}-[A-Za-z]{2,4}-(Standard|Wavenet|Neural2|Journey|Studio|News|Polyglot|Casual|Chirp-HD|Chirp3-HD)-[A-Za-z0-9]+$/,
 ];
 
+/**
+ * Twilio's limit for the text of one <Say> (the same number as MAX_SAY_CHARS in
+ * ivr-flow-schema.ts; kept here too so the validator does not load zod).
+ */
+export const SAY_MAX_CHARS = 4096;
 /** Twilio's limit for TwiML sent inline (CreateCall / UpdateCall `Twiml` parameter). */
 export const INLINE_TWIML_MAX_CHARS = 4000;
 /** Twilio's limit for a TwiML document your server returns from a URL. */
