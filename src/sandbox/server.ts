@@ -9,7 +9,7 @@ import { faultError } from './faults.js';
 import { type Reply, route, type SandboxContext } from './router.js';
 import { errorBody, parseParams, parseQuery, readBody, sendError, sendJson, TwilioError } from './wire.js';
 
-export type { InboundFields, InboundResult, SandboxContext } from './router.js';
+export type { InboundCallFields, InboundCallResult, InboundFields, InboundResult, SandboxContext } from './router.js';
 
 const ADMIN_PREFIX = '/__sandbox/';
 
