@@ -484,7 +484,7 @@ export class CallStore {
       child.dateUpdated = new Date();
       if (answeredAt !== null) {
         child.durationSeconds = Math.round(now - answeredAt);
-        child.endTime = this.at(parent, now);
+        child.endTime = new Date(child.startTime!.getTime() + child.durationSeconds * 1000);
         child.price = callPrice('outbound-dial', child.to, child.durationSeconds);
       }
       return { status, callSid: child.sid, durationSeconds: child.durationSeconds ?? 0 };
@@ -523,7 +523,8 @@ export class CallStore {
     if (rt.answeredAt !== null) {
       const duration = Math.round(now - rt.answeredAt);
       call.durationSeconds = duration;
-      call.endTime = this.at(call, now);
+      // end_time − start_time is the duration, as a client computing one from the other expects.
+      call.endTime = new Date(call.startTime!.getTime() + duration * 1000);
       call.price = callPrice(call.direction, call.to, duration);
       extra.CallDuration = String(duration);
       extra.Duration = String(billedMinutes(duration));
