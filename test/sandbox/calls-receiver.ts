@@ -67,7 +67,7 @@ export async function startReceiver(authToken: string): Promise<Receiver> {
   return {
     base,
     requests,
-    on: (path, route) => routes.set(path, typeof route === 'string' ? () => route : route),
+    on: (path, route) => routes.set(path, typeof route === 'function' ? route : () => route),
     to: (path) => `${base}${path}`,
     at,
     waitFor: (path, count, timeoutMs = 5000) =>
