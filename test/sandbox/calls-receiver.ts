@@ -14,6 +14,8 @@ export interface ReceivedRequest {
   params: Record<string, string>;
   /** Every value of every key, in order (repeated keys stay apart). */
   multi: Array<[string, string]>;
+  /** The X-Twilio-Signature header as received. */
+  signature: string;
   signatureValid: boolean;
 }
 
@@ -52,7 +54,7 @@ export async function startReceiver(authToken: string): Promise<Receiver> {
       const params = Object.fromEntries(multi);
       const signature = String(req.headers['x-twilio-signature'] ?? '');
       const signatureValid = method === 'GET' ? twilio.validateRequest(authToken, signature, full, {}) : twilio.validateRequest(authToken, signature, full, params);
-      const request: ReceivedRequest = { method, path: parsed.pathname, url: full, params, multi, signatureValid };
+      const request: ReceivedRequest = { method, path: parsed.pathname, url: full, params, multi, signature, signatureValid };
       requests.push(request);
       for (const wake of waiters) wake();
       const route = routes.get(parsed.pathname);
