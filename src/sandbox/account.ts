@@ -14,6 +14,9 @@ export interface PhoneNumberConfig {
   smsUrl: string | null;
   smsMethod: string;
   voiceUrl: string | null;
+  /** How an inbound call fetches voiceUrl: GET or POST (default). */
+  voiceMethod: string;
+  /** Voice status callback of the number: an inbound call's `completed` event goes there. */
   statusCallback: string | null;
   dateCreated: Date;
   dateUpdated: Date;
@@ -48,6 +51,7 @@ export function createAccount(sid: string, authToken: string, sender: string): A
         smsUrl: null,
         smsMethod: 'POST',
         voiceUrl: null,
+        voiceMethod: 'POST',
         statusCallback: null,
         dateCreated: now,
         dateUpdated: now,
@@ -114,7 +118,7 @@ export function phoneNumberJson(account: Account, n: PhoneNumberConfig) {
     voice_caller_id_lookup: false,
     voice_fallback_method: 'POST',
     voice_fallback_url: null,
-    voice_method: 'POST',
+    voice_method: n.voiceMethod,
     voice_url: n.voiceUrl,
     emergency_status: 'Inactive',
     emergency_address_sid: null,

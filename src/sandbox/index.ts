@@ -12,16 +12,32 @@ import type { AddressInfo } from 'node:net';
 import { createAccount } from './account.js';
 import type { CallbackPolicy } from './callback-policy.js';
 import { WebhookSender } from './callbacks.js';
+import { type CallTiming, normalizeCallTiming } from './call-lifecycle.js';
+import { callJson, CallStore } from './calls.js';
+import { type CallerScript, CallerScripts } from './caller-script.js';
+import { ConferenceStore } from './conferences.js';
+import { RecordingStore } from './recordings.js';
+import { type TraceStep, TwimlFetcher } from './twiml-walker.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
 import { SANDBOX_ACCOUNT_SID, TEST_SENDER } from './constants.js';
 import { MessageStore } from './messages.js';
-import { createSandboxHttpServer, type InboundFields, type InboundResult, type SandboxContext } from './server.js';
+import {
+  createSandboxHttpServer,
+  type InboundCallFields,
+  type InboundCallResult,
+  type InboundFields,
+  type InboundResult,
+  type SandboxContext,
+} from './server.js';
 
 export type { CallbackPolicy } from './callback-policy.js';
 export type { SandboxFault } from './faults.js';
 export type { Timing as SandboxTiming } from './lifecycle.js';
-export type { InboundFields, InboundResult } from './server.js';
+export type { InboundCallFields, InboundCallResult, InboundFields, InboundResult } from './server.js';
+export type { CallTiming as SandboxVoiceTiming } from './call-lifecycle.js';
+export type { CallerAnswer, CallerInput, CallerScript } from './caller-script.js';
+export type { TraceStep as CallTraceStep } from './twiml-walker.js';
 export { twilioSignature } from './callbacks.js';
 
 export interface SandboxOptions {
@@ -34,6 +50,12 @@ export interface SandboxOptions {
   authToken?: string;
   /** Delays from create (or from SendAt) to each status; see lifecycle.ts. */
   timing?: Partial<Timing>;
+  /**
+   * Voice time (call-lifecycle.ts): `msPerSecond` real ms per simulated second (default 10),
+   * `ringSeconds` before a callee answers (4), `recordingReadyMs` (50) and
+   * `transcriptionReadyMs` (150) for the recordings store.
+   */
+  voiceTiming?: Partial<CallTiming>;
   /** Diagnostics sink; the sandbox never writes to stdout (stdio MCP owns it). */
   log?: (line: string) => void;
   /**
@@ -64,7 +86,25 @@ export interface SandboxHandle {
    */
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
   /** Points the test number's webhooks (as IncomingPhoneNumbers update would). */
-  configureNumber(urls: { smsUrl?: string | null; statusCallback?: string | null; voiceUrl?: string | null }): void;
+  configureNumber(urls: { smsUrl?: string | null; statusCallback?: string | null; voiceUrl?: string | null; voiceMethod?: 'GET' | 'POST' }): void;
+  /**
+   * An inbound call (direction inbound) from `from` to one of the account's numbers
+   * (default the first): the number's VoiceUrl is requested, signed, with Twilio's voice
+   * parameters, and its TwiML walked. Resolves once the call exists and its walk has
+   * started; `webhookRefused` when the callback policy refused the VoiceUrl (the call then
+   * fails). Also over HTTP: POST /__sandbox/inbound-calls (JSON).
+   */
+  simulateInboundCall(fields: InboundCallFields): Promise<InboundCallResult>;
+  /**
+   * The behaviour of the person at `number` (caller-script.ts): callee of outbound calls
+   * and of <Dial><Number>, and default script of inbound calls from it; null removes it.
+   * Also over HTTP: POST /__sandbox/callers (JSON {number, script}).
+   */
+  scriptCaller(number: string, script: CallerScript | null): void;
+  /** The call's REST JSON once it reaches a final status; rejects after timeoutMs (default 10 s). */
+  waitForCall(callSid: string, options?: { timeoutMs?: number }): Promise<ReturnType<typeof callJson>>;
+  /** Every step the TwiML walker took for the call (not part of the REST JSON). */
+  callTrace(callSid: string): TraceStep[];
   /** Stops every timer and the server; pending callbacks are dropped. */
   close(): Promise<void>;
 }
@@ -84,6 +124,32 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const messages = new MessageStore(account, timing, webhooks, callbackPolicy);
   const faults = new FaultInjector();
   const number = account.numbers[0]!;
+  const voiceTiming = normalizeCallTiming(options.voiceTiming);
+  const recordings = new RecordingStore(account, webhooks, { recordingReadyMs: voiceTiming.recordingReadyMs, transcriptionReadyMs: voiceTiming.transcriptionReadyMs });
+  const conferences = new ConferenceStore(account, webhooks, recordings);
+  const callerScripts = new CallerScripts();
+  let baseUrl = '';
+  const calls = new CallStore({
+    account,
+    timing: voiceTiming,
+    webhooks,
+    fetcher: new TwimlFetcher(account.authToken, callbackPolicy),
+    callbackPolicy,
+    scripts: callerScripts,
+    recordings,
+    conferences,
+    publicBaseUrl: () => baseUrl,
+    log,
+  });
+
+  const simulateInboundCall = async (fields: InboundCallFields): Promise<InboundCallResult> => {
+    const { call, voiceUrl, refused } = await calls.createInbound({
+      from: fields.from,
+      to: fields.to ?? number.phoneNumber,
+      ...(fields.script !== undefined && { script: fields.script }),
+    });
+    return { callSid: call.sid, voiceUrl, ...(refused !== undefined && { webhookRefused: refused }) };
+  };
 
   const simulateInbound = async (fields: InboundFields): Promise<InboundResult> => {
     const whatsapp = fields.from.startsWith('whatsapp:');
@@ -131,7 +197,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
   };
 
-  const ctx: SandboxContext = { account, messages, faults, callbackPolicy, simulateInbound };
+  const ctx: SandboxContext = { account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -140,9 +206,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${shownHost}:${port}`;
 
   return {
-    baseUrl: `http://${shownHost}:${port}`,
+    baseUrl,
     accountSid: account.sid,
     authToken: account.authToken,
     testSenderNumber: number.phoneNumber,
@@ -155,10 +222,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (urls.smsUrl !== undefined) number.smsUrl = urls.smsUrl;
       if (urls.statusCallback !== undefined) number.statusCallback = urls.statusCallback;
       if (urls.voiceUrl !== undefined) number.voiceUrl = urls.voiceUrl;
+      if (urls.voiceMethod !== undefined) number.voiceMethod = urls.voiceMethod;
       number.dateUpdated = new Date();
     },
+    simulateInboundCall,
+    scriptCaller: (phone, script) => callerScripts.set(phone, script),
+    waitForCall: async (callSid, waitOptions = {}) => callJson(account.sid, await calls.waitFor(callSid, waitOptions.timeoutMs)),
+    callTrace: (callSid) => [...calls.require(callSid).trace],
     close: async () => {
       messages.close();
+      calls.close();
+      conferences.close();
+      recordings.close();
       webhooks.close();
       for (const res of hanging as Set<ServerResponse>) res.socket?.destroy();
       server.closeAllConnections();

@@ -6,10 +6,14 @@
  */
 import { type Account, accountJson, phoneNumberJson } from './account.js';
 import { callbackRefusal, type CallbackPolicy } from './callback-policy.js';
+import { callFilter, callJson, type CallStore } from './calls.js';
+import { type CallerScript, type CallerScripts, parseCallerScript } from './caller-script.js';
+import { type ConferenceStore, conferencesRoute } from './conferences.js';
 import type { FaultInjector, SandboxFault } from './faults.js';
 import { dateSentFilter, mediaJson, messageJson, type MessageStore } from './messages.js';
 import { isMessagingPath, messagingRoute } from './messaging-services.js';
 import { paginate } from './paging.js';
+import { type RecordingStore, recordingsRoute } from './recordings.js';
 import { first, type Params, TwilioError } from './wire.js';
 
 export interface Reply {
@@ -35,12 +39,32 @@ export interface InboundResult {
   webhookRefused?: string;
 }
 
+export interface InboundCallFields {
+  from: string;
+  /** One of the account's numbers; default its first. */
+  to?: string;
+  /** The caller's behaviour for this call; default the script set for `from` (scriptCaller). */
+  script?: CallerScript;
+}
+
+export interface InboundCallResult {
+  callSid: string;
+  voiceUrl: string | null;
+  /** Why the number's VoiceUrl was not called, when the callback policy refused it. */
+  webhookRefused?: string;
+}
+
 export interface SandboxContext {
   account: Account;
   messages: MessageStore;
+  calls: CallStore;
+  recordings: RecordingStore;
+  conferences: ConferenceStore;
+  callerScripts: CallerScripts;
   faults: FaultInjector;
   callbackPolicy: CallbackPolicy | undefined;
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
+  simulateInboundCall(fields: InboundCallFields): Promise<InboundCallResult>;
 }
 
 export interface RouteRequest {
@@ -58,6 +82,7 @@ export function notFound(path: string): TwilioError {
 
 const ACCOUNT_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})(\/.*|\.json)$/;
 const MESSAGE_PATH = /^\/Messages\/((?:SM|MM)[0-9a-f]{32})(\.json|\/Media\.json|\/Media\/(ME[0-9a-f]{32})\.json)$/;
+const CALL_PATH = /^\/Calls\/(CA[0-9a-f]{32})(\.json|\/.+)$/;
 const NUMBER_PATH = /^\/IncomingPhoneNumbers\/(PN[0-9a-f]{32})\.json$/;
 
 export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Reply> {
@@ -113,6 +138,33 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
     throw notFound(path);
   }
 
+  if (rest === '/Calls.json') {
+    if (method === 'POST') return { status: 201, body: callJson(account.sid, ctx.calls.create(form)) };
+    if (method === 'GET') {
+      const items = ctx.calls.all().filter(callFilter(query));
+      const positionOf = (sid: string) => ctx.calls.listPosition(sid);
+      return { status: 200, body: paginate(items, query, `${base}/Calls.json`, 'calls', (c) => callJson(account.sid, c), { positionOf }) };
+    }
+    throw notFound(path);
+  }
+  const callMatch = CALL_PATH.exec(rest);
+  if (callMatch) {
+    const [, sid, tail] = callMatch as unknown as [string, string, string];
+    if (tail === '.json') {
+      if (method === 'GET') return { status: 200, body: callJson(account.sid, ctx.calls.require(sid)) };
+      if (method === 'POST') return { status: 200, body: callJson(account.sid, ctx.calls.update(sid, form)) };
+      if (method === 'DELETE') {
+        ctx.calls.delete(sid);
+        return { status: 204 };
+      }
+      throw notFound(path);
+    }
+    // A call's subresources (Recordings, …) are the media store's; the call must exist.
+    if (!ctx.calls.get(sid)) throw notFound(path);
+  }
+  const media = recordingsRoute(ctx.recordings, account.sid, method, rest, query, form) ?? conferencesRoute(ctx.conferences, account.sid, method, rest, query, form);
+  if (media) return media;
+
   if (rest === '/IncomingPhoneNumbers.json' && method === 'GET') {
     const wanted = first(query, 'PhoneNumber');
     const items = account.numbers.filter((n) => !wanted || n.phoneNumber === wanted);
@@ -136,6 +188,11 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
       }
       const smsMethod = first(form, 'SmsMethod');
       if (smsMethod) number.smsMethod = smsMethod;
+      const voiceMethod = first(form, 'VoiceMethod')?.toUpperCase();
+      if (voiceMethod) {
+        if (voiceMethod !== 'GET' && voiceMethod !== 'POST') throw new TwilioError(400, 21403, `Invalid VoiceMethod ${voiceMethod}: use GET or POST.`);
+        number.voiceMethod = voiceMethod;
+      }
       number.dateUpdated = new Date();
     }
     if (method === 'GET' || method === 'POST') return { status: 200, body: phoneNumberJson(account, number) };
@@ -192,6 +249,26 @@ async function adminRoute(ctx: SandboxContext, { method, path, raw }: RouteReque
       throw new TwilioError(400, 21602, 'from and body are required');
     }
     return { status: 200, body: await ctx.simulateInbound(fields) };
+  }
+  if (path === '/__sandbox/callers' && method === 'POST') {
+    const spec = JSON.parse(raw) as { number?: unknown; script?: unknown };
+    if (typeof spec !== 'object' || spec === null || typeof spec.number !== 'string' || spec.number === '') {
+      throw new TwilioError(400, 20001, 'Invalid caller: number must be a non-empty string');
+    }
+    ctx.callerScripts.set(spec.number, spec.script === null || spec.script === undefined ? null : parseCallerScript(spec.script));
+    return { status: 204 };
+  }
+  if (path === '/__sandbox/inbound-calls' && method === 'POST') {
+    const spec = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof spec !== 'object' || spec === null || typeof spec.from !== 'string' || (spec.to !== undefined && typeof spec.to !== 'string')) {
+      throw new TwilioError(400, 20001, 'Invalid inbound call: from (and to, when given) must be strings');
+    }
+    const fields: InboundCallFields = {
+      from: spec.from,
+      ...(typeof spec.to === 'string' && { to: spec.to }),
+      ...(spec.script !== undefined && spec.script !== null && { script: parseCallerScript(spec.script) }),
+    };
+    return { status: 200, body: await ctx.simulateInboundCall(fields) };
   }
   throw notFound(path);
 }

@@ -9,7 +9,7 @@ import { faultError } from './faults.js';
 import { type Reply, route, type SandboxContext } from './router.js';
 import { errorBody, parseParams, parseQuery, readBody, sendError, sendJson, TwilioError } from './wire.js';
 
-export type { InboundFields, InboundResult, SandboxContext } from './router.js';
+export type { InboundCallFields, InboundCallResult, InboundFields, InboundResult, SandboxContext } from './router.js';
 
 const ADMIN_PREFIX = '/__sandbox/';
 
@@ -69,6 +69,8 @@ export function createSandboxHttpServer(
         return;
       }
       if (reply.body === undefined) res.writeHead(reply.status, reply.headers).end();
+      // Recording media: bytes with their own content type, never JSON.
+      else if (Buffer.isBuffer(reply.body)) res.writeHead(reply.status, reply.headers).end(reply.body);
       else sendJson(res, reply.status, reply.body, reply.headers);
     })().catch((error: unknown) => {
       // Last resort: a broken socket while answering must not take the sandbox down.

@@ -8,6 +8,7 @@
  * time-critical (quiet hours do not hold it) and the person is not a first contact — every
  * other guard applies, and a refusal is said to the caller and recorded, never skipped.
  */
+import type { IvrOutcome } from '../domain/ivr-flow.js';
 import type { IvrFlow } from '../domain/ivr-flow-schema.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import type { TwilioGateway } from '../gateway/twilio-gateway.js';
@@ -88,7 +89,7 @@ export class IvrService implements IvrEntry {
 
   async createFlow(flow: IvrFlow) {
     const { checkIvrFlow } = await flowLogic();
-    const issues = await checkIvrFlow(flow);
+    const issues = checkIvrFlow(flow);
     if (issues.length > 0) flowIssues(issues);
     const store = await this.store();
     const created = store.saveIvrFlow(flow.name, flow, this.now());
@@ -218,11 +219,14 @@ export class IvrService implements IvrEntry {
         confidence: answer.confidence ?? null,
         detail: `${resolved.matched}${resolved.branch !== undefined ? ` #${resolved.branch}` : ''} → ${describeOutcome(outcome)}`,
       });
-      if (outcome.kind === 'sms') return await this.smsThenContinue(flow, route, outcome, params, urls);
-      if (outcome.kind === 'transfer' || outcome.kind === 'voicemail' || outcome.kind === 'hangup') {
-        await this.record({ callSid, flowName: route.flow, step: route.step, kind: outcome.kind, detail: outcome.kind === 'transfer' ? `to ${outcome.to}` : null });
+      if (outcome.kind === 'action') {
+        const action = outcome.action;
+        if (action.type === 'sms') return await this.smsThenContinue(flow, route, outcome, action.body, params, urls);
+        if (action.type !== 'goto') {
+          await this.record({ callSid, flowName: route.flow, step: route.step, kind: action.type, detail: action.type === 'transfer' ? `to ${action.to}` : null });
+        }
       }
-      return await logic.renderIvrOutcome(flow, outcome, urls, route.step);
+      return await logic.renderIvrOutcome(flow, outcome, urls);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       await this.record({ callSid, flowName: 'flow' in route ? route.flow : null, step: 'step' in route ? route.step : null, kind: 'error', detail: why });
@@ -234,7 +238,8 @@ export class IvrService implements IvrEntry {
   private async smsThenContinue(
     flow: IvrFlow,
     route: Extract<VoiceRoute, { kind: 'answer' }>,
-    outcome: Extract<IvrOutcomeLike, { kind: 'sms' }>,
+    outcome: IvrOutcome,
+    body: string,
     params: Record<string, string>,
     urls: ReturnType<IvrService['urls']>,
   ): Promise<string> {
@@ -250,33 +255,31 @@ export class IvrService implements IvrEntry {
       detail = 'not sent: the caller number is unknown';
     } else {
       try {
-        detail = `sent ${await this.textCaller(caller, ours, outcome.body)}`;
+        detail = `sent ${await this.textCaller(caller, ours, body)}`;
         sent = true;
       } catch (error) {
         detail = `not sent: ${error instanceof Error ? error.message : String(error)}`;
       }
     }
     await this.record({ callSid, flowName: route.flow, step: route.step, kind: 'sms', detail });
-    const next = await logic.renderIvrOutcome(flow, outcome, urls, route.step);
+    const next = await logic.renderIvrOutcome(flow, outcome, urls);
     if (sent) return next;
     // Tell the caller rather than pretend: insert an apology before whatever comes next.
     return next.replace('<Response>', '<Response><Say>Sorry, we could not send you a text message.</Say>');
   }
 }
 
-type IvrOutcomeLike = Awaited<ReturnType<Awaited<ReturnType<typeof flowLogic>>['resolveIvrAnswer']>>['outcome'];
-
-function describeOutcome(outcome: IvrOutcomeLike): string {
-  switch (outcome.kind) {
+function describeOutcome(outcome: IvrOutcome): string {
+  if (outcome.kind === 'repeat') return `repeat (attempt ${outcome.attempt})`;
+  const action = outcome.action;
+  switch (action.type) {
     case 'goto':
-      return `step ${outcome.step}`;
-    case 'repeat':
-      return `repeat (attempt ${outcome.attempt})`;
+      return `step ${action.step}`;
     case 'transfer':
-      return `transfer to ${outcome.to}`;
+      return `transfer to ${action.to}`;
     case 'sms':
-      return `text the caller${outcome.then ? `, then step ${outcome.then}` : ''}`;
+      return `text the caller${action.then ? `, then step ${action.then}` : ', then hang up'}`;
     default:
-      return outcome.kind;
+      return action.type;
   }
 }
