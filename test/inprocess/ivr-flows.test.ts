@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { appPerTest, reachedSandbox, type InProcessServer } from '../helpers/in-process.js';
 
 const start = appPerTest();
-const VOICE = { toolsets: 'voice,inbox' };
+const VOICE = { toolsets: 'voice,inbox,messaging' };
 
 const MENU = {
   name: 'front-desk',

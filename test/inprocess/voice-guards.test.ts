@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { appPerTest, callsReachingSandbox, quietWindowAround, reachedSandbox } from '../helpers/in-process.js';
 
 const start = appPerTest();
-const VOICE = { toolsets: 'voice,inbox' };
+const VOICE = { toolsets: 'voice,inbox,messaging' };
 const say = (text = 'Your table is ready.') => ({ say: text });
 
 describe('calls and the send pipeline', () => {
