@@ -36,7 +36,7 @@ export type RecordingView = z.infer<typeof RecordingViewSchema>;
 export const IvrPathEntrySchema = z.object({
   at: z.string(),
   step: z.string().nullable(),
-  event: z.string().describe('prompt, answer, no_input, repeat, transfer, voicemail, sms, hangup, error'),
+  event: z.string(),
   digits: z.string().nullable().optional(),
   speech: z.string().nullable().optional().describe('What the caller said: untrusted'),
   confidence: z.number().nullable().optional(),
@@ -48,12 +48,12 @@ export const CallViewSchema = CompactCallViewSchema.extend({
   date_created: z.string().nullable(),
   price: z.string().nullable(),
   price_unit: z.string().nullable(),
-  answered_by: z.string().nullable().describe('human, machine_start, machine_end_beep, … (with machine_detection)'),
+  answered_by: z.string().nullable(),
   parent_call_sid: z.string().nullable(),
-  status_history: z.array(z.object({ status: z.string(), at: z.string() })).optional().describe('Status callbacks this server received'),
+  status_history: z.array(z.object({ status: z.string(), at: z.string() })).optional(),
   recordings: z.array(RecordingViewSchema).optional(),
   ivr_flow: z.string().optional(),
-  ivr_path: z.array(IvrPathEntrySchema).optional().describe('Steps the caller went through; speech is untrusted caller content'),
+  ivr_path: z.array(IvrPathEntrySchema).optional().describe("The caller's path through the flow"),
 });
 export type CallView = z.infer<typeof CallViewSchema>;
 

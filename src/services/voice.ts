@@ -16,7 +16,6 @@ import {
   toCompactCallView,
   toConferenceView,
   toIvrPath,
-  toParticipantView,
   toRecordingView,
   toTranscriptionView,
 } from './call-view.js';
@@ -324,7 +323,7 @@ export class VoiceService {
     if (input.action === 'end') {
       if (input.call_sid) throw new ToolFailure({ message: '"end" ends the whole conference: call_sid is not used.', nextStep: 'Drop call_sid, or use "remove" to take one participant out.' });
       const ended = await this.gateway.voice.endConference(input.conference_sid);
-      return { ...toConferenceView(ended), note: 'The conference ended; every participant was disconnected.' };
+      return { conference_sid: ended.sid, status: ended.status, note: 'The conference ended; every participant was disconnected.' };
     }
     if (!input.call_sid) {
       throw new ToolFailure({ message: `"${input.action}" acts on one participant: give call_sid.`, nextStep: 'list_conferences with include_participants: true shows the participants.' });
@@ -334,7 +333,7 @@ export class VoiceService {
       return { conference_sid: input.conference_sid, call_sid: input.call_sid, removed: true, note: 'The participant was disconnected from the conference.' };
     }
     const change = input.action === 'mute' || input.action === 'unmute' ? { muted: input.action === 'mute' } : { hold: input.action === 'hold' };
-    const participant = await this.gateway.voice.updateParticipant(input.conference_sid, input.call_sid, change);
-    return { conference_sid: input.conference_sid, ...toParticipantView(participant) };
+    const p = await this.gateway.voice.updateParticipant(input.conference_sid, input.call_sid, change);
+    return { conference_sid: input.conference_sid, call_sid: p.callSid, status: p.status, muted: p.muted, hold: p.hold };
   }
 }

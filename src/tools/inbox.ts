@@ -108,7 +108,7 @@ const optOutChannel = z.enum(['sms', 'voice', 'all']);
 const listOptOuts = defineTool({
   name: 'list_opt_outs',
   title: 'List opt-outs',
-  description: 'Recipients who opted out (replied STOP, or added by an operator). Sends to them are refused.',
+  description: 'Recipients who opted out (STOP reply or operator), per channel. Sends to them are refused.',
   kind: 'read',
   toolset: 'inbox',
   input: z.object({
@@ -118,7 +118,7 @@ const listOptOuts = defineTool({
   }),
   output: z.object({
     opt_outs: z.array(
-      z.object({ recipient: z.string(), sender: z.string(), channel: z.enum(['sms', 'voice', 'all']), source: z.string(), keyword: z.string().nullable(), reason: z.string().nullable(), since: z.string() }),
+      z.object({ recipient: z.string(), sender: z.string(), channel: z.string(), source: z.string(), keyword: z.string().nullable(), reason: z.string().nullable(), since: z.string() }),
     ),
   }),
   handle: (args, { services }) => services.inbox.listOptOuts(args),
@@ -127,16 +127,16 @@ const listOptOuts = defineTool({
 const addOptOut = defineTool({
   name: 'add_opt_out',
   title: 'Add an opt-out',
-  description: 'Stop contacting a recipient (e.g. they asked by another channel): messages (sms), calls (voice, the do-not-call list) or both (all, default). Every sender unless sender is given.',
+  description: 'Stop contacting a recipient: channel sms, voice (do-not-call) or all (default); every sender unless one is given.',
   kind: 'update',
   toolset: 'inbox',
   input: z.object({
     recipient: phoneAddress('recipient').describe('E.164 (or whatsapp:+…)'),
     sender: senderAddress().optional().describe('Only this sender: your number (E.164) or messaging service (MG…). Default: every sender'),
-    channel: optOutChannel.optional().describe('sms: messages on every channel; voice: calls; all (default): both'),
+    channel: optOutChannel.optional(),
     reason: z.string().max(500).optional(),
   }),
-  output: z.object({ recipient: z.string(), sender: z.string(), channel: optOutChannel, opted_out: z.boolean(), changed: z.boolean() }),
+  output: z.object({ recipient: z.string(), sender: z.string(), channel: z.string(), opted_out: z.boolean(), changed: z.boolean() }),
   handle: (args, { services }) => services.inbox.addOptOut(args),
 });
 
@@ -149,7 +149,7 @@ const removeOptOut = defineTool({
   input: z.object({
     recipient: phoneAddress('recipient'),
     sender: senderAddress().optional().describe('Only the opt-out for this sender. Default: all of them'),
-    channel: optOutChannel.optional().describe('Only this channel (sms or voice). Default: all'),
+    channel: optOutChannel.optional(),
     reason: reConsentReason,
   }),
   output: z.object({ recipient: z.string(), removed: z.number(), still_opted_out: z.boolean(), reason_recorded: z.string() }),

@@ -30,8 +30,7 @@ const SendResultSchema = OutboundMessageViewSchema.extend({
   estimated_cost_usd: z.number().optional(),
   gsm_lookalikes: z
     .object({ characters: z.array(z.string()), segments: z.number(), segments_if_replaced: z.number(), next_step: z.string() })
-    .optional()
-    .describe('UCS-2 only because of these look-alike characters'),
+    .optional(),
   warnings: z.array(z.string()).optional(),
 });
 

@@ -10,7 +10,6 @@ import {
   CallViewSchema,
   CompactCallViewSchema,
   ConferenceViewSchema,
-  ParticipantViewSchema,
   RecordingViewSchema,
   TranscriptionViewSchema,
 } from '../services/call-view.js';
@@ -192,14 +191,10 @@ const updateConference = defineTool({
   output: z.object({
     conference_sid: z.string(),
     call_sid: z.string().optional(),
+    status: z.string().optional(),
     muted: z.boolean().optional(),
     hold: z.boolean().optional(),
-    status: z.string().optional(),
-    label: z.string().nullable().optional(),
     removed: z.boolean().optional(),
-    friendly_name: z.string().optional(),
-    date_created: z.string().nullable().optional(),
-    participants: z.array(ParticipantViewSchema).optional(),
     note: z.string().optional(),
   }),
   handle: (args, { services }) => services.voice.updateConference(args),

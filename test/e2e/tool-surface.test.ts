@@ -37,6 +37,30 @@ describe('tool list', () => {
   });
 });
 
+describe('tool list with --toolsets all', () => {
+  let all: Connected;
+  beforeAll(async () => {
+    all = await connectStdio({ args: ['--toolsets', 'all'] });
+  });
+  afterAll(async () => {
+    await all?.close();
+  });
+
+  it('matches the reviewed snapshot (every toolset, the sandbox-only tools included)', async () => {
+    const { tools } = await all.client.listTools();
+    await expect(JSON.stringify(tools, null, 2)).toMatchFileSnapshot('./__snapshots__/tools-all.json');
+  });
+
+  it('every toolset together stays under 13k tokens, a sixth of what the anchor costs for one API family', async () => {
+    const { tools } = await all.client.listTools();
+    expect(JSON.stringify(tools).length / 4).toBeLessThan(13_000);
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get('make_call')?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, openWorldHint: true });
+    expect(byName.get('make_call')?.description).toMatch(/billed per minute/);
+    expect(byName.get('delete_recording')?.annotations?.destructiveHint).toBe(true);
+  });
+});
+
 describe('stdio hygiene', () => {
   // The leak path: the twilio SDK console.logs every request and response when `logLevel:
   // 'debug'` reaches its request options (twilio 6.2.0 reads TWILIO_LOG_LEVEL into a field

@@ -35,6 +35,10 @@ const PHONE_PARAMETERS: Record<string, string[]> = {
   remove_opt_out: ['recipient', 'sender'],
   configure_webhooks: ['phone_number'],
   simulate_inbound_message: ['from'],
+  make_call: ['to', 'from'],
+  list_calls: ['to', 'from'],
+  set_inbound_call_flow: ['phone_number'],
+  simulate_inbound_call: ['from', 'to'],
 };
 const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number)$/;
 
@@ -46,6 +50,9 @@ const BASE_ARGS: Record<string, Record<string, unknown>> = {
   add_opt_out: { recipient: '+14155550100' },
   remove_opt_out: { recipient: '+14155550100', reason: 'Ada agreed by phone on 2026-11-30' },
   simulate_inbound_message: { from: '+14155550100', body: 'hi' },
+  make_call: { to: '+14155550100', say: 'hi' },
+  set_inbound_call_flow: { flow: null },
+  simulate_inbound_call: { from: '+14155550100' },
 };
 
 describe('one phone-address type in every tool', () => {

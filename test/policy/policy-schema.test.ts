@@ -36,6 +36,7 @@ describe('defaults', () => {
       first_contact: 'allow',
       first_contact_without_elicitation: 'refuse',
       opt_out_scope: 'account',
+      calls_honor_sms_opt_outs: false,
       prices: { sms_per_segment: {}, call_per_minute: {} },
       audit: { redact_bodies: true },
     });
