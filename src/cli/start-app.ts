@@ -20,6 +20,10 @@ import { InboxService } from '../services/inbox.js';
 import { IvrService } from '../services/ivr.js';
 import { VoiceService } from '../services/voice.js';
 import { VoiceSandboxService } from '../services/voice-sandbox.js';
+import { VerifyService } from '../services/verify.js';
+import { LookupService } from '../services/lookup.js';
+import { NumbersService } from '../services/numbers.js';
+import { SandboxDevicesService } from '../services/sandbox-devices.js';
 import { runInCallContext } from '../pipeline/call-context.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
@@ -201,7 +205,7 @@ export async function startApp(options: StartOptions): Promise<App> {
   const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom, undefined, countriesOfService);
   if (policySettings.dry_run) log.warn('Dry-run mode (TWILIO_MCP_DRY_RUN): sends are validated and policy-checked, nothing is sent.');
   const catalog = await loadToolCatalog();
-  const tools = selectTools(catalog, { readOnly, toolsets, sandbox: sandbox !== undefined });
+  const tools = selectTools(catalog, { readOnly, toolsets, sandbox: sandbox !== undefined, numberPurchase: truthy(env.TWILIO_MCP_ALLOW_NUMBER_PURCHASE) });
   const callsEnabled = tools.enabled.some((t) => t.toolset === 'voice');
   const status = new ServerStatusService({
     mode: sandbox ? 'sandbox' : 'live',
@@ -251,6 +255,10 @@ export async function startApp(options: StartOptions): Promise<App> {
     voice: new VoiceService(gateway, { defaultFrom: defaults.defaultFrom, callStatusCallbackUrl }, pipeline, store, ivrService),
     ivr: ivrService,
     voiceSandbox: new VoiceSandboxService(sandbox),
+    verify: new VerifyService(gateway, pipeline, config.verifyServiceSid),
+    lookup: new LookupService(gateway),
+    numbers: new NumbersService(gateway),
+    sandboxDevices: new SandboxDevicesService(sandbox),
     inbox: new InboxService(store, events, gateway),
     webhooks: new WebhookSetupService(gateway, receiverUrls, defaults.defaultFrom, sandbox),
     status,

@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   TWILIO_API_SECRET: secret.optional(),
   TWILIO_PHONE_NUMBER: e164.optional(),
   TWILIO_MESSAGING_SERVICE_SID: messagingServiceSid.optional(),
+  TWILIO_VERIFY_SERVICE_SID: z
+    .string()
+    .trim()
+    .regex(/^VA[0-9a-fA-F]{32}$/, 'must be a Verify service SID: "VA" followed by 32 hex characters (Console → Verify → Services)')
+    .optional(),
   TWILIO_WHATSAPP_NUMBER: whatsappNumber.optional(),
   TWILIO_REGION: region.optional(),
   TWILIO_EDGE: edge.optional(),
@@ -66,6 +71,8 @@ export interface TwilioConfig {
   credentials: Credentials | undefined;
   defaultFrom: string | undefined;
   messagingServiceSid: string | undefined;
+  /** TWILIO_VERIFY_SERVICE_SID; without it the server finds or makes its own service. */
+  verifyServiceSid: string | undefined;
   whatsappFrom: string | undefined;
   statusCallbackUrl: string | undefined;
   region: string | undefined;
@@ -128,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TwilioConfig {
     credentials,
     defaultFrom: v.TWILIO_PHONE_NUMBER,
     messagingServiceSid: v.TWILIO_MESSAGING_SERVICE_SID,
+    verifyServiceSid: v.TWILIO_VERIFY_SERVICE_SID,
     whatsappFrom,
     statusCallbackUrl: v.TWILIO_STATUS_CALLBACK_URL,
     region: v.TWILIO_REGION,

@@ -10,6 +10,9 @@ import { toToolFailure } from '../errors/from-twilio.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { lazy } from '../util/lazy.js';
 import { createResilientRequestClient } from './resilient-request-client.js';
+import { createLookupGateway, type LookupGateway } from './lookup-gateway.js';
+import { createNumbersGateway, type NumbersGateway } from './numbers-gateway.js';
+import { createVerifyGateway, type VerifyGateway } from './verify-gateway.js';
 import { createVoiceGateway, type VoiceGateway } from './voice-gateway.js';
 
 export interface GatewayTarget {
@@ -96,6 +99,9 @@ export interface TwilioGateway {
   listServicePhoneNumbers(serviceSid: string): Promise<string[]>;
   /** Calls, recordings, conferences. */
   readonly voice: VoiceGateway;
+  readonly verify: VerifyGateway;
+  readonly lookup: LookupGateway;
+  readonly numbers: NumbersGateway;
 }
 
 const toNumber = (value: unknown): number | null => {
@@ -178,6 +184,9 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
   return {
     accountSid,
     voice: createVoiceGateway(call, accountSid, () => apiBase),
+    verify: createVerifyGateway(call),
+    lookup: createLookupGateway(call),
+    numbers: createNumbersGateway(call),
     findIncomingNumber: (phoneNumber) =>
       call(async (c) => {
         const [found] = await c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 });

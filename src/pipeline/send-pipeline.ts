@@ -102,6 +102,62 @@ export class SendPipeline {
     return { dryRun: false, decision: decision!, result, reservation };
   }
 
+  /**
+   * A verification: Twilio sends the code, but it still reaches a person and costs money, so
+   * it takes the same path. It is transactional by nature (the person asked for the code
+   * now): quiet hours do not hold it, it is never a first contact, and a resend is not a
+   * duplicate (Verify itself limits send attempts). Opt-outs, countries, caps, spend, dry
+   * run and the audit apply: an SMS or WhatsApp code as a message, a voice code as a call.
+   * An email code has no phone rules to pass; it is reserved and audited, and counts
+   * against the message caps and the spend cap.
+   */
+  async sendVerification<T extends { sid: string }>(
+    verification: { to: string; channel: 'sms' | 'whatsapp' | 'call' | 'email'; serviceSid: string; estimatedCost: number },
+    dispatch: () => Promise<T>,
+  ): Promise<PipelineOutcome<T, MessageDecision | CallDecision>> {
+    const content = `verify:${verification.serviceSid}:${verification.channel}`;
+    const flags = { transactional: true, allowDuplicate: true, firstContactConfirmed: true };
+    if (verification.channel === 'call') return this.sendCall({ to: verification.to, from: undefined, content, ...flags }, dispatch);
+    if (verification.channel !== 'email') {
+      const channel = verification.channel === 'whatsapp' ? 'whatsapp' : 'sms';
+      return this.sendMessage({ channel, to: verification.to, from: undefined, messagingServiceSid: undefined, body: content, segments: 1, ...flags }, dispatch);
+    }
+    const { store: openStore, policy } = this.options;
+    const store = await openStore();
+    const at = this.now();
+    const prepared: PreparedSend = {
+      subject: { kind: 'message', to: verification.to, from: undefined, messagingServiceSid: undefined, content: undefined, cost: verification.estimatedCost, ...flags },
+      at,
+      segments: 1,
+      warnings: [],
+    };
+    if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, store) };
+    const context = currentCallContext();
+    let decision: MessageDecision | undefined;
+    const reservation = store.reserveSend(() => {
+      decision = policy.decideMessage(prepared, store);
+      return {
+        kind: 'message' as const,
+        channel: 'email',
+        to: verification.to,
+        bodyHash: null,
+        estimatedCost: decision.estimatedCost,
+        at,
+        sendAt: null,
+        audit: {
+          at,
+          tool: context?.tool ?? 'start_verification',
+          arguments: redactArguments(context?.args ?? { to: verification.to }, this.options.redactBodies),
+          clientName: context?.clientName ?? null,
+          sessionId: context?.sessionId ?? null,
+        },
+      };
+    });
+    if (context) context.auditedSend = true;
+    const result = await this.dispatchAndSettle(store, reservation, dispatch);
+    return { dryRun: false, decision: decision!, result, reservation };
+  }
+
   private reservationRequest(
     send: PipelineMessage | { kind: 'call'; channel: 'voice'; to: string; sendAt: undefined; fallbackTool: string },
     prepared: PreparedSend,

@@ -25,8 +25,16 @@ export type { SendLedger } from './send-ledger.js';
 
 /** The policy wants the user to confirm a first contact; the tool layer asks (elicitation). */
 export class NeedsConfirmation extends ToolFailure {
-  constructor(readonly question: string) {
-    super({ message: question, nextStep: 'Ask the user to confirm this first contact.', extra: { rule: 'first_contact' } });
+  /**
+   * @param withoutElicitation what to do when the client cannot ask its user; undefined =
+   * the policy's first_contact_without_elicitation (buying a number, which the operator
+   * enabled on purpose, goes ahead).
+   */
+  constructor(
+    readonly question: string,
+    readonly withoutElicitation?: 'allow' | 'refuse',
+  ) {
+    super({ message: question, nextStep: 'Ask the user to confirm.', extra: { rule: withoutElicitation ? 'confirmation' : 'first_contact' } });
     this.name = 'NeedsConfirmation';
   }
 }

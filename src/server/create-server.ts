@@ -18,7 +18,7 @@ import { failureResult, successResult } from './tool-result.js';
 
 export const SERVER_NAME = 'mcp-server-twilio';
 const CONFIRM_KEY = 'confirm_first_contact';
-const ConfirmSchema = z.object({ confirm: z.boolean().describe('Send this first message?') });
+const ConfirmSchema = z.object({ confirm: z.boolean().describe('Go ahead?') });
 export const SERVER_VERSION = '0.1.0';
 
 export interface ServerDependencies {
@@ -128,7 +128,8 @@ export function createServer(deps: ServerDependencies): McpServer {
           if (!(error instanceof NeedsConfirmation)) return failureResult(tool.name, error);
           // Asked already and not confirmed: the user said no (or closed the dialog).
           if (ours) {
-            return failureResult(tool.name, new ToolFailure({ message: 'The user did not confirm this first contact; nothing was sent.', nextStep: 'Do not retry unless the user asks for it.' }));
+            const message = error.withoutElicitation ? 'The user did not confirm; nothing was done.' : 'The user did not confirm this first contact; nothing was sent.';
+            return failureResult(tool.name, new ToolFailure({ message, nextStep: 'Do not retry unless the user asks for it.' }));
           }
           if (server.server.getClientCapabilities()?.elicitation) {
             return inputRequired({
@@ -136,7 +137,7 @@ export function createServer(deps: ServerDependencies): McpServer {
               requestState: await mintConfirmation(tool.name, args),
             });
           }
-          if (deps.firstContactWithoutElicitation === 'allow') {
+          if ((error.withoutElicitation ?? deps.firstContactWithoutElicitation) === 'allow') {
             try {
               return successResult((await run(true)) as Record<string, unknown>);
             } catch (retryError) {

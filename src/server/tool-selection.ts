@@ -11,6 +11,7 @@ export interface SelectableTool {
   kind: ToolKind;
   toolset: Toolset;
   sandboxOnly?: boolean;
+  requires?: 'number_purchase';
 }
 
 export interface SelectionOptions {
@@ -18,6 +19,8 @@ export interface SelectionOptions {
   /** undefined = the default set. */
   toolsets: readonly Toolset[] | undefined;
   sandbox: boolean;
+  /** TWILIO_MCP_ALLOW_NUMBER_PURCHASE: buying and releasing numbers is listed. */
+  numberPurchase?: boolean;
 }
 
 export interface HiddenTool {
@@ -54,6 +57,8 @@ export function selectTools<T extends SelectableTool>(tools: readonly T[], optio
       hidden.push({ name: tool.name, reason: 'read-only mode: this tool sends or changes something' });
     } else if (tool.sandboxOnly && !options.sandbox) {
       hidden.push({ name: tool.name, reason: 'sandbox only: it simulates Twilio and exists only on the embedded sandbox' });
+    } else if (tool.requires === 'number_purchase' && !options.numberPurchase) {
+      hidden.push({ name: tool.name, reason: 'buying and releasing numbers is off: an operator sets TWILIO_MCP_ALLOW_NUMBER_PURCHASE=true' });
     } else if (!toolsets.includes(tool.toolset)) {
       hidden.push({ name: tool.name, reason: `toolset "${tool.toolset}" is not enabled (--toolsets / TWILIO_MCP_TOOLSETS)` });
     } else {

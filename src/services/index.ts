@@ -4,6 +4,10 @@ import type { InboxService } from './inbox.js';
 import type { IvrService } from './ivr.js';
 import type { VoiceService } from './voice.js';
 import type { VoiceSandboxService } from './voice-sandbox.js';
+import type { VerifyService } from './verify.js';
+import type { LookupService } from './lookup.js';
+import type { NumbersService } from './numbers.js';
+import type { SandboxDevicesService } from './sandbox-devices.js';
 import type { MessagingService } from './messaging.js';
 import type { ServerStatusService } from './server-status.js';
 import type { WebhookSetupService } from './webhook-setup.js';
@@ -17,4 +21,8 @@ export interface Services {
   voice: VoiceService;
   ivr: IvrService;
   voiceSandbox: VoiceSandboxService;
+  verify: VerifyService;
+  lookup: LookupService;
+  numbers: NumbersService;
+  sandboxDevices: SandboxDevicesService;
 }

@@ -25,11 +25,14 @@ const MODULES = {
   messaging: async () => (await import('./messaging.js')).messagingTools,
   inbox: async () => (await import('./inbox.js')).inboxTools,
   voice: async () => (await import('./voice.js')).voiceTools,
+  verify: async () => (await import('./verify.js')).verifyTools,
+  lookup: async () => (await import('./lookup.js')).lookupTools,
+  numbers: async () => (await import('./numbers.js')).numbersTools,
   server: async () => (await import('./server.js')).serverTools,
 } as const satisfies Record<string, () => Promise<readonly unknown[]>>;
 type ModuleName = keyof typeof MODULES;
 /** The order tools are listed in. */
-const MODULE_ORDER: readonly ModuleName[] = ['messaging', 'inbox', 'voice', 'server'];
+const MODULE_ORDER: readonly ModuleName[] = ['messaging', 'inbox', 'voice', 'verify', 'lookup', 'numbers', 'server'];
 
 type JsonSchema = Record<string, unknown>;
 
@@ -41,6 +44,7 @@ export interface ToolInfo {
   kind: ToolKind;
   toolset: Toolset;
   sandboxOnly?: boolean;
+  requires?: 'number_purchase';
 }
 
 export interface ManifestTool extends ToolInfo {
@@ -85,6 +89,7 @@ export async function buildManifestTools(): Promise<ManifestTool[]> {
         kind: tool.kind,
         toolset: tool.toolset,
         ...(tool.sandboxOnly && { sandboxOnly: true }),
+        ...(tool.requires && { requires: tool.requires }),
         module,
         inputJson: toJson(tool.input, 'input'),
         outputJson: toJson(tool.output, 'output'),

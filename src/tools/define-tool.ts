@@ -47,6 +47,8 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   handle(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;
   /** Listed only when the embedded sandbox is in use (e.g. simulating an inbound SMS). */
   sandboxOnly?: boolean;
+  /** Listed only when the operator enabled it (number_purchase: TWILIO_MCP_ALLOW_NUMBER_PURCHASE=true). */
+  requires?: 'number_purchase';
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {

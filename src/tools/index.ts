@@ -4,5 +4,8 @@ import { inboxTools } from './inbox.js';
 import { messagingTools } from './messaging.js';
 import { serverTools } from './server.js';
 import { voiceTools } from './voice.js';
+import { verifyTools } from './verify.js';
+import { lookupTools } from './lookup.js';
+import { numbersTools } from './numbers.js';
 
-export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...serverTools] as unknown as ToolDefinition[];
+export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...verifyTools, ...lookupTools, ...numbersTools, ...serverTools] as unknown as ToolDefinition[];
