@@ -105,6 +105,7 @@ describe('sms_pumping_risk', () => {
     expect(await risk('+14155550139')).toMatchObject({ sms_pumping_risk_score: 39, carrier_risk_category: 'low' });
     expect(await risk('+14155550140')).toMatchObject({ sms_pumping_risk_score: 40, carrier_risk_category: 'moderate' });
     expect(await risk('+14155550170')).toMatchObject({ sms_pumping_risk_score: 70, carrier_risk_category: 'high', number_blocked: false });
+    expect(await risk('+14155550194')).toMatchObject({ sms_pumping_risk_score: 94, number_blocked: false, number_blocked_date: null });
     expect(await risk('+14155550197')).toMatchObject({ sms_pumping_risk_score: 97, number_blocked: true, number_blocked_date: '2026-02-26T12:00:00Z', number_blocked_last_3_months: true });
     expect(await risk('+19005550101')).toMatchObject({ sms_pumping_risk_score: 100, carrier_risk_category: 'high', number_blocked: true });
   });
