@@ -250,7 +250,9 @@ function generate(country: string, type: NumberType, prefix: Prefix, callingCode
     const e164 = `+${all.join('')}`;
     if (!e164.startsWith(`+${callingCode}${prefix.digits}`) || found.has(e164)) continue;
     const parsed = parsePhoneNumberFromString(e164);
-    if (!parsed?.isValid() || parsed.country !== country) continue;
+    // North American toll-free numbers belong to no one country: libphonenumber files them under US.
+    const sharedTollFree = type === 'tollFree' && callingCode === '1';
+    if (!parsed?.isValid() || (parsed.country !== country && !sharedTollFree)) continue;
     if (pattern && !pattern.regex.test(pattern.anchored ? e164 : e164.slice(1 + callingCode.length))) continue;
     found.set(e164, { e164, prefix });
   }
