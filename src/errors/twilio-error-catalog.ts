@@ -15,7 +15,11 @@ const catalog: Record<number, ErrorExplanation> = {
   },
   20404: {
     meaning: 'The resource does not exist in this account (wrong SID, or it was deleted).',
-    nextStep: 'Check the SID; use list_messages to find the right one.',
+    nextStep: 'Check the SID; a list tool (list_messages, list_calls, list_recordings, …) finds the right one.',
+  },
+  20501: {
+    meaning: "The sandbox (Twilio emulator) does not emulate this endpoint; it is not a Twilio error.",
+    nextStep: 'Use a tool the sandbox supports (get_server_status lists them), or run this against Twilio with live credentials.',
   },
   20429: {
     meaning: 'Too many requests: Twilio is rate-limiting this account.',

@@ -17,6 +17,8 @@ import { callJson, CallStore } from './calls.js';
 import { type CallerScript, CallerScripts } from './caller-script.js';
 import { ConferenceStore } from './conferences.js';
 import { RecordingStore } from './recordings.js';
+import { DeviceLog, type DeviceEntry } from './device-log.js';
+import { VerifyStore } from './verify.js';
 import { type TraceStep, TwimlFetcher } from './twiml-walker.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
@@ -106,6 +108,13 @@ export interface SandboxHandle {
   /** Every step the TwiML walker took for the call (not part of the REST JSON). */
   callTrace(callSid: string): TraceStep[];
   /** Stops every timer and the server; pending callbacks are dropped. */
+  /**
+   * What a phone number or email address received, newest first: outbound SMS/WhatsApp,
+   * verification codes by text, call or email (read_sandbox_device).
+   */
+  readDevice(address: string, limit?: number): DeviceEntry[];
+  /** The current code of a verification (by VE… SID or To), for tests that type it in. */
+  verifyCodeOf(serviceSid: string, sidOrTo: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -197,7 +206,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
   };
 
-  const ctx: SandboxContext = { account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall };
+  const devices = new DeviceLog();
+  const verify = new VerifyStore(account.sid, devices);
+  const ctx: SandboxContext = { account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -229,6 +240,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     scriptCaller: (phone, script) => callerScripts.set(phone, script),
     waitForCall: async (callSid, waitOptions = {}) => callJson(account.sid, await calls.waitFor(callSid, waitOptions.timeoutMs)),
     callTrace: (callSid) => [...calls.require(callSid).trace],
+    readDevice: (address, limit) => devices.read(address, limit),
+    verifyCodeOf: (serviceSid, sidOrTo) => verify.codeOf(serviceSid, sidOrTo),
     close: async () => {
       messages.close();
       calls.close();

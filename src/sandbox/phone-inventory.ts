@@ -345,7 +345,6 @@ function countryJson(accountSid: string, code: string) {
 
 /** What a number has beyond account.ts's PhoneNumberConfig (kept aside so account.ts stays as it is). */
 interface NumberExtras {
-  voiceMethod?: string;
   type?: NumberType;
   capabilities?: Capabilities;
 }
@@ -353,12 +352,11 @@ const extras = new WeakMap<PhoneNumberConfig, NumberExtras>();
 
 const WIRE_TYPES: Record<NumberType, string> = { local: 'local', mobile: 'mobile', tollFree: 'toll-free' };
 
-/** phoneNumberJson (account.ts) plus what this module keeps: VoiceMethod, the number's type and capabilities. */
+/** phoneNumberJson (account.ts) plus what this module keeps: the number's type and capabilities. */
 export function incomingPhoneNumberJson(account: Account, n: PhoneNumberConfig) {
   const more = extras.get(n) ?? {};
   return {
     ...phoneNumberJson(account, n),
-    ...(more.voiceMethod !== undefined && { voice_method: more.voiceMethod }),
     ...(more.capabilities !== undefined && { capabilities: more.capabilities }),
     ...(more.type !== undefined && { type: WIRE_TYPES[more.type] }),
   };
@@ -407,9 +405,8 @@ function parseNumberConfig(form: Params, policy: CallbackPolicy | undefined): Nu
 }
 
 function applyNumberConfig(n: PhoneNumberConfig, change: NumberConfigChange, now: Date): void {
-  const { voiceMethod, ...own } = change;
-  Object.assign(n, own);
-  if (voiceMethod !== undefined) extras.set(n, { ...extras.get(n), voiceMethod });
+  // VoiceMethod lives on the number (account.ts): the call walker reads it for inbound calls.
+  Object.assign(n, change);
   n.dateUpdated = now;
 }
 
@@ -473,6 +470,7 @@ export function buyNumber(account: Account, form: Params, options: PhoneNumbersO
     smsUrl: null,
     smsMethod: 'POST',
     voiceUrl: null,
+    voiceMethod: 'POST',
     statusCallback: null,
     dateCreated: now,
     dateUpdated: now,

@@ -14,6 +14,10 @@ import { dateSentFilter, mediaJson, messageJson, type MessageStore } from './mes
 import { isMessagingPath, messagingRoute } from './messaging-services.js';
 import { paginate } from './paging.js';
 import { type RecordingStore, recordingsRoute } from './recordings.js';
+import { type DeviceLog, deviceLogRoute } from './device-log.js';
+import { isLookupPath, lookupRoute } from './lookup.js';
+import { phoneNumbersRoute } from './phone-inventory.js';
+import { isVerifyPath, type VerifyStore, verifyRoute } from './verify.js';
 import { first, type Params, TwilioError } from './wire.js';
 
 export interface Reply {
@@ -65,6 +69,8 @@ export interface SandboxContext {
   callbackPolicy: CallbackPolicy | undefined;
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
   simulateInboundCall(fields: InboundCallFields): Promise<InboundCallResult>;
+  verify: VerifyStore;
+  devices: DeviceLog;
 }
 
 export interface RouteRequest {
@@ -80,10 +86,17 @@ export function notFound(path: string): TwilioError {
   return new TwilioError(404, 20404, `The requested resource ${path} was not found`);
 }
 
+/**
+ * A path Twilio has but the sandbox does not emulate: 501, never a 404 that looks like a
+ * real "not found". 20501 is the sandbox's own code (Twilio has none for this).
+ */
+export function notEmulated(method: string, path: string): TwilioError {
+  return new TwilioError(501, 20501, `The sandbox does not emulate ${method} ${path}. It emulates Messages, Calls, Recordings, Transcriptions, Conferences, IncomingPhoneNumbers, AvailablePhoneNumbers, Messaging Services, Verify v2 and Lookup v2 (see src/sandbox/README.md); test this request against Twilio.`);
+}
+
 const ACCOUNT_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})(\/.*|\.json)$/;
 const MESSAGE_PATH = /^\/Messages\/((?:SM|MM)[0-9a-f]{32})(\.json|\/Media\.json|\/Media\/(ME[0-9a-f]{32})\.json)$/;
 const CALL_PATH = /^\/Calls\/(CA[0-9a-f]{32})(\.json|\/.+)$/;
-const NUMBER_PATH = /^\/IncomingPhoneNumbers\/(PN[0-9a-f]{32})\.json$/;
 
 export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Reply> {
   const { method, path, query, form } = req;
@@ -91,17 +104,35 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
 
   const { account, messages } = ctx;
   if (isMessagingPath(path)) return messagingRoute(account, method, path, query);
+  if (isVerifyPath(path)) {
+    const answer = verifyRoute(ctx.verify, method, path, query, form);
+    if (answer) return answer;
+    throw notEmulated(method, path);
+  }
+  if (isLookupPath(path)) {
+    const answer = await lookupRoute(method, path, query);
+    if (answer) return answer;
+    throw notEmulated(method, path);
+  }
   // Another account's path answers 404, never 403: Twilio does not confirm that a
   // resource it will not show you exists.
   const accountMatch = ACCOUNT_PATH.exec(path);
-  if (!accountMatch || accountMatch[1] !== account.sid) throw notFound(path);
+  if (!accountMatch) throw notEmulated(method, path);
+  if (accountMatch[1] !== account.sid) throw notFound(path);
   const rest = accountMatch[2]!;
   const base = `/2010-04-01/Accounts/${account.sid}`;
 
   if (rest === '.json' && method === 'GET') return { status: 200, body: accountJson(account) };
 
   if (rest === '/Messages.json') {
-    if (method === 'POST') return { status: 201, body: messageJson(account.sid, messages.create(form)) };
+    if (method === 'POST') {
+      const created = messages.create(form);
+      // What the recipient's phone shows (read_sandbox_device); a scheduled message arrives later, not here.
+      if (created.status !== 'scheduled') {
+        ctx.devices.record(created.to, { kind: created.to.startsWith('whatsapp:') ? 'whatsapp' : 'sms', from: created.from ?? account.messagingServiceSid, body: created.body, at: created.dateCreated });
+      }
+      return { status: 201, body: messageJson(account.sid, created) };
+    }
     if (method === 'GET') {
       const to = first(query, 'To');
       const from = first(query, 'From');
@@ -165,40 +196,10 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
   const media = recordingsRoute(ctx.recordings, account.sid, method, rest, query, form) ?? conferencesRoute(ctx.conferences, account.sid, method, rest, query, form);
   if (media) return media;
 
-  if (rest === '/IncomingPhoneNumbers.json' && method === 'GET') {
-    const wanted = first(query, 'PhoneNumber');
-    const items = account.numbers.filter((n) => !wanted || n.phoneNumber === wanted);
-    return {
-      status: 200,
-      body: paginate(items, query, `${base}/IncomingPhoneNumbers.json`, 'incoming_phone_numbers', (n) => phoneNumberJson(account, n)),
-    };
-  }
-  const numberMatch = NUMBER_PATH.exec(rest);
-  if (numberMatch) {
-    const number = account.numbers.find((n) => n.sid === numberMatch[1]);
-    if (!number) throw notFound(path);
-    if (method === 'POST') {
-      for (const [param, field] of [['SmsUrl', 'smsUrl'], ['VoiceUrl', 'voiceUrl'], ['StatusCallback', 'statusCallback']] as const) {
-        const value = first(form, param);
-        if (value !== undefined) {
-          const why = value === '' ? undefined : /^https?:\/\/\S+$/.test(value) ? callbackRefusal(value, ctx.callbackPolicy) : 'it is not an http(s) URL';
-          if (why) throw new TwilioError(400, 21502, `Invalid ${param} ${value}: ${why}.`);
-          number[field] = value || null;
-        }
-      }
-      const smsMethod = first(form, 'SmsMethod');
-      if (smsMethod) number.smsMethod = smsMethod;
-      const voiceMethod = first(form, 'VoiceMethod')?.toUpperCase();
-      if (voiceMethod) {
-        if (voiceMethod !== 'GET' && voiceMethod !== 'POST') throw new TwilioError(400, 21403, `Invalid VoiceMethod ${voiceMethod}: use GET or POST.`);
-        number.voiceMethod = voiceMethod;
-      }
-      number.dateUpdated = new Date();
-    }
-    if (method === 'GET' || method === 'POST') return { status: 200, body: phoneNumberJson(account, number) };
-  }
+  const numbers = phoneNumbersRoute(account, method, rest, query, form, { callbackPolicy: ctx.callbackPolicy });
+  if (numbers) return numbers;
 
-  throw notFound(path);
+  throw notEmulated(method, path);
 }
 
 const FAULT_KINDS = new Set<SandboxFault['kind']>(['status', 'reset-before', 'reset-after', 'hang']);
@@ -234,7 +235,9 @@ function parseFault(raw: string): SandboxFault {
   };
 }
 
-async function adminRoute(ctx: SandboxContext, { method, path, raw }: RouteRequest): Promise<Reply> {
+async function adminRoute(ctx: SandboxContext, { method, path, raw, query }: RouteRequest): Promise<Reply> {
+  const device = deviceLogRoute(ctx.devices, method, path, query);
+  if (device) return device;
   if (path === '/__sandbox/faults' && method === 'POST') {
     ctx.faults.inject(parseFault(raw));
     return { status: 204 };

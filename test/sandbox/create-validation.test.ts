@@ -116,7 +116,7 @@ describe('update, delete and routing refusals', () => {
     expect((await api.call('DELETE', api.messagePath(sid))).status).toBe(204);
   });
 
-  it("answers 404/20404 for another account's path, an unknown route and a wrong method", async () => {
+  it("answers 404/20404 for another account's path and a wrong method on a known resource; 501 for what it does not emulate", async () => {
     const other = `/2010-04-01/Accounts/AC${'1'.repeat(32)}/Messages.json`;
     expect((await api.call('GET', other)).json).toEqual({
       code: 20404,
@@ -124,7 +124,13 @@ describe('update, delete and routing refusals', () => {
       more_info: 'https://www.twilio.com/docs/errors/20404',
       status: 404,
     });
-    expect((await api.call('GET', `${api.root}/Nothing.json`)).status).toBe(404);
+    // Sandbox honesty: a path it does not emulate is 501, never a 404 that looks like "not found".
+    const unknown = await api.call('GET', `${api.root}/Nothing.json`);
+    expect(unknown.status).toBe(501);
+    expect(unknown.json).toMatchObject({ code: 20501, status: 501, message: expect.stringContaining(`does not emulate GET ${api.root}/Nothing.json`) });
+    const otherProduct = await api.call('GET', '/v1/Conversations');
+    expect(otherProduct.status).toBe(501);
+    expect(otherProduct.json.message).toMatch(/does not emulate GET \/v1\/Conversations/);
     expect((await api.call('DELETE', api.messagesPath)).json.code).toBe(20404);
     expect((await api.call('GET', `${api.root}/Messages/SM${'0'.repeat(32)}/Media.json`)).json.code).toBe(20404);
   });
