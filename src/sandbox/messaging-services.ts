@@ -16,12 +16,19 @@ const SERVICE_PATH = /^\/v1\/Services\/([^/]+)(\/PhoneNumbers(?:\/([^/]+))?)?$/;
 export const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function isMessagingPath(path: string): boolean {
-  return SERVICE_PATH.test(path);
+  return path === SERVICES_PATH || SERVICE_PATH.test(path);
 }
 
 const notFound = (path: string) => new TwilioError(404, 20404, `The requested resource ${path} was not found`);
 
+/** The list of the account's services (its one service). */
+const SERVICES_PATH = '/v1/Services';
+
 export function messagingRoute(account: Account, method: string, path: string, query: Params): { status: number; body: unknown } {
+  if (path === SERVICES_PATH) {
+    if (method !== 'GET') throw notFound(path);
+    return { status: 200, body: paginateMeta([account], query, `${MESSAGING_HOST}${SERVICES_PATH}`, 'services', (a) => serviceJson(a)) };
+  }
   const [, serviceSid, phoneNumbers, numberSid] = SERVICE_PATH.exec(path) ?? [];
   if (method !== 'GET' || serviceSid !== account.messagingServiceSid) throw notFound(path);
   if (!phoneNumbers) return { status: 200, body: serviceJson(account) };

@@ -76,6 +76,16 @@ describe('GET /v1/Services/{Sid}', () => {
   });
 });
 
+describe('GET /v1/Services', () => {
+  it('lists the account\'s service with the SDK, in the spec\'s shape with meta paging', async () => {
+    const services = await client.messaging.v1.services.list();
+    expect(services.map((s) => s.sid)).toEqual([sandbox.messagingServiceSid]);
+    const { json } = await api.call('GET', '/v1/Services');
+    expect(validator.response('/v1/Services', 'get', '200', json)).toEqual([]);
+    expect(json.meta.key).toBe('services');
+  });
+});
+
 describe('unknown service', () => {
   it('is 20404 for the list, the fetch and a number of another service', async () => {
     const other = `MG${'f'.repeat(32)}`;

@@ -125,8 +125,12 @@ describe('phone numbers', () => {
     const refused = await server.callTool('buy_phone_number', { phone_number: '+15005550000' });
     expect(refused.json.twilio_code).toBe(21422);
     expect(await count()).toBe(before);
-    const bought = await server.callTool('buy_phone_number', { area_code: 500 });
+    expect((await server.callTool('buy_phone_number', { area_code: 533 })).json.twilio_code).toBe(21452);
+    expect(await count()).toBe(before);
+    const forSale = await server.callTool('search_available_numbers', { country: 'US', area_code: 415, limit: 1 });
+    const bought = await server.callTool('buy_phone_number', { phone_number: forSale.json.available[0].phone_number });
     expect(bought.isError, bought.text).toBe(false);
+    expect(bought.json.phone_number).toBe(forSale.json.available[0].phone_number);
     expect(bought.json.monthly_price_usd).toBe(1.15);
     expect(await count()).toBe(before + 1);
     const released = await server.callTool('release_phone_number', { sid: bought.json.sid });
