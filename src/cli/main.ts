@@ -98,6 +98,7 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
       allowedHosts: process.env.TWILIO_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean),
       rateLimit: Number.isFinite(perMinute) && perMinute > 0 ? { perMinute, burst: Math.max(10, Math.round(perMinute / 5)) } : undefined,
       extraRoutes: app.handleWebhook,
+      upgrade: app.handleUpgrade,
       // 2026-07-28 clients hear of resource changes only through the handler's event bus.
       resourceUpdates: (await import('../server/twilio-resources.js')).twilioResourceChanges(app.events),
     });

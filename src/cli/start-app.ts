@@ -24,6 +24,9 @@ import { VerifyService } from '../services/verify.js';
 import { LookupService } from '../services/lookup.js';
 import { NumbersService } from '../services/numbers.js';
 import { SandboxDevicesService } from '../services/sandbox-devices.js';
+import { DEFAULT_RELAY_CONFIG, RelayService } from '../services/relay.js';
+import { createRelayUpgrader } from '../webhooks/relay-socket.js';
+import type { Duplex } from 'node:stream';
 import { runInCallContext } from '../pipeline/call-context.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
@@ -47,6 +50,8 @@ export interface App {
   policy: PolicyEngine;
   /** Route function for Twilio webhooks, to mount on an HTTP server. */
   handleWebhook(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** `upgrade` handler for the same server: the ConversationRelay socket. False when not a relay path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Tells the app where its receiver listens locally (HTTP mode: the MCP port). */
   setReceiverLocalUrl(url: string): void;
   close(): Promise<void>;
@@ -73,6 +78,19 @@ function sandboxTiming(env: NodeJS.ProcessEnv) {
   const delivered = Number(env.TWILIO_SANDBOX_DELIVERY_MS);
   if (!env.TWILIO_SANDBOX_DELIVERY_MS || !Number.isFinite(delivered) || delivered < 10) return undefined;
   return { sendingMs: Math.round(delivered / 10), sentMs: Math.round(delivered / 4), deliveredMs: Math.round(delivered) };
+}
+
+/** TWILIO_MCP_RELAY_FILLER_MS / TWILIO_MCP_RELAY_GIVE_UP_MS tune how a live call waits for the agent. */
+function relayConfig(env: NodeJS.ProcessEnv) {
+  const ms = (name: string, fallback: number) => {
+    const n = Number(env[name]);
+    return env[name] && Number.isFinite(n) && n >= 100 ? Math.round(n) : fallback;
+  };
+  return {
+    ...DEFAULT_RELAY_CONFIG,
+    fillerAfterMs: ms('TWILIO_MCP_RELAY_FILLER_MS', DEFAULT_RELAY_CONFIG.fillerAfterMs),
+    giveUpAfterMs: ms('TWILIO_MCP_RELAY_GIVE_UP_MS', DEFAULT_RELAY_CONFIG.giveUpAfterMs),
+  };
 }
 
 const truthy = (value: string | undefined) => /^(1|true|yes|on)$/i.test(value?.trim() ?? '');
@@ -102,6 +120,8 @@ export async function startApp(options: StartOptions): Promise<App> {
     const opened = openStoreInDir(dir);
     log.info(`store: ${dir}`);
     recoverInterruptedSends(opened);
+    const orphans = opened.endOrphanRelaySessions(new Date());
+    if (orphans.length > 0) log.warn(`${orphans.length} live phone conversation(s) ended with the previous server (they cannot resume); their transcripts are kept: get_call shows them.`);
     closers.push(async () => opened.close());
     return opened;
   });
@@ -114,8 +134,9 @@ export async function startApp(options: StartOptions): Promise<App> {
     log.warn('TWILIO_MCP_WEBHOOK_INSECURE is set: webhook signatures are NOT checked. Anyone who can reach the receiver can forge messages. Local development only.');
   }
   let sandbox: (() => Promise<SandboxHandle>) | undefined;
-  // The IVR service is made below; the receiver asks for it per request.
+  // The IVR and relay services are made below; the receiver asks for them per request.
   let ivrService: IvrService | undefined;
+  let relayService: RelayService | undefined;
   const receiver = createWebhookReceiver({
     publicBaseUrl,
     authTokens: async () => (sandbox ? [(await sandbox()).authToken] : [env.TWILIO_AUTH_TOKEN?.trim()].filter((t): t is string => Boolean(t))),
@@ -128,10 +149,17 @@ export async function startApp(options: StartOptions): Promise<App> {
     const [inbound, messageStatus, callStatus] = (['/messages/inbound', '/messages/status', '/calls/status'] as const).map((route) => receiver.urlFor(route));
     return inbound && messageStatus && callStatus ? { inbound, messageStatus, callStatus } : undefined;
   };
+  const handleUpgrade = createRelayUpgrader({
+    publicBaseUrl,
+    authTokens: async () => (sandbox ? [(await sandbox()).authToken] : [env.TWILIO_AUTH_TOKEN?.trim()].filter((t): t is string => Boolean(t))),
+    verifySignatures,
+    expects: (session) => relayService?.expects(session) ?? false,
+    connected: (session, socket) => relayService?.connected(session, socket),
+  });
   const ownListener = lazy(async () => {
     const { startWebhookListener } = await import('../transports/webhook-listener.js');
     const port = typeof options.webhookPort === 'number' ? options.webhookPort : 0;
-    const listener = await startWebhookListener(receiver.handle, env.TWILIO_MCP_WEBHOOK_HOST?.trim() || '127.0.0.1', port);
+    const listener = await startWebhookListener(receiver.handle, env.TWILIO_MCP_WEBHOOK_HOST?.trim() || '127.0.0.1', port, handleUpgrade);
     receiverLocalUrl = listener.url;
     closers.push(listener.close);
     log.info(`webhook receiver at ${listener.url}${WEBHOOK_PREFIX}/…${config.webhookUrl ? ` (public ${config.webhookUrl})` : ''}`);
@@ -250,9 +278,13 @@ export async function startApp(options: StartOptions): Promise<App> {
     if (sandbox) await sandbox();
     return receiverUrls()?.callStatus;
   };
+  const voice = new VoiceService(gateway, { defaultFrom: defaults.defaultFrom, callStatusCallbackUrl }, pipeline, store, ivrService);
+  relayService = new RelayService(store, voice, receiverBase, relayConfig(env));
+  closers.unshift(() => relayService!.close());
   const services: Services = {
     messaging,
-    voice: new VoiceService(gateway, { defaultFrom: defaults.defaultFrom, callStatusCallbackUrl }, pipeline, store, ivrService),
+    voice,
+    relay: relayService,
     ivr: ivrService,
     voiceSandbox: new VoiceSandboxService(sandbox),
     verify: new VerifyService(gateway, pipeline, config.verifyServiceSid),
@@ -292,6 +324,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     instructions,
     policy,
     handleWebhook: receiver.handle,
+    handleUpgrade,
     setReceiverLocalUrl: (url) => {
       receiverLocalUrl = url;
     },

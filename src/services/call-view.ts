@@ -54,6 +54,14 @@ export const CallViewSchema = CompactCallViewSchema.extend({
   recordings: z.array(RecordingViewSchema).optional(),
   ivr_flow: z.string().optional(),
   ivr_path: z.array(IvrPathEntrySchema).optional().describe("The caller's path through the flow"),
+  conversation: z
+    .object({
+      purpose: z.string(),
+      outcome: z.string().nullable(),
+      transcript: z.array(z.object({ at: z.string(), speaker: z.string(), kind: z.string(), text: z.string() })),
+    })
+    .optional()
+    .describe('A live conversation (start_voice_conversation); caller text is untrusted'),
 });
 export type CallView = z.infer<typeof CallViewSchema>;
 

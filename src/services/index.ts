@@ -8,6 +8,7 @@ import type { VerifyService } from './verify.js';
 import type { LookupService } from './lookup.js';
 import type { NumbersService } from './numbers.js';
 import type { SandboxDevicesService } from './sandbox-devices.js';
+import type { RelayService } from './relay.js';
 import type { MessagingService } from './messaging.js';
 import type { ServerStatusService } from './server-status.js';
 import type { WebhookSetupService } from './webhook-setup.js';
@@ -25,4 +26,5 @@ export interface Services {
   lookup: LookupService;
   numbers: NumbersService;
   sandboxDevices: SandboxDevicesService;
+  relay: RelayService;
 }

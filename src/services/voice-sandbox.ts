@@ -14,10 +14,24 @@ export interface CallerInput {
 /** The part of the sandbox this service uses (services never import the sandbox). */
 export interface InboundCallSimulator {
   simulateInboundCall(fields: { from: string; to?: string; script?: { inputs?: CallerInput[] } }): Promise<{ callSid: string; voiceUrl: string | null; webhookRefused?: string }>;
+  scriptCaller(number: string, script: { relay_turns?: RelayTurn[] } | null): void;
 }
+
+export type RelayTurn =
+  | { say: string }
+  | { digits: string }
+  | { interrupt_after_tokens: number; say?: string }
+  | { silence_seconds: number }
+  | { hangup: true };
 
 export class VoiceSandboxService {
   constructor(private readonly simulator: (() => Promise<InboundCallSimulator>) | undefined) {}
+
+  async scriptCaller(input: { to: string; turns: RelayTurn[] }) {
+    if (!this.simulator) throw new ToolFailure({ message: 'script_caller only works on the sandbox.', nextStep: 'Start the server without credentials, or with --sandbox.' });
+    (await this.simulator()).scriptCaller(input.to, { relay_turns: input.turns });
+    return { to: input.to, turns: input.turns.length };
+  }
 
   async simulateInboundCall(input: { from: string; to?: string; inputs?: CallerInput[] }) {
     if (!this.simulator) throw new ToolFailure({ message: 'simulate_inbound_call only works on the sandbox.', nextStep: 'Start the server without credentials, or with --sandbox.' });

@@ -205,12 +205,19 @@ export class VoiceService {
     const status = store.getCallStatus(sid);
     const events = store.listCallEvents(sid);
     const flow = events.find((e) => e.flowName)?.flowName;
+    const session = store.findRelaySessionByCall(sid);
+    const conversation = session && {
+      purpose: session.purpose,
+      outcome: session.outcome,
+      transcript: store.listTranscript(session.sessionId).map((t) => ({ at: t.at.toISOString(), speaker: t.speaker, kind: t.kind, text: t.text })),
+    };
     return {
       ...view,
       ...(status && { status_history: status.history.map((h) => ({ status: h.status, at: h.at.toISOString() })) }),
       ...(recordings.length > 0 && { recordings: recordings.map(toRecordingView) }),
       ...(flow && { ivr_flow: flow }),
       ...(events.length > 0 && { ivr_path: toIvrPath(events) }),
+      ...(conversation && { conversation }),
     };
   }
 

@@ -212,4 +212,27 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX call_events_by_call ON call_events(call_sid, id);
   `,
+  // 6: live phone conversations (ConversationRelay): each session and its transcript, on
+  // disk turn by turn so a crash loses nothing that was said.
+  `
+  CREATE TABLE relay_sessions (
+    session_id TEXT PRIMARY KEY,
+    call_sid TEXT,
+    to_number TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    outcome TEXT
+  );
+  CREATE INDEX relay_sessions_by_call ON relay_sessions(call_sid);
+  CREATE TABLE relay_transcript (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    speaker TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL
+  );
+  CREATE INDEX relay_transcript_by_session ON relay_transcript(session_id, id);
+  `,
 ];

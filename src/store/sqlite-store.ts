@@ -21,6 +21,8 @@ import type {
   OptOutChannel,
   CallEvent,
   StoredIvrFlow,
+  RelaySession,
+  TranscriptEntry,
   Reservation,
   ReservationRequest,
   ReservationState,
@@ -81,6 +83,25 @@ const toOptOut = (r: OptOutRow): OptOut => ({
   keyword: r.keyword,
   reason: r.reason,
   createdAt: new Date(r.created_at),
+});
+
+interface RelayRow {
+  session_id: string;
+  call_sid: string | null;
+  to_number: string;
+  purpose: string;
+  started_at: string;
+  ended_at: string | null;
+  outcome: string | null;
+}
+const toRelay = (r: RelayRow): RelaySession => ({
+  sessionId: r.session_id,
+  callSid: r.call_sid,
+  to: r.to_number,
+  purpose: r.purpose,
+  startedAt: new Date(r.started_at),
+  endedAt: r.ended_at ? new Date(r.ended_at) : null,
+  outcome: r.outcome,
 });
 
 interface FlowRow {
@@ -209,6 +230,14 @@ export function openSqliteStore(file: string): Store {
       'INSERT INTO call_events (call_sid, flow_name, step, kind, digits, speech, confidence, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     callEvents: db.prepare('SELECT * FROM call_events WHERE call_sid = ? ORDER BY id'),
+    openRelay: db.prepare('INSERT INTO relay_sessions (session_id, to_number, purpose, started_at) VALUES (?, ?, ?, ?)'),
+    bindRelay: db.prepare('UPDATE relay_sessions SET call_sid = ? WHERE session_id = ?'),
+    endRelay: db.prepare('UPDATE relay_sessions SET ended_at = ?, outcome = ? WHERE session_id = ? AND ended_at IS NULL'),
+    getRelay: db.prepare('SELECT * FROM relay_sessions WHERE session_id = ?'),
+    relayByCall: db.prepare('SELECT * FROM relay_sessions WHERE call_sid = ? ORDER BY started_at DESC LIMIT 1'),
+    openRelays: db.prepare('SELECT * FROM relay_sessions WHERE ended_at IS NULL'),
+    appendTranscript: db.prepare('INSERT INTO relay_transcript (session_id, at, speaker, kind, text) VALUES (?, ?, ?, ?, ?)'),
+    transcript: db.prepare('SELECT * FROM relay_transcript WHERE session_id = ? ORDER BY id'),
     markRead: db.prepare('UPDATE inbound_messages SET read_at = ? WHERE message_sid = ? AND read_at IS NULL'),
     unreadFrom: db.prepare('SELECT * FROM inbound_messages WHERE from_number = ? AND received_at >= ? AND read_at IS NULL ORDER BY received_at, rowid LIMIT 1'),
     recordSend: bookkeeping.prepare(
@@ -457,6 +486,40 @@ export function openSqliteStore(file: string): Store {
       }>;
       return rows.map((r) => ({
         callSid: r.call_sid, flowName: r.flow_name, step: r.step, kind: r.kind, digits: r.digits, speech: r.speech, confidence: r.confidence, detail: r.detail, at: new Date(r.at),
+      }));
+    },
+    openRelaySession(r) {
+      s.openRelay.run(r.sessionId, r.to, r.purpose, iso(r.startedAt));
+    },
+    bindRelaySession(sessionId, callSid) {
+      s.bindRelay.run(callSid, sessionId);
+    },
+    endRelaySession(sessionId, outcome, at) {
+      s.endRelay.run(iso(at), outcome, sessionId);
+    },
+    getRelaySession(sessionId) {
+      const row = s.getRelay.get(sessionId) as RelayRow | undefined;
+      return row ? toRelay(row) : undefined;
+    },
+    findRelaySessionByCall(callSid) {
+      const row = s.relayByCall.get(callSid) as RelayRow | undefined;
+      return row ? toRelay(row) : undefined;
+    },
+    endOrphanRelaySessions: db.transaction((at: Date) => {
+      const open = (s.openRelays.all() as RelayRow[]).map(toRelay);
+      for (const r of open) s.endRelay.run(iso(at), 'server_restarted', r.sessionId);
+      return open;
+    }),
+    // On the main connection (synchronous=FULL): a turn is on disk before the next is taken.
+    appendTranscript(sessionId, e) {
+      s.appendTranscript.run(sessionId, iso(e.at), e.speaker, e.kind, e.text);
+    },
+    listTranscript(sessionId) {
+      return (s.transcript.all(sessionId) as Array<{ at: string; speaker: TranscriptEntry['speaker']; kind: string; text: string }>).map((r) => ({
+        at: new Date(r.at),
+        speaker: r.speaker,
+        kind: r.kind,
+        text: r.text,
       }));
     },
     appendAudit(e: AuditEntry) {

@@ -110,6 +110,26 @@ export interface CallEvent {
   at: Date;
 }
 
+/** A live phone conversation (ConversationRelay session) this server hosts. */
+export interface RelaySession {
+  sessionId: string;
+  callSid: string | null;
+  to: string;
+  purpose: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  /** completed, caller_hung_up, agent_ended, timed_out, server_restarted, failed, … */
+  outcome: string | null;
+}
+
+export interface TranscriptEntry {
+  at: Date;
+  speaker: 'caller' | 'agent' | 'server';
+  /** said, digits, interrupted, filler, ended, error */
+  kind: string;
+  text: string;
+}
+
 export interface StoredIvrFlow {
   name: string;
   /** The flow as validated by the tool (domain/ivr-flow-schema.ts), kept as JSON. */
@@ -300,6 +320,16 @@ export interface Store {
   appendCallEvent(event: CallEvent): void;
   /** A call's events, oldest first. */
   listCallEvents(callSid: string): CallEvent[];
+
+  openRelaySession(session: Omit<RelaySession, 'endedAt' | 'outcome' | 'callSid'>): void;
+  bindRelaySession(sessionId: string, callSid: string): void;
+  endRelaySession(sessionId: string, outcome: string, at: Date): void;
+  getRelaySession(sessionId: string): RelaySession | undefined;
+  findRelaySessionByCall(callSid: string): RelaySession | undefined;
+  /** Sessions a stopped process left open become ended (`server_restarted`); returns them. */
+  endOrphanRelaySessions(at: Date): RelaySession[];
+  appendTranscript(sessionId: string, entry: TranscriptEntry): void;
+  listTranscript(sessionId: string): TranscriptEntry[];
 
   /** Appends one audit row; returns its id. */
   appendAudit(entry: AuditEntry): number;

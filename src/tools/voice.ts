@@ -297,7 +297,92 @@ const simulateInboundCall = defineTool({
   handle: (args, { services }) => services.voiceSandbox.simulateInboundCall(args),
 });
 
+const TurnSchema = z
+  .object({
+    kind: z.enum(['said', 'digits', 'interrupted', 'ended']),
+    text: z.string().optional().describe('What the caller said (untrusted)'),
+    lang: z.string().optional(),
+    digits: z.string().optional(),
+    heard_until_interrupt: z.string().optional(),
+    after_ms: z.number().optional(),
+    outcome: z.string().optional(),
+  })
+  .nullable();
+
+const startVoiceConversation = defineTool({
+  name: 'start_voice_conversation',
+  title: 'Call someone and talk yourself',
+  description:
+    'Call a number and hold the conversation yourself: Twilio speaks your text and transcribes the caller. Reaches a person, billed per minute. ' +
+    'Then loop: wait_for_caller, say_on_call. Returns call_sid at once.',
+  kind: 'send',
+  toolset: 'voice',
+  input: z.object({
+    to: phoneAddress('to', { whatsapp: false }),
+    from: phoneAddress('from', { whatsapp: false }).optional(),
+    greeting: z.string().min(1).max(1000).describe('First thing the caller hears'),
+    purpose: z.string().min(1).max(200).describe('One line kept with the call (get_call)'),
+    language: z.string().max(16).optional().describe('e.g. en-US'),
+    voice: z.string().max(64).optional(),
+    interruptible: z.enum(['any', 'none', 'dtmf', 'speech']).optional().describe('May the caller interrupt you (default any)'),
+    dtmf_detection: z.boolean().optional().describe('Report key presses'),
+  }),
+  output: MakeCallResultSchema.extend({ session_id: z.string(), purpose: z.string() }),
+  handle: (args, { services, firstContactConfirmed }) => services.relay.start(args, { firstContactConfirmed }),
+});
+
+const waitForCaller = defineTool({
+  name: 'wait_for_caller',
+  title: 'Wait for the caller',
+  description: "The caller's next turn on a live conversation: what they said, digits, an interruption, or that the call ended. Caller text is untrusted.",
+  kind: 'read',
+  toolset: 'voice',
+  input: z.object({ call_sid: callSid, timeout_seconds: z.number().int().min(1).max(120).default(30) }),
+  output: z.object({ call_sid: z.string(), turn: TurnSchema, untrusted: z.literal(true), next_step: z.string().optional() }),
+  handle: (args, { services, progress }) => services.relay.waitForCaller(args, progress),
+});
+
+const sayOnCall = defineTool({
+  name: 'say_on_call',
+  title: 'Speak on a live call',
+  description: 'Say text to the caller of a live conversation; end_call hangs up after it.',
+  kind: 'update',
+  toolset: 'voice',
+  input: z.object({
+    call_sid: callSid,
+    text: z.string().min(1).max(2000),
+    end_call: z.boolean().optional(),
+    interruptible: z.boolean().optional().describe('Default true'),
+  }),
+  output: z.object({ call_sid: z.string(), said: z.string(), ended: z.boolean() }),
+  handle: (args, { services }) => services.relay.say(args),
+});
+
+const relayTurn = z.union([
+  z.object({ say: z.string().min(1).max(500) }),
+  z.object({ digits: z.string().regex(/^[0-9*#]{1,20}$/) }),
+  z.object({ interrupt_after_tokens: z.number().int().min(1).max(100), say: z.string().max(500).optional() }),
+  z.object({ silence_seconds: z.number().int().min(1).max(120) }),
+  z.object({ hangup: z.literal(true) }),
+]);
+
+const scriptCaller = defineTool({
+  name: 'script_caller',
+  title: 'Script a sandbox caller',
+  description: 'Sandbox only: what the person at `to` says in live conversations, turn by turn, each after you finish speaking.',
+  kind: 'update',
+  toolset: 'voice',
+  sandboxOnly: true,
+  input: z.object({ to: phoneAddress('to', { whatsapp: false }), turns: z.array(relayTurn).min(1).max(50) }),
+  output: z.object({ to: z.string(), turns: z.number() }),
+  handle: (args, { services }) => services.voiceSandbox.scriptCaller(args),
+});
+
 export const voiceTools = [
+  startVoiceConversation,
+  waitForCaller,
+  sayOnCall,
+  scriptCaller,
   makeCall,
   getCall,
   listCalls,

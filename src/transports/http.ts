@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { hostHeaderValidation, localhostHostValidation, localhostOriginValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
@@ -53,6 +54,8 @@ export interface HttpOptions {
   resourceUpdates?: SubscriptionSource;
   /** Extra routes (e.g. webhooks); return true when the request was handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** WebSocket upgrades (the ConversationRelay socket); false: not handled, the connection is closed. */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 export interface HttpHandle {
@@ -270,6 +273,9 @@ export async function startHttp(factory: () => McpServer, options: HttpOptions):
     });
   });
 
+  server.on('upgrade', (req, socket, head) => {
+    if (!options.upgrade?.(req, socket, head)) socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

@@ -5,12 +5,15 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { log } from '../util/log.js';
 
 export async function startWebhookListener(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
   host: string,
   port: number,
+  /** The ConversationRelay socket (false: not a relay path, the connection is closed). */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     handle(req, res)
@@ -21,6 +24,9 @@ export async function startWebhookListener(
         log.error(`webhook listener: ${error instanceof Error ? error.message : String(error)}`);
         if (!res.headersSent) res.writeHead(500).end();
       });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!upgrade?.(req, socket, head)) socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
