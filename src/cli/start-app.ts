@@ -25,6 +25,9 @@ import { LookupService } from '../services/lookup.js';
 import { NumbersService } from '../services/numbers.js';
 import { SandboxDevicesService } from '../services/sandbox-devices.js';
 import { DEFAULT_RELAY_CONFIG, RelayService } from '../services/relay.js';
+import { ConversationsService } from '../services/conversations.js';
+import { VideoService } from '../services/video.js';
+import { InsightsService } from '../services/insights.js';
 import { createRelayUpgrader } from '../webhooks/relay-socket.js';
 import type { Duplex } from 'node:stream';
 import { runInCallContext } from '../pipeline/call-context.js';
@@ -285,6 +288,14 @@ export async function startApp(options: StartOptions): Promise<App> {
     messaging,
     voice,
     relay: relayService,
+    conversations: new ConversationsService(gateway, pipeline, { smsProxy: defaults.defaultFrom, whatsappProxy: defaults.whatsappFrom }),
+    video: new VideoService(gateway, target.credentials.accountSid, async () => {
+      if (sandbox) return (await sandbox()).apiKey;
+      // With API-key credentials the key signs tokens; an auth token cannot.
+      const c = config.credentials;
+      return c && c.username.startsWith('SK') ? { sid: c.username, secret: c.password } : undefined;
+    }),
+    insights: new InsightsService(gateway, store),
     ivr: ivrService,
     voiceSandbox: new VoiceSandboxService(sandbox),
     verify: new VerifyService(gateway, pipeline, config.verifyServiceSid),

@@ -11,6 +11,8 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import { lazy } from '../util/lazy.js';
 import { createResilientRequestClient } from './resilient-request-client.js';
 import { createLookupGateway, type LookupGateway } from './lookup-gateway.js';
+import { createConversationsGateway, createVideoGateway, type ConversationsGateway, type VideoGateway } from './conversations-gateway.js';
+import { createUsageGateway, type UsageGateway } from './usage-gateway.js';
 import { createNumbersGateway, type NumbersGateway } from './numbers-gateway.js';
 import { createVerifyGateway, type VerifyGateway } from './verify-gateway.js';
 import { createVoiceGateway, type VoiceGateway } from './voice-gateway.js';
@@ -102,6 +104,9 @@ export interface TwilioGateway {
   readonly verify: VerifyGateway;
   readonly lookup: LookupGateway;
   readonly numbers: NumbersGateway;
+  readonly conversations: ConversationsGateway;
+  readonly video: VideoGateway;
+  readonly usage: UsageGateway;
 }
 
 const toNumber = (value: unknown): number | null => {
@@ -187,6 +192,9 @@ export function createTwilioGateway(target: GatewayTarget): TwilioGateway {
     verify: createVerifyGateway(call),
     lookup: createLookupGateway(call),
     numbers: createNumbersGateway(call),
+    conversations: createConversationsGateway(call),
+    video: createVideoGateway(call),
+    usage: createUsageGateway(call),
     findIncomingNumber: (phoneNumber) =>
       call(async (c) => {
         const [found] = await c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 });

@@ -103,6 +103,48 @@ export class SendPipeline {
   }
 
   /**
+   * One request that reaches several people (a conversation message fans out to every SMS
+   * and WhatsApp participant): each recipient passes every guard and is reserved, all
+   * before the one `dispatch`; a refusal of any refuses the whole send and releases what was
+   * reserved for the others. Settled together with the one SID Twilio returns.
+   */
+  async sendToMany<T extends { sid: string }>(messages: PipelineMessage[], dispatch: () => Promise<T>): Promise<PipelineOutcome<T, MessageDecision[]> | { dryRun: false; decision: []; result: T; reservation: undefined }> {
+    if (messages.length === 0) return { dryRun: false, decision: [], result: await dispatch(), reservation: undefined };
+    const { store: openStore, policy, optOuts } = this.options;
+    const store = await openStore();
+    const prepared: PreparedSend[] = [];
+    for (const message of messages) {
+      optOuts.refuseIfOptedOut(store, message);
+      prepared.push(await policy.prepareMessage(message, { now: this.now() }));
+    }
+    if (policy.dryRun) return { dryRun: true, decision: prepared.map((p) => policy.decideMessage(p, store)) };
+    const context = currentCallContext();
+    const decisions: MessageDecision[] = [];
+    const reservations: Reservation[] = [];
+    try {
+      messages.forEach((message, i) => {
+        reservations.push(
+          store.reserveSend(() => {
+            optOuts.refuseIfOptedOut(store, message);
+            const decision = policy.decideMessage(prepared[i]!, store);
+            decisions.push(decision);
+            return this.reservationRequest(message, prepared[i]!, decision, context);
+          }),
+        );
+      });
+    } catch (error) {
+      for (const r of reservations) this.settle(store, r, { state: 'released', error: 'another recipient of the same send was refused', at: this.now() });
+      throw error;
+    }
+    if (context) context.auditedSend = true;
+    const [first, ...others] = reservations;
+    const result = await this.dispatchAndSettle(store, first!, dispatch, (settlement) => {
+      for (const r of others) this.settle(store, r, settlement);
+    });
+    return { dryRun: false, decision: decisions, result, reservation: first! };
+  }
+
+  /**
    * A verification: Twilio sends the code, but it still reaches a person and costs money, so
    * it takes the same path. It is transactional by nature (the person asked for the code
    * now): quiet hours do not hold it, it is never a first contact, and a resend is not a
@@ -170,6 +212,7 @@ export class SendPipeline {
       kind: isCall ? ('call' as const) : ('message' as const),
       channel: send.channel,
       to: strip(send.to),
+      from: 'kind' in send ? null : (send.messagingServiceSid ?? send.from ?? null),
       bodyHash: prepared.subject.content ? hashBody(prepared.subject.content) : null,
       estimatedCost: decision.estimatedCost,
       at: prepared.at,
@@ -185,14 +228,21 @@ export class SendPipeline {
   }
 
   /** Twilio's answer settles the reservation: sent, released (refused: nothing went out) or unknown. */
-  private async dispatchAndSettle<T extends { sid: string }>(store: Store, reservation: Reservation, dispatch: () => Promise<T>): Promise<T> {
+  private async dispatchAndSettle<T extends { sid: string }>(
+    store: Store,
+    reservation: Reservation,
+    dispatch: () => Promise<T>,
+    alsoSettle: (settlement: Parameters<Store['settleSend']>[1]) => void = () => {},
+  ): Promise<T> {
     let result: T;
     try {
       result = await dispatch();
     } catch (error) {
       const unknown = error instanceof ToolFailure && error.outcomeUnknown;
       const message = error instanceof Error ? error.message : String(error);
-      this.settle(store, reservation, { state: unknown ? 'outcome_unknown' : 'released', error: message, at: this.now() });
+      const settlement = { state: unknown ? ('outcome_unknown' as const) : ('released' as const), error: message, at: this.now() };
+      this.settle(store, reservation, settlement);
+      alsoSettle(settlement);
       if (unknown) {
         const call = reservation.kind === 'call';
         throw new ToolFailure({
@@ -209,7 +259,9 @@ export class SendPipeline {
       throw error;
     }
     // The message is out: a bookkeeping failure must not turn that into an error result.
-    this.settle(store, reservation, { state: 'sent', sid: result.sid, at: this.now() });
+    const sent = { state: 'sent' as const, sid: result.sid, at: this.now() };
+    this.settle(store, reservation, sent);
+    alsoSettle(sent);
     return result;
   }
 

@@ -9,6 +9,9 @@ import type { LookupService } from './lookup.js';
 import type { NumbersService } from './numbers.js';
 import type { SandboxDevicesService } from './sandbox-devices.js';
 import type { RelayService } from './relay.js';
+import type { ConversationsService } from './conversations.js';
+import type { VideoService } from './video.js';
+import type { InsightsService } from './insights.js';
 import type { MessagingService } from './messaging.js';
 import type { ServerStatusService } from './server-status.js';
 import type { WebhookSetupService } from './webhook-setup.js';
@@ -27,4 +30,7 @@ export interface Services {
   numbers: NumbersService;
   sandboxDevices: SandboxDevicesService;
   relay: RelayService;
+  conversations: ConversationsService;
+  video: VideoService;
+  insights: InsightsService;
 }

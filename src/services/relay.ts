@@ -294,7 +294,9 @@ export class RelayService {
     }
     if (!live.socket) throw new ToolFailure({ message: 'The call has not connected yet.', nextStep: 'Call wait_for_caller first: it returns once the caller speaks.' });
     this.clearTimers(live);
-    this.send(live, relayText(input.text, { interruptible: input.interruptible ?? true }));
+    // Streamed word by word, as a model would: the caller hears it at once and can interrupt.
+    const tokens = input.text.match(/\S+\s*/g) ?? [input.text];
+    tokens.forEach((token, i) => this.send(live, relayText(token, { last: i === tokens.length - 1, interruptible: input.interruptible ?? true })));
     await this.record(live.sessionId, { speaker: 'agent', kind: 'said', text: input.text });
     if (input.end_call) {
       live.agentEnded = true;

@@ -235,4 +235,8 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX relay_transcript_by_session ON relay_transcript(session_id, id);
   `,
+  // 7: insights by sender need the sender of each send (a number or a Messaging Service).
+  `
+  ALTER TABLE send_reservations ADD COLUMN from_address TEXT;
+  `,
 ];

@@ -253,8 +253,14 @@ export function openSqliteStore(file: string): Store {
       `SELECT id, sid, at, state FROM send_reservations WHERE to_number = ? AND body_hash = ? AND at >= ? AND ${COUNTS} ORDER BY at DESC, id DESC LIMIT 1`,
     ),
     contacted: db.prepare(`SELECT 1 FROM send_reservations WHERE to_number = ? AND ${COUNTS} LIMIT 1`).pluck(),
-    reserve: db.prepare(`INSERT INTO send_reservations (kind, channel, to_number, body_hash, state, estimated_cost, at, send_at, owner_pid, audit_id)
-      VALUES (@kind, @channel, @to, @bodyHash, 'in_flight', @estimatedCost, @at, @sendAt, @ownerPid, @auditId) RETURNING *`),
+    reserve: db.prepare(`INSERT INTO send_reservations (kind, channel, to_number, body_hash, state, estimated_cost, at, send_at, owner_pid, audit_id, from_address)
+      VALUES (@kind, @channel, @to, @bodyHash, 'in_flight', @estimatedCost, @at, @sendAt, @ownerPid, @auditId, @from) RETURNING *`),
+    sentBetween: db.prepare(`SELECT r.sid, r.to_number, r.from_address, r.channel, r.state, r.at, r.estimated_cost, c.status, c.error_code,
+        (SELECT MIN(h.at) FROM status_history h WHERE h.kind = 'message' AND h.sid = r.sid AND h.status = 'delivered') AS delivered_at
+      FROM send_reservations r LEFT JOIN status_current c ON c.kind = 'message' AND c.sid = r.sid
+      WHERE r.kind = 'message' AND r.state IN ('sent', 'outcome_unknown', 'in_flight') AND r.at >= ? AND r.at < ? ORDER BY r.at`),
+    optOutChangesBetween: db.prepare('SELECT * FROM opt_out_audit WHERE at >= ? AND at < ? ORDER BY id'),
+    inboundBetween: db.prepare('SELECT COUNT(*) FROM inbound_messages WHERE received_at >= ? AND received_at < ?').pluck(),
     auditIntent: db.prepare(
       "INSERT INTO audit_log (at, tool, arguments, result_sid, error, client_name, session_id, outcome) VALUES (?, ?, ?, NULL, NULL, ?, ?, 'in_flight')",
     ),
@@ -350,6 +356,7 @@ export function openSqliteStore(file: string): Store {
       estimatedCost: request.estimatedCost,
       at: iso(request.at),
       sendAt: request.sendAt ? iso(request.sendAt) : null,
+      from: request.from ?? null,
       ownerPid: process.pid,
       auditId,
     }) as ReservationRow;
@@ -522,6 +529,20 @@ export function openSqliteStore(file: string): Store {
         text: r.text,
       }));
     },
+    messagesSentBetween(start, end) {
+      const rows = s.sentBetween.all(iso(start), iso(end)) as Array<{
+        sid: string | null; to_number: string; from_address: string | null; channel: string | null; state: ReservationState; at: string; estimated_cost: number; status: string | null; error_code: number | null; delivered_at: string | null;
+      }>;
+      return rows.map((r) => ({
+        sid: r.sid, to: r.to_number, from: r.from_address, channel: r.channel, state: r.state, at: new Date(r.at), estimatedCost: r.estimated_cost,
+        status: r.status, errorCode: r.error_code, deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null,
+      }));
+    },
+    optOutChangesBetween(start, end) {
+      const rows = s.optOutChangesBetween.all(iso(start), iso(end)) as Array<{ action: OptOutAuditEntry['action']; sender: string; recipient: string; channel: OptOutChannel; source: OptOut['source']; keyword: string | null; reason: string | null; at: string }>;
+      return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, channel: r.channel, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
+    },
+    countInboundBetween: (start, end) => Number(s.inboundBetween.get(iso(start), iso(end))),
     appendAudit(e: AuditEntry) {
       return Number(s.appendAudit.run(iso(e.at), e.tool, JSON.stringify(e.arguments), e.resultSid, e.error, e.clientName, e.sessionId, e.outcome ?? null).lastInsertRowid);
     },

@@ -130,6 +130,21 @@ export interface TranscriptEntry {
   text: string;
 }
 
+/** One message this server sent, as insights see it. */
+export interface SentMessageFact {
+  sid: string | null;
+  to: string;
+  from: string | null;
+  channel: string | null;
+  state: ReservationState;
+  at: Date;
+  estimatedCost: number;
+  /** The latest status a callback reported (null: none received yet). */
+  status: string | null;
+  errorCode: number | null;
+  deliveredAt: Date | null;
+}
+
 export interface StoredIvrFlow {
   name: string;
   /** The flow as validated by the tool (domain/ivr-flow-schema.ts), kept as JSON. */
@@ -191,6 +206,8 @@ export interface ReservationRequest {
   at: Date;
   /** When the message will actually go out (send_at), if scheduled. */
   sendAt: Date | null;
+  /** The sender (a number, or a Messaging Service SID) when known; insights group by it. */
+  from?: string | null;
   /** The intent, written to the audit log in the same transaction. */
   audit: Omit<AuditEntry, 'resultSid' | 'error' | 'outcome'>;
 }
@@ -330,6 +347,16 @@ export interface Store {
   endOrphanRelaySessions(at: Date): RelaySession[];
   appendTranscript(sessionId: string, entry: TranscriptEntry): void;
   listTranscript(sessionId: string): TranscriptEntry[];
+
+  /**
+   * Messages this server sent (or may have: outcome unknown) in [start, end), with their
+   * current status from the status callbacks and when they were delivered, for insights.
+   */
+  messagesSentBetween(start: Date, end: Date): SentMessageFact[];
+  /** Opt-out changes (add/remove) recorded in [start, end). */
+  optOutChangesBetween(start: Date, end: Date): OptOutAuditEntry[];
+  /** Inbound messages received in [start, end). */
+  countInboundBetween(start: Date, end: Date): number;
 
   /** Appends one audit row; returns its id. */
   appendAudit(entry: AuditEntry): number;

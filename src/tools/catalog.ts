@@ -28,11 +28,14 @@ const MODULES = {
   verify: async () => (await import('./verify.js')).verifyTools,
   lookup: async () => (await import('./lookup.js')).lookupTools,
   numbers: async () => (await import('./numbers.js')).numbersTools,
+  conversations: async () => (await import('./conversations.js')).conversationsTools,
+  video: async () => (await import('./video.js')).videoTools,
+  insights: async () => (await import('./insights.js')).insightsTools,
   server: async () => (await import('./server.js')).serverTools,
 } as const satisfies Record<string, () => Promise<readonly unknown[]>>;
 type ModuleName = keyof typeof MODULES;
 /** The order tools are listed in. */
-const MODULE_ORDER: readonly ModuleName[] = ['messaging', 'inbox', 'voice', 'verify', 'lookup', 'numbers', 'server'];
+const MODULE_ORDER: readonly ModuleName[] = ['messaging', 'inbox', 'voice', 'verify', 'lookup', 'numbers', 'conversations', 'video', 'insights', 'server'];
 
 type JsonSchema = Record<string, unknown>;
 

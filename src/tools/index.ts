@@ -7,5 +7,8 @@ import { voiceTools } from './voice.js';
 import { verifyTools } from './verify.js';
 import { lookupTools } from './lookup.js';
 import { numbersTools } from './numbers.js';
+import { conversationsTools } from './conversations.js';
+import { videoTools } from './video.js';
+import { insightsTools } from './insights.js';
 
-export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...verifyTools, ...lookupTools, ...numbersTools, ...serverTools] as unknown as ToolDefinition[];
+export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...verifyTools, ...lookupTools, ...numbersTools, ...conversationsTools, ...videoTools, ...insightsTools, ...serverTools] as unknown as ToolDefinition[];

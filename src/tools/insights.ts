@@ -1,0 +1,63 @@
+/** Insights toolset: usage and spend, the balance, and what happened to the messages sent. */
+import { z } from 'zod';
+import { defineTool } from './define-tool.js';
+
+const period = z.enum(['today', 'yesterday', 'this_month', 'last_month']).optional().describe('Default today (UTC); or give start/end');
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD');
+const Breakdown = z.record(z.string(), z.object({ sent: z.number(), delivered: z.number(), failed: z.number() }));
+
+const getUsage = defineTool({
+  name: 'get_usage',
+  title: 'Usage and spend',
+  description: "Twilio's usage records: count, usage and price per category (sms, calls, recordings, lookups, verify, … or all) over a period. Free.",
+  kind: 'read',
+  toolset: 'insights',
+  input: z.object({ category: z.string().max(64).optional(), period, start: day.optional(), end: day.optional() }),
+  output: z.object({
+    period: z.string(),
+    records: z.array(z.object({ category: z.string(), description: z.string(), count: z.number().nullable(), usage: z.number().nullable(), usage_unit: z.string().nullable(), price: z.number().nullable(), price_unit: z.string().nullable() })),
+    total_price: z.number().optional(),
+  }),
+  handle: (args, { services }) => services.insights.usage(args),
+});
+
+const getBalance = defineTool({
+  name: 'get_balance',
+  title: 'Account balance',
+  description: 'The account balance and currency. Free.',
+  kind: 'read',
+  toolset: 'insights',
+  input: z.object({}),
+  output: z.object({ balance: z.number(), currency: z.string() }),
+  handle: (_args, { services }) => services.insights.balance(),
+});
+
+const getMessagingInsights = defineTool({
+  name: 'get_messaging_insights',
+  title: 'Messaging insights',
+  description:
+    'One answer to "how many did we send, did any fail, why?": sent, delivered, failed, delivery rate, time to delivery, top errors with fixes, by country and sender, opt-outs, replies. Free.',
+  kind: 'read',
+  toolset: 'insights',
+  input: z.object({ period, start: day.optional(), end: day.optional(), from: z.string().max(64).optional().describe('Only this sender (number or MG…)') }),
+  output: z.object({
+    window: z.object({ label: z.string(), start: z.string(), end: z.string() }),
+    sent: z.number(),
+    delivered: z.number(),
+    failed: z.number(),
+    undelivered: z.number(),
+    pending: z.number(),
+    delivery_rate: z.number().nullable(),
+    median_seconds_to_delivered: z.number().nullable(),
+    top_errors: z.array(z.object({ error_code: z.number(), count: z.number(), meaning: z.string().nullable(), next_step: z.string().nullable() })),
+    by_country: Breakdown,
+    by_sender: Breakdown,
+    opt_outs_gained: z.number(),
+    replies_received: z.number(),
+    estimated_cost_usd: z.number(),
+    sources: z.object({ this_server: z.number(), account_message_list: z.number().nullable(), note: z.string() }),
+  }),
+  handle: (args, { services }) => services.insights.messaging(args),
+});
+
+export const insightsTools = [getUsage, getBalance, getMessagingInsights];
