@@ -136,7 +136,8 @@ export class InsightsService {
       }),
       by_country: group((m) => countryOfNumber(m.to.replace(/^whatsapp:/, '')) ?? 'unknown'),
       by_sender: group((m) => m.from ?? 'unknown'),
-      opt_outs_gained: optOuts.filter((o) => o.action === 'add').length,
+      // People, not rows: one STOP records the number and its Messaging Service.
+      opt_outs_gained: new Set(optOuts.filter((o) => o.action === 'add').map((o) => o.recipient.replace(/^whatsapp:/, ''))).size,
       replies_received: store.countInboundBetween(window.start, window.end),
       estimated_cost_usd: Math.round(all.reduce((s, m) => s + m.estimatedCost, 0) * 10_000) / 10_000,
       sources: {

@@ -335,6 +335,8 @@ export function openSqliteStore(file: string): Store {
       case 'recording':
         s.upsertRecording.run(change.recordingSid, change.callSid, change.status, change.url, change.durationSeconds, iso(change.at));
         break;
+      case 'conversation_event':
+        break;
     }
     return { duplicate: false };
   }

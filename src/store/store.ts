@@ -3,7 +3,7 @@
  * receiver depend on this interface only, so a second backend (Postgres, say) can be
  * added without touching them. The SQLite implementation is sqlite-store.ts.
  */
-export type WebhookKind = 'inbound_message' | 'message_status' | 'call_status' | 'recording';
+export type WebhookKind = 'inbound_message' | 'message_status' | 'call_status' | 'recording' | 'conversation_event';
 
 /** One accepted webhook, as received (after signature verification). */
 export interface WebhookEvent {
@@ -29,7 +29,8 @@ export interface InboundMessage {
   body: string;
   media: MediaItem[];
   messagingServiceSid: string | null;
-  channel: 'sms' | 'mms' | 'whatsapp';
+  /** conversation: a message a participant posted to a Twilio Conversation (its `to` is the conversation SID). */
+  channel: 'sms' | 'mms' | 'whatsapp' | 'conversation';
   profileName: string | null;
   /** Opt-out/opt-in/help keyword the body was, if any. */
   keyword: string | null;
@@ -157,7 +158,9 @@ export interface StoredIvrFlow {
 export type Ingest =
   | { kind: 'inbound_message'; message: Omit<InboundMessage, 'readAt'>; optOuts: OptOutChange[] }
   | { kind: 'message_status' | 'call_status'; sid: string; status: string; errorCode: number | null; at: Date }
-  | { kind: 'recording'; recordingSid: string; callSid: string | null; status: string; url: string | null; durationSeconds: number | null; at: Date };
+  | { kind: 'recording'; recordingSid: string; callSid: string | null; status: string; url: string | null; durationSeconds: number | null; at: Date }
+  /** A Conversations event that changes nothing here but is kept (participant added, state changed, …). */
+  | { kind: 'conversation_event' };
 
 export interface IngestResult {
   duplicate: boolean;

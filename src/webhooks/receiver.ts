@@ -26,6 +26,7 @@ export const WEBHOOK_ROUTES: Record<string, WebhookKind> = {
   '/messages/status': 'message_status',
   '/calls/status': 'call_status',
   '/recordings': 'recording',
+  '/conversations': 'conversation_event',
 };
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -225,6 +226,36 @@ function buildChange(kind: WebhookKind, params: Params, now: Date): { event: Web
       const status = required(params, 'CallStatus');
       return { event: { ...base, sid, status }, change: { kind, sid, status, errorCode: errorCodeOf(params), at: now } };
     }
+    case 'conversation_event': {
+      const eventType = required(params, 'EventType');
+      if (eventType !== 'onMessageAdded') {
+        const sid = one(params, 'MessageSid') ?? one(params, 'ParticipantSid') ?? required(params, 'ConversationSid');
+        return { event: { ...base, sid, status: eventType }, change: { kind } };
+      }
+      // A participant's message feeds the inbox like an SMS does: wait_for_reply on its author works.
+      const sid = required(params, 'MessageSid');
+      const source = (one(params, 'Source') ?? '').toUpperCase();
+      const author = required(params, 'Author');
+      return {
+        event: { ...base, sid, status: 'received' },
+        change: {
+          kind: 'inbound_message',
+          message: {
+            messageSid: sid,
+            from: author,
+            to: required(params, 'ConversationSid'),
+            body: one(params, 'Body') ?? '',
+            media: [],
+            messagingServiceSid: null,
+            channel: source === 'SMS' ? 'sms' : source === 'WHATSAPP' ? 'whatsapp' : 'conversation',
+            profileName: null,
+            keyword: null,
+            receivedAt: now,
+          },
+          optOuts: [],
+        },
+      };
+    }
     case 'recording': {
       const recordingSid = required(params, 'RecordingSid');
       const status = one(params, 'RecordingStatus') ?? 'completed';
@@ -299,6 +330,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   }
 
   function publish(change: Ingest): void {
+    if (change.kind === 'conversation_event') return; // nothing a subscriber follows
     try {
       options.events.publish(
         change.kind === 'inbound_message'

@@ -1,0 +1,83 @@
+/**
+ * A live phone conversation held by the agent through ConversationRelay, with no phone: the
+ * sandbox places the call, opens this server's relay socket (signed handshake) and plays a
+ * scripted caller who asks, interrupts once, presses a digit and hangs up. Both sides'
+ * record of the conversation must match exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import { appPerTest, callsReachingSandbox, type InProcessServer } from '../helpers/in-process.js';
+
+const start = appPerTest();
+const VOICE = { toolsets: 'voice,messaging,inbox' };
+
+async function turn(server: InProcessServer, callSid: string) {
+  const waited = await server.callTool('wait_for_caller', { call_sid: callSid, timeout_seconds: 10 });
+  expect(waited.isError, waited.text).toBe(false);
+  return waited.json.turn;
+}
+
+describe('live voice conversations', () => {
+  it('agent and scripted caller talk turn by turn; the transcript in get_call matches what the caller heard and said', async () => {
+    const server = await start({}, VOICE);
+    const to = '+14155550961';
+    const scripted = await server.callTool('script_caller', {
+      to,
+      turns: [{ say: 'What are your opening hours?' }, { interrupt_after_tokens: 2, say: 'And on Sunday?' }, { digits: '1' }, { hangup: true }],
+    });
+    expect(scripted.isError, scripted.text).toBe(false);
+    const started = await server.callTool('start_voice_conversation', { to, greeting: 'Hello, this is the front desk.', purpose: 'answer opening-hours questions' });
+    expect(started.isError, started.text).toBe(false);
+    const callSid = started.json.call_sid;
+
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'said', text: 'What are your opening hours?' });
+    await server.callTool('say_on_call', { call_sid: callSid, text: 'We are open nine to five on weekdays.' });
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'interrupted', heard_until_interrupt: expect.stringMatching(/^We are/) });
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'said', text: 'And on Sunday?' });
+    await server.callTool('say_on_call', { call_sid: callSid, text: 'Closed on Sunday. Press 1 to get a text.' });
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'digits', digits: '1' });
+    await server.callTool('say_on_call', { call_sid: callSid, text: 'Done. Goodbye.' });
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'ended', outcome: 'caller_hung_up' });
+
+    const call = await server.callTool('get_call', { sid: callSid });
+    const ours = call.json.conversation.transcript.filter((t: { speaker: string }) => t.speaker !== 'server').map((t: { speaker: string; kind: string; text: string }) => `${t.speaker}:${t.kind}:${t.text}`);
+    expect(call.json.conversation).toMatchObject({ purpose: 'answer opening-hours questions', outcome: 'caller_hung_up' });
+    expect(ours).toEqual([
+      'agent:said:Hello, this is the front desk.',
+      'caller:said:What are your opening hours?',
+      'agent:said:We are open nine to five on weekdays.',
+      expect.stringMatching(/^caller:interrupted:We are/),
+      'caller:said:And on Sunday?',
+      'agent:said:Closed on Sunday. Press 1 to get a text.',
+      'caller:digits:1',
+      'agent:said:Done. Goodbye.',
+    ]);
+    // The sandbox's side: what the caller heard and said, in the same order.
+    const heard = (await server.sandbox()).relayTranscript(callSid).map((e) => `${e.from}:${e.kind}`);
+    expect(heard.filter((k) => k !== 'caller:end')).toEqual(expect.arrayContaining(['agent:greeting', 'caller:prompt', 'agent:text', 'caller:interrupt', 'caller:dtmf']));
+  });
+
+  it('a conversation is a call: it passes every call guard, and a do-not-call number is never rung', async () => {
+    const server = await start({}, VOICE);
+    const to = '+14155550962';
+    await server.callTool('add_opt_out', { recipient: to, channel: 'voice' });
+    const reached = await callsReachingSandbox(server, to, async () => {
+      const result = await server.callTool('start_voice_conversation', { to, greeting: 'Hi', purpose: 'test' });
+      expect(result.json.rule).toBe('do_not_call');
+    });
+    expect(reached).toBe(0);
+  });
+
+  it('an agent that does not answer hears the filler, then the call ends politely', async () => {
+    const server = await start({ TWILIO_MCP_RELAY_FILLER_MS: '200', TWILIO_MCP_RELAY_GIVE_UP_MS: '600' }, VOICE);
+    const to = '+14155550963';
+    await server.callTool('script_caller', { to, turns: [{ say: 'Hello?' }] });
+    const started = await server.callTool('start_voice_conversation', { to, greeting: 'Hi there.', purpose: 'silence test' });
+    const callSid = started.json.call_sid;
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'said', text: 'Hello?' });
+    // No say_on_call: the server fills, then gives up.
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'ended', outcome: 'timed_out' });
+    const call = await server.callTool('get_call', { sid: callSid });
+    const kinds = call.json.conversation.transcript.map((t: { speaker: string; kind: string }) => `${t.speaker}:${t.kind}`);
+    expect(kinds).toEqual(expect.arrayContaining(['server:filler', 'server:said', 'server:ended']));
+  });
+});
