@@ -22,7 +22,9 @@ import { VerifyStore } from './verify.js';
 import { type TraceStep, TwimlFetcher } from './twiml-walker.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
-import { SANDBOX_ACCOUNT_SID, TEST_SENDER } from './constants.js';
+import { SANDBOX_ACCOUNT_SID, SANDBOX_API_KEY_SID, TEST_SENDER } from './constants.js';
+import { type ConversationInboundFields, type ConversationInboundResult, type ConversationsWebhookConfig, ConversationStore } from './conversations.js';
+import { type VideoTiming, VideoStore, videoParticipantJson } from './video.js';
 import { MessageStore } from './messages.js';
 import {
   createSandboxHttpServer,
@@ -41,6 +43,9 @@ export type { CallTiming as SandboxVoiceTiming } from './call-lifecycle.js';
 export type { CallerAnswer, CallerInput, CallerScript } from './caller-script.js';
 export type { TraceStep as CallTraceStep } from './twiml-walker.js';
 export { twilioSignature } from './callbacks.js';
+export type { ConversationInboundFields, ConversationInboundResult, ConversationsWebhookConfig } from './conversations.js';
+export type { VideoTiming as SandboxVideoTiming } from './video.js';
+export { SANDBOX_CONVERSATION_SERVICE_SID, SANDBOX_MESSENGER_PAGE } from './conversations.js';
 
 export interface SandboxOptions {
   /** 0 (default) picks a free port. */
@@ -58,6 +63,11 @@ export interface SandboxOptions {
    * `transcriptionReadyMs` (150) for the recordings store.
    */
   voiceTiming?: Partial<CallTiming>;
+  /**
+   * Video time (video.ts): `msPerMinute` real ms per simulated minute (default 1000), for
+   * the rooms' EmptyRoomTimeout and UnusedRoomTimeout (5 simulated minutes by default).
+   */
+  videoTiming?: Partial<VideoTiming>;
   /** Diagnostics sink; the sandbox never writes to stdout (stdio MCP owns it). */
   log?: (line: string) => void;
   /**
@@ -115,10 +125,31 @@ export interface SandboxHandle {
   readDevice(address: string, limit?: number): DeviceEntry[];
   /** The current code of a verification (by VE… SID or To), for tests that type it in. */
   verifyCodeOf(serviceSid: string, sidOrTo: string): string | undefined;
+  /**
+   * The sandbox's API key: Basic auth accepts `sid:secret` on every route, as Twilio
+   * accepts an API key; the SID is fixed (SANDBOX_API_KEY_SID), the secret random per start.
+   */
+  apiKey: { sid: string; secret: string };
+  /**
+   * A person's SMS/WhatsApp `from` → the account's number `proxy`, into the open
+   * conversation that has `from` as a participant on that proxy (rejects with a 404/20404
+   * TwilioError when none has): the message is authored by `from`, copied to the other
+   * SMS/WhatsApp participants, and onMessageAdded is POSTed, signed, when configured.
+   * Also over HTTP: POST /__sandbox/conversation-inbound (JSON {from, proxy, body}).
+   */
+  simulateConversationInbound(fields: ConversationInboundFields): Promise<ConversationInboundResult>;
+  /** The account-level Conversations webhook, as POST /v1/Configuration/Webhooks sets it. */
+  configureConversationsWebhook(settings: { postWebhookUrl?: string | null; filters?: string[] }): ConversationsWebhookConfig;
+  /**
+   * A scripted participant connects to an in-progress room (by RM… SID or UniqueName), as a
+   * client SDK would with an access token; its REST JSON. Also over HTTP: POST
+   * /__sandbox/video-participants (JSON {room, identity}).
+   */
+  joinVideoParticipant(room: string, identity: string): ReturnType<typeof videoParticipantJson>;
   close(): Promise<void>;
 }
 
-export { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from './constants.js';
+export { SANDBOX_ACCOUNT_SID, SANDBOX_API_KEY_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from './constants.js';
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
   const log = options.log ?? (() => {});
@@ -208,7 +239,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const devices = new DeviceLog();
   const verify = new VerifyStore(account.sid, devices);
-  const ctx: SandboxContext = { account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices };
+  // Conversations and Video.
+  const apiKey = { sid: SANDBOX_API_KEY_SID, secret: randomBytes(16).toString('hex') };
+  const conversations = new ConversationStore({ account, messages, devices, webhooks, callbackPolicy, log });
+  const video = new VideoStore({ accountSid: account.sid, webhooks, callbackPolicy, ...(options.videoTiming && { timing: options.videoTiming }) });
+  const simulateConversationInbound = (fields: ConversationInboundFields) => conversations.simulateInbound(fields);
+  const ctx: SandboxContext = {
+    account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices,
+    conversations, video, apiKey, simulateConversationInbound,
+  };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -242,11 +281,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     callTrace: (callSid) => [...calls.require(callSid).trace],
     readDevice: (address, limit) => devices.read(address, limit),
     verifyCodeOf: (serviceSid, sidOrTo) => verify.codeOf(serviceSid, sidOrTo),
+    apiKey: { ...apiKey },
+    simulateConversationInbound,
+    configureConversationsWebhook: (settings) => structuredClone(conversations.configure(settings)),
+    joinVideoParticipant: (room, identity) => videoParticipantJson(account.sid, video.join(room, identity)),
     close: async () => {
       messages.close();
       calls.close();
       conferences.close();
       recordings.close();
+      video.close();
       webhooks.close();
       for (const res of hanging as Set<ServerResponse>) res.socket?.destroy();
       server.closeAllConnections();

@@ -18,6 +18,9 @@ import { type DeviceLog, deviceLogRoute } from './device-log.js';
 import { isLookupPath, lookupRoute } from './lookup.js';
 import { phoneNumbersRoute } from './phone-inventory.js';
 import { isVerifyPath, type VerifyStore, verifyRoute } from './verify.js';
+import type { ApiKeyCredential } from './auth.js';
+import { type ConversationInboundFields, type ConversationInboundResult, type ConversationStore, conversationsRoute, isConversationsPath } from './conversations.js';
+import { isVideoPath, videoParticipantJson, type VideoStore, videoRoute } from './video.js';
 import { first, type Params, TwilioError } from './wire.js';
 
 export interface Reply {
@@ -71,6 +74,12 @@ export interface SandboxContext {
   simulateInboundCall(fields: InboundCallFields): Promise<InboundCallResult>;
   verify: VerifyStore;
   devices: DeviceLog;
+  // Conversations and Video (conversations.ts, video.ts).
+  conversations: ConversationStore;
+  video: VideoStore;
+  /** Also accepted by Basic auth, as Twilio accepts an API key. */
+  apiKey: ApiKeyCredential;
+  simulateConversationInbound(fields: ConversationInboundFields): Promise<ConversationInboundResult>;
 }
 
 export interface RouteRequest {
@@ -80,6 +89,8 @@ export interface RouteRequest {
   form: Params;
   /** The raw body: admin routes take JSON. */
   raw: string;
+  /** Request headers, lower-cased names (Conversations reads X-Twilio-Webhook-Enabled). */
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 export function notFound(path: string): TwilioError {
@@ -91,7 +102,7 @@ export function notFound(path: string): TwilioError {
  * real "not found". 20501 is the sandbox's own code (Twilio has none for this).
  */
 export function notEmulated(method: string, path: string): TwilioError {
-  return new TwilioError(501, 20501, `The sandbox does not emulate ${method} ${path}. It emulates Messages, Calls, Recordings, Transcriptions, Conferences, IncomingPhoneNumbers, AvailablePhoneNumbers, Messaging Services, Verify v2 and Lookup v2 (see src/sandbox/README.md); test this request against Twilio.`);
+  return new TwilioError(501, 20501, `The sandbox does not emulate ${method} ${path}. It emulates Messages, Calls, Recordings, Transcriptions, Conferences, IncomingPhoneNumbers, AvailablePhoneNumbers, Messaging Services, Verify v2, Lookup v2, Conversations v1 and Video v1 (see src/sandbox/README.md); test this request against Twilio.`);
 }
 
 const ACCOUNT_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})(\/.*|\.json)$/;
@@ -106,6 +117,18 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
   if (isMessagingPath(path)) return messagingRoute(account, method, path, query);
   if (isVerifyPath(path)) {
     const answer = verifyRoute(ctx.verify, method, path, query, form);
+    if (answer) return answer;
+    throw notEmulated(method, path);
+  }
+  if (isConversationsPath(path)) {
+    // Twilio fires webhooks for REST actions only when the request asks for them.
+    const webhookEnabled = String(req.headers?.['x-twilio-webhook-enabled'] ?? '').toLowerCase() === 'true';
+    const answer = conversationsRoute(ctx.conversations, method, path, query, form, webhookEnabled);
+    if (answer) return answer;
+    throw notEmulated(method, path);
+  }
+  if (isVideoPath(path)) {
+    const answer = videoRoute(ctx.video, method, path, query, form);
     if (answer) return answer;
     throw notEmulated(method, path);
   }
@@ -272,6 +295,20 @@ async function adminRoute(ctx: SandboxContext, { method, path, raw, query }: Rou
       ...(spec.script !== undefined && spec.script !== null && { script: parseCallerScript(spec.script) }),
     };
     return { status: 200, body: await ctx.simulateInboundCall(fields) };
+  }
+  if (path === '/__sandbox/video-participants' && method === 'POST') {
+    const spec = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof spec !== 'object' || spec === null || typeof spec.room !== 'string' || typeof spec.identity !== 'string') {
+      throw new TwilioError(400, 20001, 'Invalid video participant: room (SID or UniqueName) and identity must be strings');
+    }
+    return { status: 201, body: videoParticipantJson(ctx.account.sid, ctx.video.join(spec.room, spec.identity)) };
+  }
+  if (path === '/__sandbox/conversation-inbound' && method === 'POST') {
+    const spec = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof spec !== 'object' || spec === null || typeof spec.from !== 'string' || typeof spec.proxy !== 'string' || typeof spec.body !== 'string') {
+      throw new TwilioError(400, 20001, 'Invalid conversation inbound: from, proxy and body must be strings');
+    }
+    return { status: 200, body: await ctx.simulateConversationInbound({ from: spec.from, proxy: spec.proxy, body: spec.body }) };
   }
   throw notFound(path);
 }

@@ -24,7 +24,7 @@ async function answer(ctx: SandboxContext, req: IncomingMessage, method: string,
   const raw = method === 'GET' || method === 'DELETE' || method === 'HEAD' ? '' : await readBody(req);
   // Twilio reads only form bodies; a JSON body to a REST route is as good as no body.
   const form = (req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded') ? parseParams(raw) : new Map();
-  return route(ctx, { method, path, query: parseQuery(search), form, raw });
+  return route(ctx, { method, path, query: parseQuery(search), form, raw, headers: req.headers });
 }
 
 export function createSandboxHttpServer(
@@ -49,7 +49,7 @@ export function createSandboxHttpServer(
         sendError(res, error, headers);
         return;
       }
-      if (!isAuthorized(req, ctx.account.sid, ctx.account.authToken)) {
+      if (!isAuthorized(req, ctx.account.sid, ctx.account.authToken, ctx.apiKey)) {
         sendError(res, unauthenticated(), AUTH_CHALLENGE);
         return;
       }
