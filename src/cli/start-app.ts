@@ -188,6 +188,9 @@ export async function startApp(options: StartOptions): Promise<App> {
       const handle = await startSandbox({ timing: sandboxTiming(env), callbackPolicy: { isOwnReceiver } });
       registerSecret(handle.authToken);
       handle.configureNumber({ smsUrl: receiverUrls()?.inbound ?? null });
+      // Conversation replies reach the inbox like SMS replies do.
+      const conversationsUrl = receiver.urlFor('/conversations');
+      if (conversationsUrl) handle.configureConversationsWebhook({ postWebhookUrl: conversationsUrl, filters: ['onMessageAdded'] });
       log.debug(`embedded sandbox listening at ${handle.baseUrl}`);
       closers.unshift(() => handle.close());
       return handle;

@@ -128,9 +128,9 @@ describe('update, delete and routing refusals', () => {
     const unknown = await api.call('GET', `${api.root}/Nothing.json`);
     expect(unknown.status).toBe(501);
     expect(unknown.json).toMatchObject({ code: 20501, status: 501, message: expect.stringContaining(`does not emulate GET ${api.root}/Nothing.json`) });
-    const otherProduct = await api.call('GET', '/v1/Conversations');
+    const otherProduct = await api.call('GET', '/v1/Credentials');
     expect(otherProduct.status).toBe(501);
-    expect(otherProduct.json.message).toMatch(/does not emulate GET \/v1\/Conversations/);
+    expect(otherProduct.json.message).toMatch(/does not emulate GET \/v1\/Credentials/);
     expect((await api.call('DELETE', api.messagesPath)).json.code).toBe(20404);
     expect((await api.call('GET', `${api.root}/Messages/SM${'0'.repeat(32)}/Media.json`)).json.code).toBe(20404);
   });
