@@ -202,6 +202,8 @@ describe('a scripted conversation', () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     // The greeting is heard before the caller speaks: 4 words at 2.5 words/s.
     expect(transcript[1]!.at - transcript[0]!.at).toBeGreaterThanOrEqual(1.6 - 1e-6);
+    // The reply is heard out (8 words) before the next question.
+    expect(transcript[3]!.at - transcript[2]!.at).toBeGreaterThanOrEqual(3.2 - 1e-6);
 
     const connection = await agent.forCall(sid);
     // Everything sent before the close frame has arrived once the socket is closed.
