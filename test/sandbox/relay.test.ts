@@ -222,6 +222,37 @@ describe('a scripted conversation', () => {
     expect(trace.map((s) => s.verb)).toEqual(expect.arrayContaining(['Connect/ConversationRelay', 'ConversationRelay/setup', 'ConversationRelay/hangup', 'Connect/result', 'end']));
   });
 
+  it('a reply that may not be interrupted is heard whole, then the caller speaks; a language message changes the prompts\' lang', async () => {
+    agent.behave((message, connection) => {
+      if (message.type !== 'prompt') return;
+      if (message.voicePrompt === 'Hola') {
+        connection.socket.send(JSON.stringify({ type: 'language', ttsLanguage: 'es-ES', transcriptionLanguage: 'es-ES' }));
+        reply(connection, words('Hola, un momento.'));
+        return;
+      }
+      words('Please listen to the whole notice.').forEach((token, i, all) => connection.socket.send(JSON.stringify({ type: 'text', token, last: i === all.length - 1, interruptible: false })));
+    });
+    sandbox.scriptCaller('+14155550613', { relay_turns: [{ say: 'Hi' }, { interrupt_after_tokens: 2, say: 'Hola' }, { silence_seconds: 1 }, { say: 'Gracias' }, { hangup: true }] });
+    const sid = await place('+14155550613', relayTwiml(`url="${agent.url('/relay/uninterruptible')}"`));
+    await sandbox.waitForCall(sid);
+    expect(withoutTimes(sandbox.relayTranscript(sid))).toEqual([
+      { from: 'caller', kind: 'prompt', text: 'Hi' },
+      { from: 'agent', kind: 'text', text: 'Please listen to the whole notice.' },
+      { from: 'caller', kind: 'prompt', text: 'Hola' },
+      { from: 'agent', kind: 'text', text: 'Hola, un momento.' },
+      { from: 'caller', kind: 'prompt', text: 'Gracias' },
+      { from: 'agent', kind: 'text', text: 'Please listen to the whole notice.' },
+    ]);
+    const connection = await agent.forCall(sid);
+    await within(connection.closed);
+    expect(connection.received.filter((m) => m.type !== 'setup').map((m) => [m.type, m.lang])).toEqual([
+      ['prompt', 'en-US'],
+      ['prompt', 'en-US'],
+      ['prompt', 'es-ES'],
+    ]);
+    expect(sandbox.callTrace(sid).find((s) => s.verb === 'ConversationRelay/interrupt')?.note).toMatch(/may not be interrupted/);
+  });
+
   it('keys are not relayed without dtmfDetection="true" (Twilio default)', async () => {
     sandbox.scriptCaller('+14155550611', { relay_turns: [{ digits: '42' }, { hangup: true }] });
     const sid = await place('+14155550611', relayTwiml(`url="${agent.url('/relay/nodtmf')}"`));
@@ -459,5 +490,23 @@ describe('two calls at once', () => {
     expect(a.received.filter((m) => m.type === 'prompt').map((m) => m.voicePrompt)).toEqual(['I am the outbound callee.', 'Outbound again.']);
     expect(b.received.filter((m) => m.type === 'prompt').map((m) => m.voicePrompt)).toEqual(['I am the inbound caller.']);
     sandbox.configureNumber({ voiceUrl: null });
+  });
+});
+
+describe('closing the sandbox', () => {
+  it('closes a session in progress with 1001 and does not wait for it', async () => {
+    const own = await startSandbox({ voiceTiming: { msPerSecond: 5 } });
+    const ownAgent = await startAgent(own.authToken);
+    try {
+      own.scriptCaller('+14155550670', { relay_turns: [{ say: 'Is anyone there?' }] });
+      const c = client(own);
+      const { json } = await c.call('POST', `${c.root}/Calls.json`, { From: own.testSenderNumber, To: '+14155550670', Twiml: relayTwiml(`url="${ownAgent.url('/relay/closing')}"`) });
+      const connection = await ownAgent.forCall(json.sid);
+      await eventually(() => connection.received.find((m) => m.type === 'prompt'));
+      await within(own.close(), 2000);
+      expect(await within(connection.closed)).toEqual({ code: 1001 });
+    } finally {
+      await ownAgent.close();
+    }
   });
 });
