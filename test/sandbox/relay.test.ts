@@ -444,7 +444,7 @@ describe('scripts', () => {
     ]) {
       const response = await post(bad);
       expect(response.status, JSON.stringify(bad)).toBe(400);
-      expect((await response.json()).code).toBe(20001);
+      expect(((await response.json()) as { code: number }).code).toBe(20001);
     }
     agent.behave(answering({}));
     const sid = await place('+14155550650', relayTwiml(`url="${agent.url('/relay/script')}"`));
