@@ -19,6 +19,11 @@
  * Each `<Record>` consumes the next input as what the caller says: `speech` is the
  * transcription text, `talk_seconds` the length (default 5); `silence` records nothing.
  * `hangup_after_seconds`: the caller hangs up that many simulated seconds after answering.
+ *
+ * RELAY TURNS. `relay_turns` is what the caller does when the call reaches
+ * `<Connect><ConversationRelay>` (relay-client.ts): say something, press keys, interrupt
+ * the agent after some tokens, stay silent, hang up. Read in order across every relay
+ * session of the call, like `inputs`.
  */
 import { TwilioError } from './wire.js';
 
@@ -32,10 +37,28 @@ export interface CallerInput {
 
 export type CallerAnswer = 'human' | 'machine' | 'busy' | 'no-answer' | 'failed';
 
+/**
+ * One turn of the caller in a ConversationRelay session (the order and the waits are
+ * relay-client.ts's turn-taking rule):
+ * - `say`: the caller speaks; the agent gets it as a `prompt`.
+ * - `digits`: the caller presses keys; one `dtmf` message per key (with dtmfDetection).
+ * - `interrupt_after_tokens` (+ optional `say`): once that many `text` tokens of the
+ *   agent's reply have been heard, the caller talks over it (`interrupt`), then says `say`.
+ * - `silence_seconds`: the caller says nothing for that many simulated seconds.
+ * - `hangup`: the caller hangs up (the socket closes with 1000, the call completes).
+ */
+export type RelayTurn =
+  | { say: string }
+  | { digits: string }
+  | { interrupt_after_tokens: number; say?: string }
+  | { silence_seconds: number }
+  | { hangup: true };
+
 export interface CallerScript {
   answer?: CallerAnswer;
   inputs?: CallerInput[];
   hangup_after_seconds?: number;
+  relay_turns?: RelayTurn[];
 }
 
 export const DEFAULT_TALK_SECONDS = 5;
@@ -69,17 +92,41 @@ export class CallerScripts {
   }
 }
 
-/** Reads a call's inputs in order; each verb that listens takes the next one. */
+/**
+ * The relay turns of each parsed script, keyed by the script's `inputs` array.
+ *
+ * WHY: the call store builds a call's cursor as `new CallerInputs(script.inputs)`, so the
+ * inputs array is all of the script that reaches the walker. Until calls.ts passes
+ * `script.relay_turns` itself (the second constructor argument), a parsed script that
+ * has relay turns always has an `inputs` array, and this map leads from it to the turns.
+ */
+const relayTurnsByInputs = new WeakMap<readonly CallerInput[], readonly RelayTurn[]>();
+
+/** Reads a call's inputs (and relay turns) in order; each verb that listens takes the next one. */
 export class CallerInputs {
   private next = 0;
+  private nextTurn = 0;
+  private readonly relayTurns: readonly RelayTurn[];
 
-  constructor(private readonly inputs: readonly CallerInput[] = []) {}
+  constructor(
+    private readonly inputs: readonly CallerInput[] = [],
+    relayTurns?: readonly RelayTurn[],
+  ) {
+    this.relayTurns = relayTurns ?? relayTurnsByInputs.get(inputs) ?? [];
+  }
 
   /** The next input, or undefined when the script has said everything (silence from then on). */
   take(): CallerInput | undefined {
     const input = this.inputs[this.next];
     if (input !== undefined) this.next += 1;
     return input;
+  }
+
+  /** The caller's next relay turn, or undefined when they have nothing more to do. */
+  takeRelayTurn(): RelayTurn | undefined {
+    const turn = this.relayTurns[this.nextTurn];
+    if (turn !== undefined) this.nextTurn += 1;
+    return turn;
   }
 }
 
@@ -94,7 +141,7 @@ export function parseCallerScript(value: unknown): CallerScript {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('expected an object');
   const spec = value as Record<string, unknown>;
   for (const key of Object.keys(spec)) {
-    if (!['answer', 'inputs', 'hangup_after_seconds'].includes(key)) throw invalid(`unknown field ${key}`);
+    if (!['answer', 'inputs', 'hangup_after_seconds', 'relay_turns'].includes(key)) throw invalid(`unknown field ${key}`);
   }
   const script: CallerScript = {};
   if (spec.answer !== undefined) {
@@ -109,7 +156,52 @@ export function parseCallerScript(value: unknown): CallerScript {
     if (!Array.isArray(spec.inputs)) throw invalid('inputs must be an array');
     script.inputs = spec.inputs.map((raw, i) => parseInput(raw, i, invalid));
   }
+  if (spec.relay_turns !== undefined) {
+    if (!Array.isArray(spec.relay_turns)) throw invalid('relay_turns must be an array');
+    script.relay_turns = spec.relay_turns.map((raw, i) => parseRelayTurn(raw, i, invalid));
+    script.inputs ??= [];
+    relayTurnsByInputs.set(script.inputs, script.relay_turns);
+  }
   return script;
+}
+
+const TURN_KINDS = ['say', 'digits', 'interrupt_after_tokens', 'silence_seconds', 'hangup'] as const;
+
+/** Exactly one kind per turn (`say` may also ride on an interrupt): an ambiguous turn is refused. */
+function parseRelayTurn(raw: unknown, i: number, invalid: (why: string) => Error): RelayTurn {
+  const where = `relay_turns[${i}]`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`${where} must be an object`);
+  const spec = raw as Record<string, unknown>;
+  for (const key of Object.keys(spec)) {
+    if (!(TURN_KINDS as readonly string[]).includes(key)) throw invalid(`${where} has an unknown field ${key}`);
+  }
+  const kinds = TURN_KINDS.filter((k) => spec[k] !== undefined);
+  const say = (): string => {
+    if (typeof spec.say !== 'string' || spec.say.trim() === '') throw invalid(`${where}.say must be a non-empty string`);
+    return spec.say;
+  };
+  if (kinds.includes('interrupt_after_tokens')) {
+    if (kinds.some((k) => k !== 'interrupt_after_tokens' && k !== 'say')) throw invalid(`${where}: interrupt_after_tokens goes with say only`);
+    const n = spec.interrupt_after_tokens;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw invalid(`${where}.interrupt_after_tokens must be a positive integer`);
+    return spec.say === undefined ? { interrupt_after_tokens: n } : { interrupt_after_tokens: n, say: say() };
+  }
+  if (kinds.length !== 1) throw invalid(`${where} must have exactly one of ${TURN_KINDS.join(', ')}`);
+  switch (kinds[0]!) {
+    case 'say':
+      return { say: say() };
+    case 'digits':
+      if (typeof spec.digits !== 'string' || !/^[0-9*#]+$/.test(spec.digits)) throw invalid(`${where}.digits must be DTMF keys (0-9, *, #)`);
+      return { digits: spec.digits };
+    case 'silence_seconds': {
+      const s = spec.silence_seconds;
+      if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) throw invalid(`${where}.silence_seconds must be a non-negative number`);
+      return { silence_seconds: s };
+    }
+    default:
+      if (spec.hangup !== true) throw invalid(`${where}.hangup must be true when given`);
+      return { hangup: true };
+  }
 }
 
 function parseInput(raw: unknown, i: number, invalid: (why: string) => Error): CallerInput {

@@ -14,7 +14,8 @@ import type { CallbackPolicy } from './callback-policy.js';
 import { WebhookSender } from './callbacks.js';
 import { type CallTiming, normalizeCallTiming } from './call-lifecycle.js';
 import { callJson, CallStore } from './calls.js';
-import { type CallerScript, CallerScripts } from './caller-script.js';
+import { type CallerScript, CallerScripts, parseCallerScript } from './caller-script.js';
+import type { RelayTranscriptEntry } from './relay-client.js';
 import { ConferenceStore } from './conferences.js';
 import { RecordingStore } from './recordings.js';
 import { DeviceLog, type DeviceEntry } from './device-log.js';
@@ -40,7 +41,8 @@ export type { SandboxFault } from './faults.js';
 export type { Timing as SandboxTiming } from './lifecycle.js';
 export type { InboundCallFields, InboundCallResult, InboundFields, InboundResult } from './server.js';
 export type { CallTiming as SandboxVoiceTiming } from './call-lifecycle.js';
-export type { CallerAnswer, CallerInput, CallerScript } from './caller-script.js';
+export type { CallerAnswer, CallerInput, CallerScript, RelayTurn } from './caller-script.js';
+export type { RelayTranscriptEntry } from './relay-client.js';
 export type { TraceStep as CallTraceStep } from './twiml-walker.js';
 export { twilioSignature } from './callbacks.js';
 export type { ConversationInboundFields, ConversationInboundResult, ConversationsWebhookConfig } from './conversations.js';
@@ -117,6 +119,13 @@ export interface SandboxHandle {
   waitForCall(callSid: string, options?: { timeoutMs?: number }): Promise<ReturnType<typeof callJson>>;
   /** Every step the TwiML walker took for the call (not part of the REST JSON). */
   callTrace(callSid: string): TraceStep[];
+  /**
+   * What was said in the call's ConversationRelay sessions, in order (relay-client.ts):
+   * the caller's prompts, keys and interrupts, the agent's greeting, replies (tokens of
+   * one reply joined), plays, digits, end and the frames it sent that were refused.
+   * Empty for a call that reached no <ConversationRelay>; 20404 for an unknown call.
+   */
+  relayTranscript(callSid: string): RelayTranscriptEntry[];
   /** Stops every timer and the server; pending callbacks are dropped. */
   /**
    * What a phone number or email address received, newest first: outbound SMS/WhatsApp,
@@ -186,7 +195,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const { call, voiceUrl, refused } = await calls.createInbound({
       from: fields.from,
       to: fields.to ?? number.phoneNumber,
-      ...(fields.script !== undefined && { script: fields.script }),
+      // Checked like a script set through scriptCaller: a bad one is refused whole (20001).
+      ...(fields.script !== undefined && { script: parseCallerScript(fields.script) }),
     });
     return { callSid: call.sid, voiceUrl, ...(refused !== undefined && { webhookRefused: refused }) };
   };
@@ -279,6 +289,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     scriptCaller: (phone, script) => callerScripts.set(phone, script),
     waitForCall: async (callSid, waitOptions = {}) => callJson(account.sid, await calls.waitFor(callSid, waitOptions.timeoutMs)),
     callTrace: (callSid) => [...calls.require(callSid).trace],
+    relayTranscript: (callSid) => calls.require(callSid).trace.flatMap((step) => (step.relay ? [{ ...step.relay }] : [])),
     readDevice: (address, limit) => devices.read(address, limit),
     verifyCodeOf: (serviceSid, sidOrTo) => verify.codeOf(serviceSid, sidOrTo),
     apiKey: { ...apiKey },

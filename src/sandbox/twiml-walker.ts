@@ -34,7 +34,17 @@
  * - Hangup ends the call. Reject (reason rejected|busy) as the first verb of an inbound
  *   call leaves it unanswered: busy for reason=busy, no-answer for rejected; later, it
  *   hangs up.
- * - Enqueue, Leave, Connect, Refer: not emulated; the step is recorded and the call ends.
+ * - Connect (action, method) with a ConversationRelay noun (url, welcomeGreeting, language,
+ *   transcriptionLanguage, interruptible, dtmfDetection; <Parameter name value> children
+ *   are its customParameters): the sandbox plays Twilio's side of the WebSocket session
+ *   and the caller's relay_turns (relay-client.ts). When the agent ends the session
+ *   (`end`), the action is requested with SessionId, SessionStatus=completed,
+ *   SessionDuration and HandoffData, and its answer replaces the document; without an
+ *   action the walk goes on after <Connect>. A URL that is refused or cannot be connected
+ *   (64102) requests the action with SessionStatus=failed and ErrorCode, else ends the
+ *   call; the caller hanging up, or the agent closing the socket (64105), ends the call.
+ *   Connect with any other noun (Stream, Room, VirtualAgent, …) is not emulated.
+ * - Enqueue, Leave, Refer: not emulated; the step is recorded and the call ends.
  *   Any other element is skipped (Twilio's 12200 schema warning) and recorded.
  * - The end of the document completes the call.
  *
@@ -50,6 +60,7 @@ import { twilioSignature } from './callbacks.js';
 import { type CallClock, CallInterrupted } from './call-lifecycle.js';
 import type { TwimlSource } from './call-validation.js';
 import { type CallerInput, type CallerInputs, DEFAULT_CONFIDENCE, DEFAULT_TALK_SECONDS } from './caller-script.js';
+import { type Interruptible, type RelayTranscriptEntry, runRelaySession } from './relay-client.js';
 
 // ---------------------------------------------------------------- trace
 
@@ -66,6 +77,8 @@ export interface TraceStep {
   result?: Record<string, string>;
   note?: string;
   error?: { code: number; message: string };
+  /** A ConversationRelay transcript entry (handle.relayTranscript collects them). */
+  relay?: RelayTranscriptEntry;
 }
 
 // ---------------------------------------------------------------- documents
@@ -158,6 +171,11 @@ export class TwimlFetcher {
     const hostname = new URL(url).hostname.replace(/^\[|\]$/g, '');
     if (isIP(hostname)) return undefined;
     return callbackRefusal(url, this.policy, await this.resolve(hostname));
+  }
+
+  /** X-Twilio-Signature of a request to `url` without parameters (a WebSocket handshake). */
+  sign(url: string): string {
+    return twilioSignature(this.authToken, url, {});
   }
 
   async fetch(url: string, method: 'GET' | 'POST', params: Record<string, string>, signal?: AbortSignal): Promise<FetchedDocument> {
@@ -431,9 +449,12 @@ async function runVerb(deps: WalkerDeps, verb: TwimlNode, base: string | null, w
       return { next: 'end', end: { kind: 'hangup' } };
     case 'Dial':
       return dial(deps, verb, base);
+    case 'Connect':
+      if (verb.children.some((c) => c.name === 'ConversationRelay')) return connect(deps, verb, base);
+      deps.trace({ verb: name, attributes: verb.attrs, text: verb.text, note: `not emulated by the sandbox (${verb.children.map((c) => `<${c.name}>`).join(', ') || 'no noun'}): the call ends here` });
+      return { next: 'end', end: { kind: 'not-emulated', verb: verb.name } };
     case 'Enqueue':
     case 'Leave':
-    case 'Connect':
     case 'Refer':
       deps.trace({ verb: name, attributes: verb.attrs, text: verb.text, note: 'not emulated by the sandbox: the call ends here' });
       return { next: 'end', end: { kind: 'not-emulated', verb: verb.name } };
@@ -589,4 +610,56 @@ async function dial(deps: WalkerDeps, verb: TwimlNode, base: string | null): Pro
   const action = a.action?.trim() ? resolveUrl(a.action, base) : null;
   if (!action) return CONTINUE;
   return { next: 'fetch', url: action, method: methodAttr(a.method), extra: result, redirect: false };
+}
+
+const INTERRUPTIBLE: Record<string, Interruptible> = { any: 'any', true: 'any', speech: 'speech', dtmf: 'dtmf', none: 'none', false: 'none' };
+
+async function connect(deps: WalkerDeps, verb: TwimlNode, base: string | null): Promise<Step> {
+  const a = verb.attrs;
+  const relay = verb.children.find((c) => c.name === 'ConversationRelay')!;
+  const r = relay.attrs;
+  const action = a.action?.trim() ? resolveUrl(a.action, base) : null;
+  const customParameters = Object.fromEntries(relay.children.filter((c) => c.name === 'Parameter' && c.attrs.name).map((c) => [c.attrs.name!, c.attrs.value ?? '']));
+  deps.trace({ verb: 'Connect/ConversationRelay', attributes: { ...a, ...r }, text: r.url ?? '', ...(Object.keys(customParameters).length > 0 && { result: customParameters }) });
+  const outcome = await runRelaySession(
+    {
+      clock: deps.clock,
+      signal: deps.signal,
+      callParams: deps.callParams,
+      refusal: (url) => deps.fetcher.refusal(url),
+      sign: (url) => deps.fetcher.sign(url),
+      nextTurn: () => deps.inputs.takeRelayTurn(),
+      record: (entry, error) => deps.trace({ verb: `ConversationRelay/${entry.kind}`, text: entry.text, relay: entry, ...(error && { error }) }),
+      trace: (step) => deps.trace(step),
+    },
+    {
+      url: r.url ?? '',
+      welcomeGreeting: r.welcomeGreeting?.trim() || null,
+      language: r.language?.trim() || 'en-US',
+      transcriptionLanguage: r.transcriptionLanguage?.trim() || null,
+      interruptible: INTERRUPTIBLE[(r.interruptible ?? 'any').trim().toLowerCase()] ?? 'any',
+      dtmfDetection: r.dtmfDetection === 'true',
+      customParameters,
+    },
+  );
+  const session = { SessionId: outcome.sessionId };
+  switch (outcome.kind) {
+    case 'ended': {
+      const result = { ...session, SessionStatus: 'completed', SessionDuration: String(outcome.seconds), ...(outcome.handoffData !== undefined && { HandoffData: outcome.handoffData }) };
+      deps.trace({ verb: 'Connect/result', result });
+      if (!action) return CONTINUE;
+      return { next: 'fetch', url: action, method: methodAttr(a.method), extra: result, redirect: false };
+    }
+    case 'caller-hangup':
+      deps.trace({ verb: 'Connect/result', result: { ...session, SessionStatus: 'completed', SessionDuration: String(outcome.seconds) }, note: outcome.idle ? 'the caller hung up after the silence' : 'the caller hung up' });
+      return { next: 'end', end: { kind: 'hangup' } };
+    case 'closed':
+      throw new WalkError(64105, `ConversationRelay: the WebSocket was closed by the server (code ${outcome.code}${outcome.reason ? `, ${outcome.reason}` : ''}): the call ends`);
+    case 'failed': {
+      const message = `ConversationRelay: unable to connect to ${r.url ?? '(no url)'}: ${outcome.reason}`;
+      if (!action) throw new WalkError(outcome.code, message);
+      deps.trace({ verb: 'error', error: { code: outcome.code, message } });
+      return { next: 'fetch', url: action, method: methodAttr(a.method), extra: { ...session, SessionStatus: 'failed', ErrorCode: String(outcome.code) }, redirect: false };
+    }
+  }
 }
