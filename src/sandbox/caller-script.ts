@@ -92,16 +92,6 @@ export class CallerScripts {
   }
 }
 
-/**
- * The relay turns of each parsed script, keyed by the script's `inputs` array.
- *
- * WHY: the call store builds a call's cursor as `new CallerInputs(script.inputs)`, so the
- * inputs array is all of the script that reaches the walker. Until calls.ts passes
- * `script.relay_turns` itself (the second constructor argument), a parsed script that
- * has relay turns always has an `inputs` array, and this map leads from it to the turns.
- */
-const relayTurnsByInputs = new WeakMap<readonly CallerInput[], readonly RelayTurn[]>();
-
 /** Reads a call's inputs (and relay turns) in order; each verb that listens takes the next one. */
 export class CallerInputs {
   private next = 0;
@@ -112,7 +102,7 @@ export class CallerInputs {
     private readonly inputs: readonly CallerInput[] = [],
     relayTurns?: readonly RelayTurn[],
   ) {
-    this.relayTurns = relayTurns ?? relayTurnsByInputs.get(inputs) ?? [];
+    this.relayTurns = relayTurns ?? [];
   }
 
   /** The next input, or undefined when the script has said everything (silence from then on). */
@@ -159,8 +149,6 @@ export function parseCallerScript(value: unknown): CallerScript {
   if (spec.relay_turns !== undefined) {
     if (!Array.isArray(spec.relay_turns)) throw invalid('relay_turns must be an array');
     script.relay_turns = spec.relay_turns.map((raw, i) => parseRelayTurn(raw, i, invalid));
-    script.inputs ??= [];
-    relayTurnsByInputs.set(script.inputs, script.relay_turns);
   }
   return script;
 }

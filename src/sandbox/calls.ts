@@ -298,7 +298,7 @@ export class CallStore {
       ),
       answeredAt: null,
       redirectTo: null,
-      inputs: new CallerInputs(call.script?.inputs ?? []),
+      inputs: new CallerInputs(call.script?.inputs ?? [], call.script?.relay_turns),
       done,
       resolveDone,
     };
