@@ -19,6 +19,7 @@ import { ConferenceStore } from './conferences.js';
 import { RecordingStore } from './recordings.js';
 import { DeviceLog, type DeviceEntry } from './device-log.js';
 import { VerifyStore } from './verify.js';
+import { UsageLedger } from './usage.js';
 import { type TraceStep, TwimlFetcher } from './twiml-walker.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
@@ -69,6 +70,12 @@ export interface SandboxOptions {
    * ever called, with or without it.
    */
   callbackPolicy?: CallbackPolicy;
+  /**
+   * Usage Records and Balance (usage.ts): `now` is the ledger's clock (what "today" is for
+   * Today/Yesterday/ThisMonth…; default the wall clock), `startingBalance` the account's
+   * credit in USD before anything is billed (default 20).
+   */
+  usage?: { now?: () => Date; startingBalance?: number };
 }
 
 export interface SandboxHandle {
@@ -208,7 +215,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const devices = new DeviceLog();
   const verify = new VerifyStore(account.sid, devices);
-  const ctx: SandboxContext = { account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices };
+  const usage = new UsageLedger(account.sid, { messages, calls, recordings, verify }, { startedAt: account.dateCreated, ...options.usage });
+  const ctx: SandboxContext = { account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices, usage };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
