@@ -65,7 +65,7 @@ let sandbox: SandboxHandle;
 let http: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ timing: { deliveredMs: 20 } });
+  sandbox = await startSandbox({ timing: { sendingMs: 10, sentMs: 30, deliveredMs: 50 } });
   http = client(sandbox);
   const sent = await http.send({ From: sandbox.testSenderNumber, To: '+14155550100', Body: 'hello' });
   await eventually(async () => ((await http.call('GET', http.messagePath(sent.json.sid))).json.status === 'delivered' ? true : undefined));

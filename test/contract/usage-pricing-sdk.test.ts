@@ -11,7 +11,7 @@ let sandbox: SandboxHandle;
 let client: ReturnType<typeof sandboxTwilioClient>;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ timing: { deliveredMs: 20 }, usage: { startingBalance: 10 } });
+  sandbox = await startSandbox({ timing: { sendingMs: 10, sentMs: 30, deliveredMs: 50 }, usage: { startingBalance: 10 } });
   client = sandboxTwilioClient(sandbox.baseUrl, sandbox.accountSid, sandbox.authToken);
   const sent = await client.messages.create({ from: sandbox.testSenderNumber, to: '+14155550100', body: 'x'.repeat(170) });
   const deadline = Date.now() + 5000;

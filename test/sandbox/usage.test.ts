@@ -41,7 +41,8 @@ async function callAndSettle(form: Record<string, string>) {
 
 beforeAll(async () => {
   sandbox = await startSandbox({
-    timing: { deliveredMs: 20 },
+    // Distinct steps: with equal ones (deliveredMs alone) the message timers can fire out of order and leave a message 'sending'.
+    timing: { sendingMs: 10, sentMs: 30, deliveredMs: 50 },
     voiceTiming: { msPerSecond: 2, recordingReadyMs: 10, transcriptionReadyMs: 10 },
     usage: { now: () => new Date(Date.now() + clockOffsetMs), startingBalance: 15.5 },
   });
