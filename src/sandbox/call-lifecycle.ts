@@ -43,6 +43,7 @@ import type { Account } from './account.js';
 import type { CallEvent, MachineDetection } from './call-validation.js';
 import type { CallerAnswer } from './caller-script.js';
 import type { CallbackPoster } from './messages.js';
+import { ratesForAddress, startedMinutes } from './prices.js';
 import { rfc2822 } from './wire.js';
 
 export interface CallTiming {
@@ -81,14 +82,14 @@ export function answeredByFor(answer: CallerAnswer, detection: MachineDetection 
   return detection === 'Enable' ? 'machine_start' : 'machine_end_beep';
 }
 
-/** Per started minute; an answered call of 0 seconds still bills its first minute. */
+/** Per started minute (prices.ts); an answered call of 0 seconds still bills its first minute. */
 export function callPrice(direction: string, to: string, durationSeconds: number): string {
-  const minutes = Math.max(1, Math.ceil(durationSeconds / 60));
-  const rate = direction === 'inbound' ? 0.0085 : to.startsWith('+1') ? 0.014 : 0.1;
-  return (-(minutes * rate)).toFixed(5);
+  const rates = ratesForAddress(to);
+  const rate = direction === 'inbound' ? rates.voiceInboundPerMinute : rates.voiceOutboundPerMinute;
+  return (-(startedMinutes(durationSeconds) * rate)).toFixed(5);
 }
 
-export const billedMinutes = (durationSeconds: number) => Math.max(1, Math.ceil(durationSeconds / 60));
+export const billedMinutes = startedMinutes;
 
 /** Why a call's run stops early: REST, the caller, the time limit, or the sandbox closing. */
 export type Interrupt =

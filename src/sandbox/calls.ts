@@ -112,6 +112,8 @@ export class CallStore {
   private readonly bySid = new Map<string, SandboxCall>();
   private readonly runtimes = new Map<string, Runtime>();
   private readonly sequence = new Map<string, number>();
+  /** Every call ever created (child legs and deleted calls too), oldest first: a deleted call stays billed (usage.ts). */
+  private readonly history: SandboxCall[] = [];
   private closed = false;
 
   constructor(private readonly env: CallEnvironment) {}
@@ -134,6 +136,11 @@ export class CallStore {
   listPosition(sid: string): number | undefined {
     const created = this.sequence.get(sid);
     return created === undefined ? undefined : -created;
+  }
+
+  /** Every call ever created, deleted ones too, oldest first (read-only; for the usage ledger). */
+  everCreated(): readonly SandboxCall[] {
+    return this.history;
   }
 
   create(params: Params): SandboxCall {
@@ -278,6 +285,7 @@ export class CallStore {
 
   private remember(call: SandboxCall): SandboxCall {
     this.calls.push(call);
+    this.history.push(call);
     this.bySid.set(call.sid, call);
     this.sequence.set(call.sid, this.sequence.size);
     return call;

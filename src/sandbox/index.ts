@@ -20,6 +20,7 @@ import { ConferenceStore } from './conferences.js';
 import { RecordingStore } from './recordings.js';
 import { DeviceLog, type DeviceEntry } from './device-log.js';
 import { VerifyStore } from './verify.js';
+import { UsageLedger } from './usage.js';
 import { type TraceStep, TwimlFetcher } from './twiml-walker.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
@@ -81,6 +82,12 @@ export interface SandboxOptions {
    * ever called, with or without it.
    */
   callbackPolicy?: CallbackPolicy;
+  /**
+   * Usage Records and Balance (usage.ts): `now` is the ledger's clock (what "today" is for
+   * Today/Yesterday/ThisMonth…; default the wall clock), `startingBalance` the account's
+   * credit in USD before anything is billed (default 20).
+   */
+  usage?: { now?: () => Date; startingBalance?: number };
 }
 
 export interface SandboxHandle {
@@ -249,6 +256,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const devices = new DeviceLog();
   const verify = new VerifyStore(account.sid, devices);
+  const usage = new UsageLedger(account.sid, { messages, calls, recordings, verify }, { startedAt: account.dateCreated, ...options.usage });
   // Conversations and Video.
   const apiKey = { sid: SANDBOX_API_KEY_SID, secret: randomBytes(16).toString('hex') };
   const conversations = new ConversationStore({ account, messages, devices, webhooks, callbackPolicy, log });
@@ -256,7 +264,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const simulateConversationInbound = (fields: ConversationInboundFields) => conversations.simulateInbound(fields);
   const ctx: SandboxContext = {
     account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices,
-    conversations, video, apiKey, simulateConversationInbound,
+    conversations, video, apiKey, simulateConversationInbound, usage,
   };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
   const host = options.host ?? '127.0.0.1';

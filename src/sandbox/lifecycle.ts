@@ -29,6 +29,8 @@
  * e.g. `+14155553003`, `whatsapp:+14155553007`. Every other recipient ends `delivered`.
  * These are delivery-time failures: the create still answers 201, as Twilio's does.
  */
+import { ratesForAddress } from './prices.js';
+
 export interface Timing {
   sendingMs: number;
   sentMs: number;
@@ -80,18 +82,16 @@ export function finalOutcome(to: string): Outcome {
 }
 
 /**
- * What the sandbox bills, as a negative string with five decimals like Twilio's `price`.
- * Round numbers of the order of Twilio's list prices, not a price list: SMS to +1 per
- * segment 0.0079, elsewhere 0.0525; MMS to +1 0.0200 per message, elsewhere 0.0525 × 3;
- * WhatsApp 0.0050 per message.
+ * What the sandbox bills, as a negative string with five decimals like Twilio's `price`,
+ * from the one price table (prices.ts): SMS per segment, MMS and WhatsApp per message, by
+ * the recipient's calling code.
  */
 export function priceFor(message: { to: string; numSegments: number; numMedia: number }): string {
-  const whatsapp = message.to.startsWith('whatsapp:');
-  const northAmerica = /^(whatsapp:)?\+1/.test(message.to);
+  const rates = ratesForAddress(message.to);
   let amount: number;
-  if (whatsapp) amount = 0.005;
-  else if (message.numMedia > 0) amount = northAmerica ? 0.02 : 0.0525 * 3;
-  else amount = (northAmerica ? 0.0079 : 0.0525) * message.numSegments;
+  if (message.to.startsWith('whatsapp:')) amount = rates.whatsappPerMessage;
+  else if (message.numMedia > 0) amount = rates.mmsPerMessage;
+  else amount = rates.smsPerSegment * message.numSegments;
   return (-amount).toFixed(5);
 }
 

@@ -64,6 +64,8 @@ export class MessageStore {
   private readonly bySid = new Map<string, SandboxMessage>();
   /** Creation order of every SID ever created, deleted ones too, so a page token naming one still has a place. */
   private readonly sequence = new Map<string, number>();
+  /** Every message ever created, deleted ones too, oldest first: Twilio bills a message it has sent even once deleted (usage.ts). */
+  private readonly history: SandboxMessage[] = [];
   /** When a WhatsApp user last wrote to one of the account's WhatsApp senders, by `user sender`. */
   private readonly lastInbound = new Map<string, number>();
   private closed = false;
@@ -88,6 +90,11 @@ export class MessageStore {
   /** Newest first, as Twilio lists. */
   all(): SandboxMessage[] {
     return [...this.messages].reverse();
+  }
+
+  /** Every message ever created, deleted ones too, oldest first (read-only; for the usage ledger). */
+  everCreated(): readonly SandboxMessage[] {
+    return this.history;
   }
 
   create(params: Params): SandboxMessage {
@@ -164,6 +171,7 @@ export class MessageStore {
 
   private remember(message: SandboxMessage): void {
     this.messages.push(message);
+    this.history.push(message);
     this.bySid.set(message.sid, message);
     this.sequence.set(message.sid, this.sequence.size);
   }

@@ -25,6 +25,7 @@ import type { Account } from './account.js';
 import { AUDIO_CONTENT_TYPE, type AudioFormat, silentAudio } from './audio.js';
 import type { CallbackPoster } from './messages.js';
 import { paginate } from './paging.js';
+import { RECORDING_PER_MINUTE, startedMinutes, TRANSCRIPTION_PER_MINUTE } from './prices.js';
 import type { Reply } from './router.js';
 import { first, newSid, type Params, rfc2822, TwilioError } from './wire.js';
 
@@ -92,10 +93,9 @@ export const MAX_TRANSCRIBED_SECONDS = 120;
 /** Error 16101: the recording was too short to be processed (status absent). */
 export const RECORDING_TOO_SHORT = 16101;
 
-/** Per started minute, round numbers of Twilio's list prices: recording 0.0025, transcription 0.05 (USD). */
-const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
-export const recordingPrice = (seconds: number) => (-0.0025 * minutes(seconds)).toFixed(5);
-export const transcriptionPrice = (seconds: number) => (-0.05 * minutes(seconds)).toFixed(5);
+/** Per started minute, from the one price table (prices.ts): recording 0.0025, transcription 0.05 (USD). */
+export const recordingPrice = (seconds: number) => (-RECORDING_PER_MINUTE * startedMinutes(seconds)).toFixed(5);
+export const transcriptionPrice = (seconds: number) => (-TRANSCRIPTION_PER_MINUTE * startedMinutes(seconds)).toFixed(5);
 
 const API_HOST = 'https://api.twilio.com';
 
@@ -113,6 +113,8 @@ export class RecordingStore {
   /** Deleted recordings, still shown with IncludeSoftDeleted=true (Twilio keeps them 40 days). */
   private readonly deleted = new Map<string, SandboxRecording>();
   private readonly transcriptions = new Map<string, SandboxTranscription>();
+  /** Every transcription ever made, deleted ones too, oldest first: a deleted one stays billed (usage.ts). */
+  private readonly transcriptionHistory: SandboxTranscription[] = [];
   /** Creation order of every SID ever made, deleted ones too, so a page token naming one keeps its place. */
   private readonly sequence = new Map<string, number>();
   private closed = false;
@@ -162,6 +164,7 @@ export class RecordingStore {
         dateUpdated: now,
       };
       this.transcriptions.set(transcription.sid, transcription);
+      this.transcriptionHistory.push(transcription);
       this.sequence.set(transcription.sid, this.sequence.size);
       recording.transcriptionSid = transcription.sid;
       // Transcribing needs the audio: it ends after the recording is ready.
@@ -196,6 +199,16 @@ export class RecordingStore {
   /** Newest first, as Twilio lists. */
   all(): SandboxRecording[] {
     return [...this.entries.values()].map((e) => e.recording).reverse();
+  }
+
+  /** Every recording ever made, deleted ones too (read-only; for the usage ledger). */
+  everCreated(): SandboxRecording[] {
+    return [...this.entries.values()].map((e) => e.recording).concat([...this.deleted.values()]);
+  }
+
+  /** Every transcription ever made, deleted ones too, oldest first (read-only; for the usage ledger). */
+  transcriptionsEverCreated(): readonly SandboxTranscription[] {
+    return this.transcriptionHistory;
   }
 
   transcriptionList(): SandboxTranscription[] {

@@ -21,6 +21,9 @@ import { isVerifyPath, type VerifyStore, verifyRoute } from './verify.js';
 import type { ApiKeyCredential } from './auth.js';
 import { type ConversationInboundFields, type ConversationInboundResult, type ConversationStore, conversationsRoute, isConversationsPath } from './conversations.js';
 import { isVideoPath, videoParticipantJson, type VideoStore, videoRoute } from './video.js';
+// --- usage, balance, pricing (usage.ts, pricing.ts)
+import { isPricingPath, pricingRoute } from './pricing.js';
+import { type UsageLedger, usageRoute } from './usage.js';
 import { first, type Params, TwilioError } from './wire.js';
 
 export interface Reply {
@@ -80,6 +83,8 @@ export interface SandboxContext {
   /** Also accepted by Basic auth, as Twilio accepts an API key. */
   apiKey: ApiKeyCredential;
   simulateConversationInbound(fields: ConversationInboundFields): Promise<ConversationInboundResult>;
+  /** Usage Records and Balance, computed from the stores (usage.ts). */
+  usage: UsageLedger;
 }
 
 export interface RouteRequest {
@@ -102,7 +107,7 @@ export function notFound(path: string): TwilioError {
  * real "not found". 20501 is the sandbox's own code (Twilio has none for this).
  */
 export function notEmulated(method: string, path: string): TwilioError {
-  return new TwilioError(501, 20501, `The sandbox does not emulate ${method} ${path}. It emulates Messages, Calls, Recordings, Transcriptions, Conferences, IncomingPhoneNumbers, AvailablePhoneNumbers, Messaging Services, Verify v2, Lookup v2, Conversations v1 and Video v1 (see src/sandbox/README.md); test this request against Twilio.`);
+  return new TwilioError(501, 20501, `The sandbox does not emulate ${method} ${path}. It emulates Messages, Calls, Recordings, Transcriptions, Conferences, IncomingPhoneNumbers, AvailablePhoneNumbers, Messaging Services, Verify v2, Lookup v2, Conversations v1, Video v1, Usage Records, Balance and Pricing (Voice v2, Messaging v1) (see src/sandbox/README.md); test this request against Twilio.`);
 }
 
 const ACCOUNT_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})(\/.*|\.json)$/;
@@ -134,6 +139,13 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
   }
   if (isLookupPath(path)) {
     const answer = await lookupRoute(method, path, query);
+    // A lookup leaves no resource behind: the ledger is told of each answer, to bill its packages.
+    if (answer) ctx.usage.recordLookup(answer.body);
+    if (answer) return answer;
+    throw notEmulated(method, path);
+  }
+  if (isPricingPath(path)) {
+    const answer = pricingRoute(method, path, query, { ownNumbers: () => account.numbers.map((n) => n.phoneNumber) });
     if (answer) return answer;
     throw notEmulated(method, path);
   }
@@ -216,6 +228,9 @@ export async function route(ctx: SandboxContext, req: RouteRequest): Promise<Rep
     // A call's subresources (Recordings, …) are the media store's; the call must exist.
     if (!ctx.calls.get(sid)) throw notFound(path);
   }
+  const usage = usageRoute(ctx.usage, account.sid, method, rest, query);
+  if (usage) return usage;
+
   const media = recordingsRoute(ctx.recordings, account.sid, method, rest, query, form) ?? conferencesRoute(ctx.conferences, account.sid, method, rest, query, form);
   if (media) return media;
 

@@ -127,6 +127,8 @@ export class VerifyStore {
   private readonly services = new Map<string, VerifyService>();
   /** Creation order; expired ones are dropped when met. */
   private readonly verifications = new Map<string, Verification>();
+  /** Every verification ever started, expired and deleted ones too: an approved one stays billed (usage.ts). */
+  private readonly history: Verification[] = [];
   readonly now: () => Date;
   private readonly generateCode: (length: number) => string;
 
@@ -233,6 +235,11 @@ export class VerifyStore {
     return v;
   }
 
+  /** Every verification ever started, expired ones too, oldest first (read-only; for the usage ledger). */
+  everStarted(): readonly Verification[] {
+    return this.history;
+  }
+
   /** The code a pending verification expects (for embedders' tests; the REST API never shows it). */
   codeOf(serviceSid: string, sidOrTo: string): string | undefined {
     const v = this.live(serviceSid, sidOrTo);
@@ -289,6 +296,7 @@ export class VerifyStore {
         dateUpdated: now,
       };
       this.verifications.set(verification.sid, verification);
+      this.history.push(verification);
     }
     verification.sendCodeAttempts.push({ attemptSid: newSid('VL'), channel, time: now });
     this.deliver(service, verification, now);
