@@ -112,7 +112,8 @@ export class RelayService {
     this.clearTimers(live);
     const filler = setTimeout(() => {
       if (live.ended) return;
-      this.send(live, relayText(this.config.fillerText, { interruptible: true, preemptible: true }));
+      // last: false — the filler is not the agent's answer; the caller keeps waiting for it.
+      this.send(live, relayText(`${this.config.fillerText} `, { last: false, interruptible: true, preemptible: true }));
       void this.record(live.sessionId, { speaker: 'server', kind: 'filler', text: this.config.fillerText });
     }, this.config.fillerAfterMs);
     const giveUp = setTimeout(() => {
@@ -216,7 +217,8 @@ export class RelayService {
       ...(input.language && { language: input.language }),
       ...(input.voice && { voice: input.voice }),
       ...(input.interruptible && { interruptible: input.interruptible }),
-      ...(input.dtmf_detection !== undefined && { dtmfDetection: input.dtmf_detection }),
+      // On by default: a caller pressing a key is a turn the agent should see.
+      dtmfDetection: input.dtmf_detection ?? true,
     } as never);
     const twiml = response.toString();
     const issues = (await twimlValidator()).validateTwiml(twiml, { inline: true });

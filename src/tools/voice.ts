@@ -325,7 +325,7 @@ const startVoiceConversation = defineTool({
     language: z.string().max(16).optional().describe('e.g. en-US'),
     voice: z.string().max(64).optional(),
     interruptible: z.enum(['any', 'none', 'dtmf', 'speech']).optional().describe('May the caller interrupt you (default any)'),
-    dtmf_detection: z.boolean().optional().describe('Report key presses'),
+    dtmf_detection: z.boolean().optional().describe('Report key presses (default true)'),
   }),
   output: MakeCallResultSchema.extend({ session_id: z.string(), purpose: z.string() }),
   handle: (args, { services, firstContactConfirmed }) => services.relay.start(args, { firstContactConfirmed }),
@@ -358,12 +358,13 @@ const sayOnCall = defineTool({
   handle: (args, { services }) => services.relay.say(args),
 });
 
+// Strict variants: a union of plain objects would strip `interrupt_after_tokens` and read the turn as a plain `say`.
 const relayTurn = z.union([
-  z.object({ say: z.string().min(1).max(500) }),
-  z.object({ digits: z.string().regex(/^[0-9*#]{1,20}$/) }),
-  z.object({ interrupt_after_tokens: z.number().int().min(1).max(100), say: z.string().max(500).optional() }),
-  z.object({ silence_seconds: z.number().int().min(1).max(120) }),
-  z.object({ hangup: z.literal(true) }),
+  z.object({ interrupt_after_tokens: z.number().int().min(1).max(100), say: z.string().max(500).optional() }).strict(),
+  z.object({ say: z.string().min(1).max(500) }).strict(),
+  z.object({ digits: z.string().regex(/^[0-9*#]{1,20}$/) }).strict(),
+  z.object({ silence_seconds: z.number().int().min(1).max(120) }).strict(),
+  z.object({ hangup: z.literal(true) }).strict(),
 ]);
 
 const scriptCaller = defineTool({
