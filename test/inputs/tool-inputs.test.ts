@@ -40,6 +40,8 @@ const PHONE_PARAMETERS: Record<string, string[]> = {
   set_inbound_call_flow: ['phone_number'],
   simulate_inbound_call: ['from', 'to'],
   buy_phone_number: ['phone_number'],
+  start_voice_conversation: ['to', 'from'],
+  script_caller: ['to'],
 };
 const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number)$/;
 
@@ -53,6 +55,7 @@ const NOT_THE_PHONE_TYPE: Record<string, { param: string; why: string }> = {
   cancel_verification: { param: 'to', why: 'a phone number or an email address' },
   read_sandbox_device: { param: 'to', why: 'a phone number or an email address' },
   lookup_phone_number: { param: 'phone_number', why: 'a national number is allowed with country_code (that is what a lookup is for)' },
+  get_messaging_insights: { param: 'from', why: 'a sender: a number or a Messaging Service SID, matched as stored' },
 };
 
 /** The smallest valid arguments of each tool, apart from the phone parameter under test. */
@@ -66,6 +69,8 @@ const BASE_ARGS: Record<string, Record<string, unknown>> = {
   make_call: { to: '+14155550100', say: 'hi' },
   set_inbound_call_flow: { flow: null },
   simulate_inbound_call: { from: '+14155550100' },
+  start_voice_conversation: { to: '+14155550100', greeting: 'Hi', purpose: 'test' },
+  script_caller: { to: '+14155550100', turns: [{ say: 'hi' }] },
 };
 
 describe('one phone-address type in every tool', () => {
