@@ -15,6 +15,7 @@ import { killAll } from './lib/children.mjs';
 import { measureIngest } from './lib/ingest.mjs';
 import { measureCapUnderConcurrency, measureThroughput } from './lib/pipeline.mjs';
 import { directMessagePoster } from './lib/rest.mjs';
+import { measureRelay } from './lib/relay.mjs';
 import { cleanEnv, coldStart, StdioSession } from './lib/spawn-mcp.mjs';
 import { fmt, median, percentile, table } from './lib/stats.mjs';
 
@@ -138,7 +139,7 @@ function toolsetCosts(tools) {
   return [...groups].map(([key, g]) => [key, g.count, g.bytes, Math.round(g.bytes / 4)]);
 }
 
-function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput }) {
+function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay }) {
   const names = {
     ours: 'mcp-server-twilio (default toolsets)',
     oursAll: 'mcp-server-twilio --toolsets all',
@@ -202,6 +203,17 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     `   ${capRace.sends} concurrent send_sms, hourly cap ${capRace.cap}: ${capRace.accepted} accepted, ${capRace.refusedByCap} refused by the cap, ${capRace.atSandbox} reached the sandbox   target exactly ${capRace.cap}  ${verdict(capHeld)}`,
     `   throughput, ${throughput.total} sends with ${throughput.inFlight} in flight: pipeline ${fmt(throughput.pipelinePerSecond, 0)}/s   direct REST to the same sandbox ${fmt(throughput.directPerSecond, 0)}/s   pipeline/direct = ${fmt(throughput.pipelinePerSecond / throughput.directPerSecond, 2)}`,
   );
+  const relayIn = percentile(relay.inbound, 50);
+  const relayOut = percentile(relay.outbound, 50);
+  const echo = percentile(relay.baseline, 50);
+  out.push(
+    '',
+    `5. ConversationRelay turns (real relay service, signed socket, SQLite transcript; call placement stubbed), ${relay.inbound.length} turns each way on loopback.`,
+    '',
+    `   caller prompt frame → wait_for_caller returns   p50 ${fmt(relayIn, 2)} ms   p99 ${fmt(percentile(relay.inbound, 99), 2)} ms   target p50 ≤ 5 ms  ${verdict(relayIn <= 5)}`,
+    `   say_on_call → first text frame on the socket    p50 ${fmt(relayOut, 2)} ms   p99 ${fmt(percentile(relay.outbound, 99), 2)} ms   target p50 ≤ 5 ms  ${verdict(relayOut <= 5)}`,
+    `   bare WebSocket echo round trip, same loopback    p50 ${fmt(echo, 2)} ms   (caller→agent / echo = ${fmt(relayIn / echo, 2)})`,
+  );
   out.push('', 'PASS/MISS are informational; the exit code does not depend on them.', '');
   return out.join('\n');
 }
@@ -225,8 +237,10 @@ async function main() {
   log(`send pipeline: ${CAP_RACE.sends} concurrent sends against a cap of ${CAP_RACE.cap}, then ${THROUGHPUT.total} sends with ${THROUGHPUT.inFlight} in flight …`);
   const capRace = await measureCapUnderConcurrency(SERVER, CAP_RACE);
   const throughput = await measureThroughput(SERVER, THROUGHPUT);
+  log('ConversationRelay: 200 turns each way on a live socket …');
+  const relay = await measureRelay(200);
   clearTimeout(watchdog);
-  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput })}\n`);
+  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay })}\n`);
 }
 
 main().catch((error) => {
