@@ -11,6 +11,7 @@ import { OptOutGuard } from '../policy/opt-out-guard.js';
 import { PolicyEngine, countryOfNumber, loadPhoneMetadata } from '../policy/policy-engine.js';
 import { SendPipeline, recoverInterruptedSends } from '../pipeline/send-pipeline.js';
 import { loadPolicy } from '../policy/policy-schema.js';
+import { LivePrices } from '../policy/live-prices.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_MESSAGING_SERVICE_SID, TEST_SENDER } from '../sandbox/constants.js';
 import type { SandboxHandle } from '../sandbox/index.js';
 import { parseToolsets, selectTools, type ToolSelection } from '../server/tool-selection.js';
@@ -236,7 +237,12 @@ export async function startApp(options: StartOptions): Promise<App> {
     }
     return known;
   };
-  const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom, undefined, countriesOfService);
+  // With an account (live credentials, or a sandbox run as its own process), estimates use
+  // Twilio's Pricing API; the embedded sandbox keeps the built-in table.
+  const livePrices = sandbox
+    ? undefined
+    : new LivePrices({ smsPerSegment: (country) => gateway.usage.smsPrice(country), callPerMinute: (country) => gateway.usage.callPrice(country) });
+  const policy = new PolicyEngine(policySettings, store, defaults.defaultFrom, undefined, countriesOfService, livePrices);
   if (policySettings.dry_run) log.warn('Dry-run mode (TWILIO_MCP_DRY_RUN): sends are validated and policy-checked, nothing is sent.');
   const catalog = await loadToolCatalog();
   const tools = selectTools(catalog, { readOnly, toolsets, sandbox: sandbox !== undefined, numberPurchase: truthy(env.TWILIO_MCP_ALLOW_NUMBER_PURCHASE) });

@@ -68,15 +68,18 @@ export function createUsageGateway(call: SdkCall): UsageGateway {
       }),
     smsPrice: (country) =>
       call(async (c) => {
-        const p = (await c.pricing.v1.messaging.countries(country).fetch()) as unknown as { outboundSmsPrices?: Array<{ prices?: Array<{ number_type?: string; current_price?: string }> }> };
+        type Price = { number_type?: string; numberType?: string; current_price?: string; currentPrice?: string };
+        const p = (await c.pricing.v1.messaging.countries(country).fetch()) as unknown as { outboundSmsPrices?: Array<{ prices?: Price[] }> };
         const prices = p.outboundSmsPrices?.flatMap((carrier) => carrier.prices ?? []) ?? [];
-        const mobile = prices.find((x) => x.number_type === 'mobile') ?? prices[0];
-        return mobile?.current_price !== undefined ? Number(mobile.current_price) : undefined;
+        const mobile = prices.find((x) => (x.number_type ?? x.numberType) === 'mobile') ?? prices[0];
+        const price = mobile?.current_price ?? mobile?.currentPrice;
+        return price !== undefined ? Number(price) : undefined;
       }),
     callPrice: (country) =>
       call(async (c) => {
-        const p = (await c.pricing.v2.voice.countries(country).fetch()) as unknown as { outboundPrefixPrices?: Array<{ current_price?: string }> };
-        const prices = (p.outboundPrefixPrices ?? []).map((x) => Number(x.current_price)).filter((n) => Number.isFinite(n));
+        // The SDK camel-cases these nested objects (currentPrice), unlike messaging's (current_price).
+        const p = (await c.pricing.v2.voice.countries(country).fetch()) as unknown as { outboundPrefixPrices?: Array<{ currentPrice?: string; current_price?: string }> };
+        const prices = (p.outboundPrefixPrices ?? []).map((x) => Number(x.currentPrice ?? x.current_price)).filter((n) => Number.isFinite(n));
         return prices.length > 0 ? Math.min(...prices) : undefined;
       }),
   };

@@ -20,6 +20,7 @@ import { hashBody, type SendLedger, type SendTotals } from './send-ledger.js';
 import type { OutgoingCall, OutgoingMessage, SendDecision } from './send-guard.js';
 import { loadCountryNames } from './country-names.js';
 import { quietHoursVerdict } from './time-zones.js';
+import type { LivePrices, PriceSource } from './live-prices.js';
 
 export type { SendLedger } from './send-ledger.js';
 
@@ -42,12 +43,14 @@ export class NeedsConfirmation extends ToolFailure {
 /** A send the policy allows; refusals are thrown as ToolFailure, never returned. */
 export interface MessageDecision extends SendDecision {
   allowed: true;
+  priceSource?: PriceSource;
   segments: number;
   warnings: string[];
 }
 
 export interface CallDecision extends SendDecision {
   allowed: true;
+  priceSource?: PriceSource;
   /** The minutes the spend estimate counted. */
   estimatedMinutes: number;
   warnings: string[];
@@ -73,6 +76,8 @@ export interface CheckOptions {
  */
 export interface PreparedSend {
   readonly subject: Readonly<Subject>;
+  /** Where the cost estimate came from. */
+  readonly priceSource?: PriceSource;
   /** Caps and the duplicate window count at this moment. */
   readonly at: Date;
   readonly segments: number;
@@ -156,6 +161,8 @@ export class PolicyEngine {
     private readonly defaultSender: string | undefined,
     private readonly now: () => Date = () => new Date(),
     private readonly serviceCountries?: ServiceCountries,
+    /** Twilio's Pricing API (cached); without it, or when it has no price, the table. */
+    private readonly livePrices?: LivePrices,
   ) {
     this.ledger = typeof ledger === 'function' ? ledger : async () => ledger;
     this.prices = new PriceTable(policy.prices);
@@ -224,24 +231,44 @@ export class PolicyEngine {
   async prepareMessage(message: OutgoingMessage, options: CheckOptions = {}): Promise<PreparedSend> {
     await loadPhoneLib();
     const segments = message.channel === 'sms' ? (message.segments ?? (message.body ? (await segmentCounter()).countSegments(message.body).segments : 1)) : 1;
+    const { cost, source } = await this.messageCost({ ...message, segments });
     const subject: Subject = {
       kind: 'message',
       to: strip(message.to),
       from: message.from,
       messagingServiceSid: message.messagingServiceSid,
       content: message.body,
-      cost: this.estimateCost({ ...message, segments }),
+      cost,
       transactional: message.transactional ?? false,
       allowDuplicate: message.allowDuplicate ?? false,
       firstContactConfirmed: message.firstContactConfirmed ?? false,
     };
     const at = options.now ?? this.now();
-    return { subject, at, segments, warnings: await this.checkWithoutLedger(subject, options.sendAt ?? at) };
+    return { subject, at, segments, priceSource: source, warnings: await this.checkWithoutLedger(subject, options.sendAt ?? at) };
+  }
+
+  /** SMS per segment: the operator's price for the country, else Twilio's Pricing API, else the table. */
+  private async messageCost(message: OutgoingMessage & { segments: number }): Promise<{ cost: number; source: PriceSource }> {
+    if (message.channel !== 'sms') return { cost: this.estimateCost(message), source: this.policy.prices.mms_per_message !== undefined || this.policy.prices.whatsapp_per_message !== undefined ? 'policy' : 'price_table' };
+    const country = countryOfNumber(strip(message.to));
+    if (country && this.policy.prices.sms_per_segment?.[country] !== undefined) return { cost: this.estimateCost(message), source: 'policy' };
+    const live = country ? await this.livePrices?.smsPerSegment(country) : undefined;
+    if (live !== undefined) return { cost: live * message.segments, source: 'pricing_api' };
+    return { cost: this.estimateCost(message), source: 'price_table' };
+  }
+
+  private async callCost(call: OutgoingCall): Promise<{ minutes: number; cost: number; source: PriceSource }> {
+    const estimate = this.estimateCallCost(call);
+    const country = countryOfNumber(strip(call.to));
+    if (country && this.policy.prices.call_per_minute?.[country] !== undefined) return { ...estimate, source: 'policy' };
+    const live = country ? await this.livePrices?.callPerMinute(country) : undefined;
+    if (live !== undefined) return { minutes: estimate.minutes, cost: live * estimate.minutes, source: 'pricing_api' };
+    return { ...estimate, source: 'price_table' };
   }
 
   async prepareCall(call: OutgoingCall, options: CheckOptions = {}): Promise<PreparedSend> {
     await loadPhoneLib();
-    const { minutes, cost } = this.estimateCallCost(call);
+    const { minutes, cost, source } = await this.callCost(call);
     const subject: Subject = {
       kind: 'call',
       to: strip(call.to),
@@ -254,7 +281,7 @@ export class PolicyEngine {
       firstContactConfirmed: call.firstContactConfirmed ?? false,
     };
     const at = options.now ?? this.now();
-    return { subject, at, segments: 1, estimatedMinutes: minutes, warnings: await this.checkWithoutLedger(subject, at) };
+    return { subject, at, segments: 1, estimatedMinutes: minutes, priceSource: source, warnings: await this.checkWithoutLedger(subject, at) };
   }
 
   /**
@@ -263,12 +290,12 @@ export class PolicyEngine {
    */
   decideMessage(prepared: PreparedSend, ledger: SendLedger): MessageDecision {
     const warnings = this.checkWithLedger(prepared, ledger);
-    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, segments: prepared.segments, warnings };
+    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, segments: prepared.segments, warnings, ...(prepared.priceSource && { priceSource: prepared.priceSource }) };
   }
 
   decideCall(prepared: PreparedSend, ledger: SendLedger): CallDecision {
     const warnings = this.checkWithLedger(prepared, ledger);
-    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, estimatedMinutes: prepared.estimatedMinutes ?? 1, segments: 1, warnings };
+    return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, estimatedMinutes: prepared.estimatedMinutes ?? 1, segments: 1, warnings, ...(prepared.priceSource && { priceSource: prepared.priceSource }) };
   }
 
   /** Told about a message Twilio accepted (never about a dry run), so caps and duplicates see it. */
@@ -528,7 +555,7 @@ export class PolicyEngine {
       duplicate_window_minutes: p.duplicate_window_minutes,
       first_contact: p.first_contact,
       first_contact_without_elicitation: p.first_contact_without_elicitation,
-      prices: this.prices.summary(calls),
+      prices: { ...this.prices.summary(calls), ...(this.livePrices && { live: "Twilio's Pricing API for this account, cached a day; the table above only when it has no price; your own prices in the policy win over both" }) },
       opt_out_scope:
         p.opt_out_scope === 'account'
           ? 'account: a STOP to any of your numbers or services blocks every sender until the person opts back in'

@@ -82,6 +82,7 @@ export interface SendResult extends MessageView {
   /** Present in dry-run mode: everything was checked, nothing was sent. */
   dry_run?: true;
   estimated_cost_usd?: number;
+  cost_source?: 'policy' | 'pricing_api' | 'price_table';
   /** When a scheduled message will go out (UTC). */
   scheduled_at?: string;
   /** The body is UCS-2 only because of characters with GSM-7 look-alikes: which, and what they cost. */
@@ -297,13 +298,14 @@ export class MessagingService {
       }),
       ...(outcome.decision.warnings.length > 0 && { warnings: outcome.decision.warnings }),
     };
-    if (outcome.dryRun) return { ...dryRunResult(request, counted, outcome.decision.estimatedCost), ...extras };
+    if (outcome.dryRun) return { ...dryRunResult(request, counted, outcome.decision.estimatedCost), ...(outcome.decision.priceSource && { cost_source: outcome.decision.priceSource }), ...extras };
     const record = outcome.result;
     return {
       ...toMessageView(record),
       encoding: counted?.encoding ?? null,
       segments: counted?.segments ?? record.numSegments,
       estimated_cost_usd: round(outcome.decision.estimatedCost),
+      ...(outcome.decision.priceSource && { cost_source: outcome.decision.priceSource }),
       ...extras,
     };
   }

@@ -68,6 +68,7 @@ export interface MakeCallResult {
   what_happens: string;
   estimated_cost_usd: number;
   estimated_minutes: number;
+  cost_source?: 'policy' | 'pricing_api' | 'price_table';
   dry_run?: true;
   warnings?: string[];
 }
@@ -179,7 +180,7 @@ export class VoiceService {
     const cost = Math.round(decision.estimatedCost * 10_000) / 10_000;
     const billed = `Billed per minute (estimate $${cost.toFixed(4)} for ${decision.estimatedMinutes} min).`;
     const line = `Calls ${to} from ${from}, ringing up to ${createRequest.timeoutSeconds} s; ${what}${input.record ? '; the call is recorded' : ''}. ${billed}`;
-    const warnings = decision.warnings.length > 0 ? { warnings: decision.warnings } : {};
+    const warnings = { ...(decision.warnings.length > 0 && { warnings: decision.warnings }), ...(decision.priceSource && { cost_source: decision.priceSource }) };
     if (outcome.dryRun) {
       return { call_sid: null, status: 'dry_run', from, to, direction: 'outbound-api', date_created: null, what_happens: `Dry run, nothing placed: ${line}`, estimated_cost_usd: cost, estimated_minutes: decision.estimatedMinutes, dry_run: true, ...warnings };
     }

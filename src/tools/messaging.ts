@@ -28,6 +28,7 @@ const SendResultSchema = OutboundMessageViewSchema.extend({
   segments: z.number().nullable(),
   dry_run: z.literal(true).optional(),
   estimated_cost_usd: z.number().optional(),
+  cost_source: z.string().optional(),
   gsm_lookalikes: z
     .object({ characters: z.array(z.string()), segments: z.number(), segments_if_replaced: z.number(), next_step: z.string() })
     .optional(),

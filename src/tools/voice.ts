@@ -35,6 +35,7 @@ const MakeCallResultSchema = z.object({
   what_happens: z.string(),
   estimated_cost_usd: z.number(),
   estimated_minutes: z.number(),
+  cost_source: z.enum(['policy', 'pricing_api', 'price_table']).optional(),
   dry_run: z.literal(true).optional(),
   warnings: z.array(z.string()).optional(),
 });
