@@ -247,14 +247,23 @@ describe('REST control of a live call', () => {
     expect(fetched).toMatchObject({ method: 'POST', signatureValid: true });
     expect(fetched!.params).toMatchObject({ CallSid: live.sid, CallStatus: 'in-progress' });
 
-    app.on('/later', '<Response><Say>answered later</Say></Response>');
-    const queued = await place({ To: '+14155550133', Twiml: undefined, Url: app.to('/never') });
-    const changed = await api.call('POST', callPath(queued.sid), { Url: app.to('/later'), Method: 'GET' });
-    expect(['queued', 'ringing']).toContain(changed.json.status);
-    await sandbox.waitForCall(queued.sid);
-    expect((await app.waitFor('/later', 1))[0]!.method).toBe('GET');
-    expect(sandbox.callTrace(queued.sid).map((s) => s.text).filter(Boolean)).toEqual(['answered later']);
-    expect(app.at('/never')).toEqual([]);
+    // A sandbox whose callee rings for 50 simulated seconds (0.5 s real, within the 60 s Timeout): the update surely
+    // lands before the answer, however loaded the machine is. Same token, so the receiver's checks hold.
+    const slow = await startSandbox({ authToken: sandbox.authToken, voiceTiming: { msPerSecond: 10, ringSeconds: 50 } });
+    try {
+      const slowApi = client(slow);
+      app.on('/later', '<Response><Say>answered later</Say></Response>');
+      const created = await slowApi.call('POST', `${slowApi.root}/Calls.json`, { From: '+15005550006', To: '+14155550133', Url: app.to('/never') });
+      expect(created.status).toBe(201);
+      const changed = await slowApi.call('POST', `${slowApi.root}/Calls/${created.json.sid}.json`, { Url: app.to('/later'), Method: 'GET' });
+      expect(['queued', 'ringing']).toContain(changed.json.status);
+      await slow.waitForCall(created.json.sid);
+      expect((await app.waitFor('/later', 1))[0]!.method).toBe('GET');
+      expect(slow.callTrace(created.json.sid).map((s) => s.text).filter(Boolean)).toEqual(['answered later']);
+      expect(app.at('/never')).toEqual([]);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('an invalid Status is 20001; delete refuses a live call (20009), then removes a finished one (204, then 404)', async () => {
