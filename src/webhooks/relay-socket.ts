@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { log } from '../util/log.js';
 import { WEBHOOK_PREFIX } from './receiver.js';
 import { verifySignature } from './signature.js';
@@ -42,7 +42,9 @@ function refuse(socket: Duplex, status: number, reason: string): true {
 
 /** An `upgrade` handler: true when the request was a relay path (answered or accepted), false otherwise. */
 export function createRelayUpgrader(options: RelaySocketOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // `ws` costs ~30 ms to load: only the first live conversation pays for it, not every start.
+  let wss: Promise<WebSocketServer> | undefined;
+  const server = () => (wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES })));
   return (req, socket, head) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
@@ -64,7 +66,7 @@ export function createRelayUpgrader(options: RelaySocketOptions): (req: Incoming
           return;
         }
       }
-      wss.handleUpgrade(req, socket, head, (ws) => options.connected(session, ws));
+      (await server()).handleUpgrade(req, socket, head, (ws) => options.connected(session, ws));
     })().catch((error: unknown) => {
       log.error(`relay handshake: ${error instanceof Error ? error.message : String(error)}`);
       socket.destroy();
