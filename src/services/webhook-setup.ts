@@ -15,6 +15,7 @@ export interface ReceiverUrls {
 /** The part of the sandbox this service uses (services never import the sandbox). */
 export interface InboundSimulator {
   simulateInbound(fields: { from: string; body: string; mediaUrls?: string[] }): Promise<{ messageSid: string; webhookUrl: string | null; webhookStatus: number | undefined }>;
+  simulateConversationInbound(fields: { from: string; proxy: string; body: string }): Promise<{ messageSid: string; webhookUrl: string | null; webhookStatus: number | undefined }>;
 }
 
 export class WebhookSetupService {
@@ -52,9 +53,20 @@ export class WebhookSetupService {
     };
   }
 
-  async simulateInbound(input: { from: string; body: string; media_url?: string[] }) {
+  async simulateInbound(input: { from: string; body: string; media_url?: string[]; conversation?: boolean }) {
     if (!this.simulator) throw new ToolFailure({ message: 'simulate_inbound_message only works on the sandbox.', nextStep: 'Start the server without credentials, or with --sandbox.' });
     const simulator = await this.simulator();
+    if (input.conversation) {
+      if (!this.defaultNumber) throw new ToolFailure({ message: 'No sandbox number to write to.', nextStep: 'This should not happen on the sandbox; check get_server_status.' });
+      // The person texts the sandbox number they talk to the conversation through.
+      const result = await simulator.simulateConversationInbound({ from: input.from, proxy: this.defaultNumber, body: input.body }).catch((error: unknown) => {
+        throw new ToolFailure({
+          message: `${input.from} is not an SMS participant of an open conversation through ${this.defaultNumber}: ${error instanceof Error ? error.message : String(error)}`,
+          nextStep: 'Add them first: manage_conversation with action add_participant.',
+        });
+      });
+      return { message_sid: result.messageSid, delivered_to: result.webhookUrl, receiver_status: result.webhookStatus ?? null, stored: result.webhookStatus !== undefined && result.webhookStatus < 300 };
+    }
     const result = await simulator.simulateInbound({ from: input.from, body: input.body, mediaUrls: input.media_url });
     return {
       message_sid: result.messageSid,

@@ -176,14 +176,15 @@ const configureWebhooks = defineTool({
 const simulateInbound = defineTool({
   name: 'simulate_inbound_message',
   title: 'Simulate an inbound message (sandbox)',
-  description: 'Sandbox only: make the emulator deliver a signed inbound SMS/WhatsApp to this server, as Twilio would. Use to test replies and STOP handling.',
+  description: "Sandbox only: deliver a signed inbound SMS/WhatsApp as Twilio would (conversation: into from's Conversation). Tests replies and STOP.",
   kind: 'update',
   toolset: 'inbox',
   sandboxOnly: true,
   input: z.object({
-    from: phoneAddress('from').describe('Sender, e.g. +14155550100 or whatsapp:+14155550100'),
+    from: phoneAddress('from').describe('Sender: +14155550100 or whatsapp:+…'),
     body: z.string().max(1600),
     media_url: z.array(z.url({ protocol: /^https?$/ })).max(10).optional(),
+    conversation: z.boolean().optional(),
   }),
   output: z.object({ message_sid: z.string(), delivered_to: z.string().nullable(), receiver_status: z.number().nullable(), stored: z.boolean() }),
   handle: (args, { services }) => services.webhooks.simulateInbound(args),

@@ -52,6 +52,24 @@ describe('conversations', () => {
   });
 });
 
+describe('simulate_inbound_message into a conversation', () => {
+  it("targets the conversation the sender is in, and the reply lands in the inbox; a non-participant is told to join first", async () => {
+    const server = await start({}, ALL);
+    const conversation = (await server.callTool('manage_conversation', { action: 'create' })).json.conversation_sid;
+    const person = '+14155550983';
+    await server.callTool('manage_conversation', { action: 'add_participant', conversation, address: person });
+    const simulated = await server.callTool('simulate_inbound_message', { from: person, body: 'Hi from the thread', conversation: true });
+    expect(simulated.isError, simulated.text).toBe(false);
+    expect(simulated.json.stored).toBe(true);
+    const inbox = await server.callTool('list_inbound_messages', { from: person });
+    expect(JSON.stringify(inbox.json)).toContain('Hi from the thread');
+    const messages = await server.callTool('list_conversation_messages', { conversation });
+    expect(messages.json.messages.map((m: { body: string }) => m.body)).toContain('Hi from the thread');
+    const stranger = await server.callTool('simulate_inbound_message', { from: '+14155550984', body: 'hello?', conversation: true });
+    expect(stranger.json.next_step).toMatch(/add_participant/);
+  });
+});
+
 describe('video', () => {
   it('creates a room, makes a token for one identity and room, lists and ends the room', async () => {
     const server = await start({}, ALL);

@@ -56,6 +56,27 @@ describe('live voice conversations', () => {
     expect(heard.filter((k) => k !== 'caller:end')).toEqual(expect.arrayContaining(['agent:greeting', 'caller:prompt', 'agent:text', 'caller:interrupt', 'caller:dtmf']));
   });
 
+  it('two conversations at once keep their turns apart', async () => {
+    const server = await start({}, VOICE);
+    const [a, b] = ['+14155550964', '+14155550965'];
+    await server.callTool('script_caller', { to: a, turns: [{ say: 'I am caller A' }, { hangup: true }] });
+    await server.callTool('script_caller', { to: b, turns: [{ say: 'I am caller B' }, { hangup: true }] });
+    const [ca, cb] = await Promise.all([a, b].map(async (to) => (await server.callTool('start_voice_conversation', { to, greeting: 'Hello', purpose: `talk to ${to}` })).json.call_sid));
+    const [ta, tb] = await Promise.all([turn(server, ca), turn(server, cb)]);
+    expect(ta).toMatchObject({ kind: 'said', text: 'I am caller A' });
+    expect(tb).toMatchObject({ kind: 'said', text: 'I am caller B' });
+    await Promise.all([
+      server.callTool('say_on_call', { call_sid: ca, text: 'Bye A' }),
+      server.callTool('say_on_call', { call_sid: cb, text: 'Bye B' }),
+    ]);
+    const [ea, eb] = await Promise.all([turn(server, ca), turn(server, cb)]);
+    expect([ea.kind, eb.kind]).toEqual(['ended', 'ended']);
+    const heardA = (await server.sandbox()).relayTranscript(ca).filter((e) => e.kind === 'text').map((e) => e.text);
+    const heardB = (await server.sandbox()).relayTranscript(cb).filter((e) => e.kind === 'text').map((e) => e.text);
+    expect(heardA).toEqual(['Bye A']);
+    expect(heardB).toEqual(['Bye B']);
+  });
+
   it('a conversation is a call: it passes every call guard, and a do-not-call number is never rung', async () => {
     const server = await start({}, VOICE);
     const to = '+14155550962';

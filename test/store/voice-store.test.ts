@@ -72,3 +72,22 @@ describe('IVR flows, inbound numbers and call events', () => {
     expect(store.listCallEvents('CA'.padEnd(34, '1'))).toEqual([]);
   });
 });
+
+describe('live conversation sessions', () => {
+  it('every turn is on disk as it happens; a restart ends the open sessions and keeps their transcripts', () => {
+    const file = stores.freshFile();
+    const first = stores.open(file);
+    first.openRelaySession({ sessionId: 's-1', to: '+14155550900', purpose: 'test', startedAt: at });
+    first.bindRelaySession('s-1', 'CA'.padEnd(34, '7'));
+    first.appendTranscript('s-1', { at, speaker: 'caller', kind: 'said', text: 'hello' });
+    first.appendTranscript('s-1', { at, speaker: 'agent', kind: 'said', text: 'hi there' });
+    first.close();
+    // What a new process finds on the same file.
+    const second = stores.open(file);
+    const ended = second.endOrphanRelaySessions(new Date(at.getTime() + 1000));
+    expect(ended.map((s) => s.sessionId)).toEqual(['s-1']);
+    expect(second.findRelaySessionByCall('CA'.padEnd(34, '7'))).toMatchObject({ outcome: 'server_restarted', endedAt: new Date(at.getTime() + 1000) });
+    expect(second.listTranscript('s-1').map((t) => `${t.speaker}:${t.text}`)).toEqual(['caller:hello', 'agent:hi there']);
+    expect(second.endOrphanRelaySessions(new Date())).toEqual([]);
+  });
+});
