@@ -1,0 +1,54 @@
+/**
+ * How a campaign's recipient is sent: through the one send pipeline (opt-outs, policy,
+ * reservation, audit) and the gateway, exactly like send_sms — and how an attempt whose
+ * answer was lost is looked up before anything is sent again (reconciliation).
+ */
+import type { CampaignSend, CampaignSender } from '../campaigns/types.js';
+import type { TwilioGateway } from '../gateway/twilio-gateway.js';
+import { runInCallContext } from '../pipeline/call-context.js';
+import type { SendPipeline } from '../pipeline/send-pipeline.js';
+
+const address = (m: CampaignSend) => (m.channel === 'whatsapp' && !m.to.startsWith('whatsapp:') ? `whatsapp:${m.to}` : m.to);
+const sender = (m: CampaignSend) => (m.channel === 'whatsapp' && m.from && !m.from.startsWith('whatsapp:') ? `whatsapp:${m.from}` : m.from);
+
+export function createCampaignSender(pipeline: SendPipeline, gateway: TwilioGateway, statusCallback: () => Promise<string | undefined>): CampaignSender {
+  return {
+    send: (m) =>
+      // Audited as the campaign's send, with the row it came from.
+      runInCallContext({ tool: 'campaign_send', args: { campaign: m.campaignId, row: m.row, to: m.to }, clientName: 'campaign-engine', sessionId: null }, async () => {
+        const callback = await statusCallback();
+        const outcome = await pipeline.sendMessage(
+          {
+            channel: m.channel,
+            to: address(m),
+            from: sender(m),
+            messagingServiceSid: m.messagingServiceSid,
+            body: m.body ?? (m.contentSid ? `${m.contentSid}:${JSON.stringify(m.contentVariables ?? {})}` : undefined),
+          },
+          () =>
+            gateway.createMessage({
+              to: address(m),
+              ...(sender(m) && { from: sender(m) }),
+              ...(m.messagingServiceSid && { messagingServiceSid: m.messagingServiceSid }),
+              ...(m.body !== undefined && { body: m.body }),
+              ...(m.contentSid && { contentSid: m.contentSid, contentVariables: JSON.stringify(m.contentVariables ?? {}) }),
+              ...(callback && { statusCallback: callback }),
+            }),
+        );
+        return { sid: outcome.dryRun ? `DRY-RUN-${m.campaignId}-${m.row}` : outcome.result.sid };
+      }),
+    findSent: async (m, since) => {
+      // The recipient's messages since the attempt began, newest first; a queued message has
+      // no date_sent yet, so this filters by creation time itself rather than Twilio's DateSent.
+      const page = await gateway.listMessages({ to: address(m) }, 50);
+      const found = page.messages.find(
+        (x) =>
+          x.direction !== 'inbound' &&
+          (x.dateCreated?.getTime() ?? 0) >= since.getTime() - 1000 &&
+          (!sender(m) || x.from === sender(m) || Boolean(m.messagingServiceSid && x.messagingServiceSid === m.messagingServiceSid)) &&
+          (m.body === undefined || x.body === m.body),
+      );
+      return found?.sid;
+    },
+  };
+}
