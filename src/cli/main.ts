@@ -9,7 +9,8 @@ import { parseArgs, USAGE, UsageError, type Command } from './args.js';
 
 async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): Promise<void> {
   const { startSandbox } = await import('../sandbox/index.js');
-  const sandbox = await startSandbox({ host: command.host, port: command.port });
+  const sandbox = await startSandbox({ host: command.host, port: command.port, ...(command.chaos && { chaos: command.chaos }) });
+  const chaos = sandbox.getChaos();
   // This command exists to hand the test credentials to another project, so it prints them.
   process.stdout.write(
     [
@@ -19,6 +20,12 @@ async function runSandboxOnly(command: Extract<Command, { kind: 'sandbox' }>): P
       `  Test sender:            ${sandbox.testSenderNumber}`,
       `  Messaging service SID:  ${sandbox.messagingServiceSid}`,
       `Point the twilio SDK at it with a RequestClient that rewrites https://api.twilio.com to ${sandbox.baseUrl}.`,
+      // The seed is printed so a failing run can be replayed with --chaos-seed.
+      ...(chaos
+        ? [
+            `Chaos on ${chaos.methods.join('/')} ${chaos.paths.join(' | ')}: 429 ${chaos.rate429}, 5xx ${chaos.rate5xx}, reset-before ${chaos.rateResetBefore}, reset-after ${chaos.rateResetAfter}, latency ${chaos.latencyMs.min}-${chaos.latencyMs.max} ms, account rps ${chaos.accountRps ?? 'unlimited'}${chaos.accountRps ? ` (${chaos.accountRpsScope})` : ''}, seed ${chaos.seed}`,
+          ]
+        : []),
       '',
     ].join('\n'),
   );

@@ -23,6 +23,7 @@ import { VerifyStore } from './verify.js';
 import { UsageLedger } from './usage.js';
 import { type TraceStep, TwimlFetcher } from './twiml-walker.js';
 import { FaultInjector, type SandboxFault } from './faults.js';
+import { Chaos, outboundCounts, type SandboxChaos, type SandboxChaosSettings } from './chaos.js';
 import { normalizeTiming, type Timing } from './lifecycle.js';
 import { SANDBOX_ACCOUNT_SID, SANDBOX_API_KEY_SID, TEST_SENDER } from './constants.js';
 import { type ConversationInboundFields, type ConversationInboundResult, type ConversationsWebhookConfig, ConversationStore } from './conversations.js';
@@ -39,6 +40,8 @@ import {
 
 export type { CallbackPolicy } from './callback-policy.js';
 export type { SandboxFault } from './faults.js';
+export type { SandboxChaos, SandboxChaosSettings } from './chaos.js';
+export { ChaosSpecError } from './chaos.js';
 export type { Timing as SandboxTiming } from './lifecycle.js';
 export type { InboundCallFields, InboundCallResult, InboundFields, InboundResult } from './server.js';
 export type { CallTiming as SandboxVoiceTiming } from './call-lifecycle.js';
@@ -88,6 +91,12 @@ export interface SandboxOptions {
    * credit in USD before anything is billed (default 20).
    */
   usage?: { now?: () => Date; startingBalance?: number };
+  /**
+   * Probabilistic faults (rates of 429, 500/503, resets before/after processing, added
+   * latency) and an account-level requests-per-second limit, drawn from a seeded PRNG
+   * (chaos.ts; README "Faults"). A bad spec rejects startSandbox with a ChaosSpecError.
+   */
+  chaos?: SandboxChaos;
 }
 
 export interface SandboxHandle {
@@ -100,6 +109,23 @@ export interface SandboxHandle {
   /** Also over HTTP: POST /__sandbox/faults (JSON, `path` a RegExp source), DELETE to clear. */
   injectFault(fault: SandboxFault): void;
   clearFaults(): void;
+  /**
+   * Replaces the probabilistic faults and rps limit (null: off); the PRNG restarts from the
+   * seed (random when none, reported in the result) and the bucket starts full. Throws
+   * ChaosSpecError on a bad spec. Also over HTTP: POST /__sandbox/chaos (JSON, `paths` as
+   * RegExp sources; answers the settings), GET to read them, DELETE to turn off.
+   */
+  setChaos(spec: SandboxChaos | null): SandboxChaosSettings | null;
+  /** The chaos settings in force, defaults and seed filled in; null when off. */
+  getChaos(): SandboxChaosSettings | null;
+  /**
+   * Outbound messages the sandbox created for `to` (exact To, e.g. '+14155550100' or
+   * 'whatsapp:+1…'), deleted ones and those whose answer a reset-after swallowed included.
+   * Also over HTTP: GET /__sandbox/counts?to=… → {to, messages}.
+   */
+  messagesTo(to: string): number;
+  /** The same for every recipient (GET /__sandbox/counts → {messages: {to: n}}). */
+  messageCounts(): Map<string, number>;
   /**
    * Delivers an inbound SMS/WhatsApp to the number's SmsUrl, signed as Twilio signs it (not
    * called, `webhookRefused` set, when the callback policy refuses the URL). A WhatsApp one
@@ -179,6 +205,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const webhooks = new WebhookSender(account.authToken, log, callbackPolicy);
   const messages = new MessageStore(account, timing, webhooks, callbackPolicy);
   const faults = new FaultInjector();
+  const chaos = new Chaos();
+  if (options.chaos) {
+    const settings = chaos.set(options.chaos);
+    log(`chaos on, seed ${settings!.seed}`);
+  }
   const number = account.numbers[0]!;
   const voiceTiming = normalizeCallTiming(options.voiceTiming);
   const recordings = new RecordingStore(account, webhooks, { recordingReadyMs: voiceTiming.recordingReadyMs, transcriptionReadyMs: voiceTiming.transcriptionReadyMs });
@@ -263,7 +294,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const video = new VideoStore({ accountSid: account.sid, webhooks, callbackPolicy, ...(options.videoTiming && { timing: options.videoTiming }) });
   const simulateConversationInbound = (fields: ConversationInboundFields) => conversations.simulateInbound(fields);
   const ctx: SandboxContext = {
-    account, messages, calls, recordings, conferences, callerScripts, faults, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices,
+    account, messages, calls, recordings, conferences, callerScripts, faults, chaos, callbackPolicy, simulateInbound, simulateInboundCall, verify, devices,
     conversations, video, apiKey, simulateConversationInbound, usage,
   };
   const { server, hanging } = createSandboxHttpServer(ctx, log);
@@ -285,6 +316,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     whatsappSenderNumber: `whatsapp:${number.phoneNumber}`,
     injectFault: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
+    setChaos: (spec) => chaos.set(spec),
+    getChaos: () => chaos.settings(),
+    messagesTo: (to) => outboundCounts(messages.everCreated()).get(to) ?? 0,
+    messageCounts: () => outboundCounts(messages.everCreated()),
     simulateInbound,
     configureNumber: (urls) => {
       if (urls.smsUrl !== undefined) number.smsUrl = urls.smsUrl;

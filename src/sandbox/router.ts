@@ -10,6 +10,7 @@ import { callFilter, callJson, type CallStore } from './calls.js';
 import { type CallerScript, type CallerScripts, parseCallerScript } from './caller-script.js';
 import { type ConferenceStore, conferencesRoute } from './conferences.js';
 import type { FaultInjector, SandboxFault } from './faults.js';
+import { type Chaos, ChaosSpecError, outboundCounts, parseChaosJson } from './chaos.js';
 import { dateSentFilter, mediaJson, messageJson, type MessageStore } from './messages.js';
 import { isMessagingPath, messagingRoute } from './messaging-services.js';
 import { paginate } from './paging.js';
@@ -72,6 +73,8 @@ export interface SandboxContext {
   conferences: ConferenceStore;
   callerScripts: CallerScripts;
   faults: FaultInjector;
+  /** Probabilistic faults and the account rps limit (chaos.ts). */
+  chaos: Chaos;
   callbackPolicy: CallbackPolicy | undefined;
   simulateInbound(fields: InboundFields): Promise<InboundResult>;
   simulateInboundCall(fields: InboundCallFields): Promise<InboundCallResult>;
@@ -283,6 +286,26 @@ async function adminRoute(ctx: SandboxContext, { method, path, raw, query }: Rou
   if (path === '/__sandbox/faults' && method === 'DELETE') {
     ctx.faults.clear();
     return { status: 204 };
+  }
+  // --- chaos (chaos.ts): probabilistic faults, account rps limit, per-recipient counts
+  if (path === '/__sandbox/chaos') {
+    try {
+      if (method === 'POST') return { status: 200, body: ctx.chaos.set(parseChaosJson(raw)) };
+    } catch (error) {
+      if (error instanceof ChaosSpecError) throw new TwilioError(400, 20001, `Invalid chaos: ${error.message}`);
+      throw error;
+    }
+    if (method === 'GET') return { status: 200, body: { chaos: ctx.chaos.settings() } };
+    if (method === 'DELETE') {
+      ctx.chaos.set(null);
+      return { status: 204 };
+    }
+  }
+  if (path === '/__sandbox/counts' && method === 'GET') {
+    const counts = outboundCounts(ctx.messages.everCreated());
+    const to = first(query, 'to');
+    if (to !== undefined) return { status: 200, body: { to, messages: counts.get(to) ?? 0 } };
+    return { status: 200, body: { messages: Object.fromEntries(counts) } };
   }
   if (path === '/__sandbox/inbound' && method === 'POST') {
     const fields = JSON.parse(raw) as InboundFields;

@@ -37,8 +37,16 @@ export function createSandboxHttpServer(
     void (async () => {
       const method = (req.method ?? 'GET').toUpperCase();
       const [path = '/', search = ''] = (req.url ?? '/').split('?');
-      const fault = path.startsWith(ADMIN_PREFIX) ? undefined : ctx.faults.take(method, path);
-      if (fault) log(`fault ${fault.kind} on ${method} ${path}`);
+      const admin = path.startsWith(ADMIN_PREFIX);
+      const oneShot = admin ? undefined : ctx.faults.take(method, path);
+      // Probabilistic faults and the account rps limit (chaos.ts) draw only when no one-shot fault took the request.
+      const chaos = admin || oneShot ? undefined : ctx.chaos.decide(method, path);
+      if (chaos && chaos.delayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, chaos.delayMs).unref());
+        if (res.destroyed || req.socket.destroyed) return; // closed (or the client gave up) meanwhile
+      }
+      const fault = oneShot ?? chaos?.fault;
+      if (fault) log(`${oneShot ? 'fault' : `chaos (${chaos!.cause})`} ${fault.kind}${fault.status ? ` ${fault.status}` : ''} on ${method} ${path}`);
       if (fault?.kind === 'reset-before') {
         req.socket.destroy();
         return;
