@@ -1,0 +1,163 @@
+/**
+ * Bulk campaigns: the tools' side of the campaign engine (src/campaigns/). Starting one
+ * judges every row (the one number normaliser, duplicates, missing variables), stores them
+ * in the durable outbox and returns at once with the counts, the estimated cost and a
+ * preview; the engine then sends each recipient through the send pipeline at the sender's
+ * throughput, and resumes after a restart. No MCP types here.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { parse } from 'csv-parse';
+import { createReadStream, writeFileSync } from 'node:fs';
+import type { CampaignEngine, CampaignReport } from '../campaigns/engine.js';
+import { render } from '../campaigns/template.js';
+import type { CampaignSpec, RecipientInput } from '../campaigns/types.js';
+import { canonicalPhoneAddress } from '../domain/phone-address.js';
+import { ToolFailure } from '../errors/tool-failure.js';
+import type { PolicyEngine } from '../policy/policy-engine.js';
+import type { Store } from '../store/store.js';
+import { redactSecrets } from '../util/log.js';
+
+export interface StartCampaignInput {
+  name: string;
+  channel?: 'sms' | 'whatsapp';
+  template?: string;
+  content_sid?: string;
+  recipients?: Array<{ to: string; variables?: Record<string, string> }>;
+  recipients_file?: string;
+  from?: string;
+  messaging_service_sid?: string;
+  rate_per_second?: number;
+  wait_seconds?: number;
+}
+
+const PREVIEW = 3;
+
+function reportView(r: CampaignReport) {
+  const counts = Object.fromEntries(Object.entries(r.counts).filter(([, n]) => n > 0));
+  return {
+    campaign_id: r.id,
+    name: r.name,
+    state: r.state,
+    channel: r.channel,
+    counts,
+    delivery: r.delivery,
+    ...(r.error && { error: r.error }),
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
+}
+
+export class CampaignService {
+  constructor(
+    private readonly engine: () => Promise<CampaignEngine>,
+    private readonly policy: PolicyEngine,
+    private readonly store: () => Promise<Store>,
+    private readonly defaults: { from: string | undefined; messagingServiceSid: string | undefined; whatsappFrom: string | undefined },
+  ) {}
+
+  async start(input: StartCampaignInput, progress: (done: number, total: number, message: string) => Promise<void>) {
+    if ((input.recipients === undefined) === (input.recipients_file === undefined)) {
+      throw new ToolFailure({ message: 'Give exactly one of recipients (a list) or recipients_file (a local CSV or JSON file with a "to" column).', nextStep: 'For more than a few hundred people, use a file.' });
+    }
+    const channel = input.channel ?? 'sms';
+    const from = input.from ?? (input.messaging_service_sid ? undefined : channel === 'whatsapp' ? this.defaults.whatsappFrom : (this.defaults.messagingServiceSid ? undefined : this.defaults.from));
+    const messagingServiceSid = input.messaging_service_sid ?? (input.from ? undefined : channel === 'sms' ? this.defaults.messagingServiceSid : undefined);
+    const spec: CampaignSpec = {
+      name: input.name,
+      channel,
+      ...(input.template !== undefined && { template: input.template }),
+      ...(input.content_sid && { contentSid: input.content_sid }),
+      ...(from && { from: from.replace(/^whatsapp:/, '') }),
+      ...(messagingServiceSid && { messagingServiceSid }),
+      ...(input.rate_per_second !== undefined && { ratePerSecond: input.rate_per_second }),
+      recipients: input.recipients ? { kind: 'inline', recipients: input.recipients as RecipientInput[] } : { kind: 'file', path: input.recipients_file! },
+    };
+    const preview = (input.recipients ?? []).slice(0, PREVIEW).map((r) => {
+      const rendered = input.template ? render(input.template, r.variables ?? {}) : undefined;
+      return { to: canonicalPhoneAddress(r.to) ?? r.to, body: rendered?.ok ? rendered.text : rendered ? `(not sent: missing ${rendered.missing.join(', ')})` : `(template ${input.content_sid})` };
+    });
+    const engine = await this.engine();
+    const report = await engine.create(spec);
+    // The estimate: every row still to send at the price of the first preview's body.
+    const pending = report.counts.pending + report.counts.held;
+    const sample = preview.find((p) => !p.body.startsWith('('));
+    let perMessage = 0;
+    if (sample) {
+      const { countSegments } = await import('../domain/segments.js');
+      perMessage = this.policy.estimateCost({ channel, to: sample.to, from, messagingServiceSid, body: sample.body, segments: channel === 'sms' ? countSegments(sample.body).segments : 1 });
+    }
+    const result = {
+      ...reportView(report),
+      estimated_cost_usd: Math.round(perMessage * pending * 10_000) / 10_000,
+      preview,
+      next_step: 'Follow it with get_campaign; pause, resume or cancel with control_campaign.',
+    };
+    if (!input.wait_seconds) return result;
+    // The client waits: progress notifications until done or the wait is over.
+    const deadline = Date.now() + input.wait_seconds * 1000;
+    const total = Object.values(report.counts).reduce((a, b) => a + b, 0);
+    let latest = report;
+    while (Date.now() < deadline && latest.state === 'running') {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      latest = (await engine.get(report.id)) ?? latest;
+      const active = latest.counts.pending + latest.counts.held + latest.counts.sending + latest.counts.outcome_unknown;
+      await progress(total - active, total, `${total - active} of ${total} recipients done`).catch(() => {});
+    }
+    return { ...result, ...reportView(latest) };
+  }
+
+  async get(id: string) {
+    const report = await (await this.engine()).get(id);
+    if (!report) throw new ToolFailure({ message: `There is no campaign ${id}.`, nextStep: 'list_campaigns shows them.' });
+    return reportView(report);
+  }
+
+  async list(input: { state?: 'running' | 'paused' | 'canceled' | 'completed'; limit?: number }) {
+    const campaigns = await (await this.engine()).list({ ...(input.state && { state: input.state }), limit: input.limit ?? 20 });
+    return {
+      campaigns: campaigns.map((c) => ({ campaign_id: c.id, name: c.name, state: c.state, counts: Object.fromEntries(Object.entries(c.counts).filter(([, n]) => n > 0)), created_at: c.createdAt.toISOString() })),
+    };
+  }
+
+  async control(input: { campaign_id: string; action: 'pause' | 'resume' | 'cancel' }) {
+    const engine = await this.engine();
+    const report = input.action === 'pause' ? await engine.pause(input.campaign_id) : input.action === 'resume' ? await engine.resume(input.campaign_id) : await engine.cancel(input.campaign_id);
+    if (!report) throw new ToolFailure({ message: `There is no campaign ${input.campaign_id}.`, nextStep: 'list_campaigns shows them.' });
+    return reportView(report);
+  }
+
+  /** Opt-outs from a CRM's CSV (a `phone` or `to` column; optional `channel`, `reason`), audited like add_opt_out. */
+  async importOptOuts(input: { path: string; channel?: 'sms' | 'voice' | 'all' }) {
+    const store = await this.store();
+    let added = 0;
+    let unchanged = 0;
+    const rejected: Array<{ row: number; value: string; reason: string }> = [];
+    let row = 1;
+    const parser = createReadStream(input.path).pipe(parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true }));
+    try {
+      for await (const record of parser as AsyncIterable<Record<string, string>>) {
+        row += 1;
+        const raw = record.phone ?? record.to ?? record.phone_number ?? '';
+        const recipient = canonicalPhoneAddress(raw);
+        if (!recipient) {
+          if (rejected.length < 50) rejected.push({ row, value: raw, reason: 'not an E.164 number' });
+          continue;
+        }
+        const channel = (['sms', 'voice', 'all'] as const).find((c) => c === record.channel) ?? input.channel ?? 'all';
+        const changed = store.applyOptOut({ action: 'add', sender: '*', recipient, source: 'manual', channel, reason: redactSecrets(record.reason ?? `imported from ${input.path}`) }, new Date());
+        if (changed) added += 1;
+        else unchanged += 1;
+      }
+    } catch (error) {
+      throw new ToolFailure({ message: `${input.path} could not be read as CSV: ${error instanceof Error ? error.message : String(error)}`, nextStep: 'Give a CSV file with a header row and a "phone" (or "to") column.' });
+    }
+    return { added, unchanged, rejected, rows_read: row - 1 };
+  }
+
+  async exportOptOuts(input: { path: string }) {
+    const store = await this.store();
+    const rows = store.listOptOuts({ limit: 1_000_000 }).map((o) => ({ phone: o.recipient, channel: o.channel, sender: o.sender === '*' ? 'all' : o.sender, source: o.source, keyword: o.keyword ?? '', since: o.createdAt.toISOString() }));
+    writeFileSync(input.path, stringify(rows, { header: true, columns: ['phone', 'channel', 'sender', 'source', 'keyword', 'since'] }), { mode: 0o600 });
+    return { path: input.path, exported: rows.length };
+  }
+}
