@@ -239,4 +239,50 @@ export const MIGRATIONS: readonly Migration[] = [
   `
   ALTER TABLE send_reservations ADD COLUMN from_address TEXT;
   `,
+  // 8: campaigns (the Outbox port, store/outbox.ts): each campaign and one row per
+  // recipient with its state, so a campaign survives restarts and sends each person once.
+  `
+  CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('sms', 'whatsapp')),
+    template TEXT,
+    content_sid TEXT,
+    from_address TEXT,
+    messaging_service_sid TEXT,
+    rate_per_second REAL,
+    state TEXT NOT NULL CHECK (state IN ('running', 'paused', 'canceled', 'completed')),
+    loaded INTEGER NOT NULL DEFAULT 0,
+    resume_at TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE campaign_recipients (
+    campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+    row_number INTEGER NOT NULL,
+    to_address TEXT NOT NULL,
+    unique_key TEXT,
+    variables TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'held', 'sending', 'sent', 'failed_send', 'skipped_opt_out',
+      'skipped_policy', 'invalid', 'duplicate', 'outcome_unknown', 'canceled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    attempt_started_at TEXT,
+    owner_pid INTEGER,
+    message_sid TEXT,
+    error_code INTEGER,
+    error TEXT,
+    idempotency_key TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, row_number)
+  );
+  -- NULL keys (invalid and duplicate rows) never conflict.
+  CREATE UNIQUE INDEX campaign_recipients_unique ON campaign_recipients(campaign_id, unique_key);
+  CREATE INDEX campaign_recipients_by_state ON campaign_recipients(campaign_id, state);
+  -- The claim scans due rows in order and stops at its LIMIT (no sort of every pending row).
+  CREATE INDEX campaign_recipients_due ON campaign_recipients(next_attempt_at, campaign_id, row_number) WHERE state IN ('pending', 'held');
+  CREATE INDEX campaign_recipients_held ON campaign_recipients(state, owner_pid) WHERE state IN ('sending', 'outcome_unknown');
+  CREATE INDEX campaign_recipients_by_sid ON campaign_recipients(message_sid) WHERE message_sid IS NOT NULL;
+  `,
 ];
