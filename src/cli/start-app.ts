@@ -29,6 +29,8 @@ import { DEFAULT_RELAY_CONFIG, RelayService } from '../services/relay.js';
 import { ConversationsService } from '../services/conversations.js';
 import { VideoService } from '../services/video.js';
 import { InsightsService } from '../services/insights.js';
+import { CampaignService } from '../services/campaigns.js';
+import type { CampaignEngine } from '../campaigns/engine.js';
 import { createRelayUpgrader } from '../webhooks/relay-socket.js';
 import type { Duplex } from 'node:stream';
 import { runInCallContext } from '../pipeline/call-context.js';
@@ -286,6 +288,28 @@ export async function startApp(options: StartOptions): Promise<App> {
       messaging.sendSms({ to, from, body, transactional: true }, { firstContactConfirmed: true }).then((r) => r.message_sid),
     );
   ivrService = new IvrService(store, gateway, receiverBase, defaults.defaultFrom, textCaller);
+  // The campaign engine runs on the store's file (its own connections), started with the
+  // store so running campaigns resume after a restart whatever toolsets are listed.
+  const campaignEngine = lazy(async (): Promise<CampaignEngine> => {
+    const [{ CampaignEngine: Engine }, { openSqliteOutbox }, { resolveDataDir }, { STORE_FILE_NAME }, { createCampaignSender }, { join }] = await Promise.all([
+      import('../campaigns/engine.js'),
+      import('../store/sqlite-outbox.js'),
+      import('../store/data-dir.js'),
+      import('../store/sqlite-store.js'),
+      import('../services/campaign-sender.js'),
+      import('node:path'),
+    ]);
+    await store();
+    const outbox = openSqliteOutbox(join(resolveDataDir(env), STORE_FILE_NAME));
+    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl), { concurrency: 8 });
+    engine.on('error', (error) => log.error(`campaigns: ${error.message}`));
+    await engine.start();
+    closers.unshift(async () => {
+      await engine.stop();
+      outbox.close?.();
+    });
+    return engine;
+  });
   const callStatusCallbackUrl = async () => {
     if (sandbox) await sandbox();
     return receiverUrls()?.callStatus;
@@ -305,6 +329,7 @@ export async function startApp(options: StartOptions): Promise<App> {
       return c && c.username.startsWith('SK') ? { sid: c.username, secret: c.password } : undefined;
     }),
     insights: new InsightsService(gateway, store),
+    campaigns: new CampaignService(campaignEngine, policy, store, { from: defaults.defaultFrom, messagingServiceSid: defaults.messagingServiceSid, whatsappFrom: defaults.whatsappFrom }),
     ivr: ivrService,
     voiceSandbox: new VoiceSandboxService(sandbox),
     verify: new VerifyService(gateway, pipeline, config.verifyServiceSid),
@@ -330,7 +355,13 @@ export async function startApp(options: StartOptions): Promise<App> {
 
   // Sends a stopped predecessor left in flight are reported at start (not at the first send),
   // a moment after start-up so the first tools/list does not wait for SQLite.
-  const recoverSoon = setTimeout(() => void store().catch((e: unknown) => log.error(`store: ${e instanceof Error ? e.message : String(e)}`)), 100);
+  const recoverSoon = setTimeout(
+    () =>
+      void store()
+        .then(() => campaignEngine())
+        .catch((e: unknown) => log.error(`store: ${e instanceof Error ? e.message : String(e)}`)),
+    100,
+  );
   recoverSoon.unref();
   closers.unshift(async () => clearTimeout(recoverSoon));
 

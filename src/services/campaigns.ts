@@ -13,7 +13,7 @@ import { render } from '../campaigns/template.js';
 import type { CampaignSpec, RecipientInput } from '../campaigns/types.js';
 import { canonicalPhoneAddress } from '../domain/phone-address.js';
 import { ToolFailure } from '../errors/tool-failure.js';
-import type { PolicyEngine } from '../policy/policy-engine.js';
+import { loadPhoneMetadata, type PolicyEngine } from '../policy/policy-engine.js';
 import type { Store } from '../store/store.js';
 import { redactSecrets } from '../util/log.js';
 
@@ -83,7 +83,7 @@ export class CampaignService {
     const sample = preview.find((p) => !p.body.startsWith('('));
     let perMessage = 0;
     if (sample) {
-      const { countSegments } = await import('../domain/segments.js');
+      const [{ countSegments }] = await Promise.all([import('../domain/segments.js'), loadPhoneMetadata()]);
       perMessage = this.policy.estimateCost({ channel, to: sample.to, from, messagingServiceSid, body: sample.body, segments: channel === 'sms' ? countSegments(sample.body).segments : 1 });
     }
     const result = {

@@ -12,6 +12,7 @@ import type { RelayService } from './relay.js';
 import type { ConversationsService } from './conversations.js';
 import type { VideoService } from './video.js';
 import type { InsightsService } from './insights.js';
+import type { CampaignService } from './campaigns.js';
 import type { MessagingService } from './messaging.js';
 import type { ServerStatusService } from './server-status.js';
 import type { WebhookSetupService } from './webhook-setup.js';
@@ -33,4 +34,5 @@ export interface Services {
   conversations: ConversationsService;
   video: VideoService;
   insights: InsightsService;
+  campaigns: CampaignService;
 }

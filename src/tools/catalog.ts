@@ -31,11 +31,12 @@ const MODULES = {
   conversations: async () => (await import('./conversations.js')).conversationsTools,
   video: async () => (await import('./video.js')).videoTools,
   insights: async () => (await import('./insights.js')).insightsTools,
+  campaigns: async () => (await import('./campaigns.js')).campaignsTools,
   server: async () => (await import('./server.js')).serverTools,
 } as const satisfies Record<string, () => Promise<readonly unknown[]>>;
 type ModuleName = keyof typeof MODULES;
 /** The order tools are listed in. */
-const MODULE_ORDER: readonly ModuleName[] = ['messaging', 'inbox', 'voice', 'verify', 'lookup', 'numbers', 'conversations', 'video', 'insights', 'server'];
+const MODULE_ORDER: readonly ModuleName[] = ['messaging', 'inbox', 'voice', 'verify', 'lookup', 'numbers', 'conversations', 'video', 'insights', 'campaigns', 'server'];
 
 type JsonSchema = Record<string, unknown>;
 

@@ -10,5 +10,6 @@ import { numbersTools } from './numbers.js';
 import { conversationsTools } from './conversations.js';
 import { videoTools } from './video.js';
 import { insightsTools } from './insights.js';
+import { campaignsTools } from './campaigns.js';
 
-export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...verifyTools, ...lookupTools, ...numbersTools, ...conversationsTools, ...videoTools, ...insightsTools, ...serverTools] as unknown as ToolDefinition[];
+export const allTools: readonly ToolDefinition[] = [...messagingTools, ...inboxTools, ...voiceTools, ...verifyTools, ...lookupTools, ...numbersTools, ...conversationsTools, ...videoTools, ...insightsTools, ...campaignsTools, ...serverTools] as unknown as ToolDefinition[];

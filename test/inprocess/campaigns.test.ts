@@ -1,0 +1,85 @@
+/**
+ * A campaign through the real server on the embedded sandbox: rows judged before anything
+ * is sent (invalid, duplicate, missing variable), each recipient through the send guards
+ * (an opted-out one skipped), counted at the sandbox; pause and cancel; opt-outs in and out as CSV.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { appPerTest, type InProcessServer } from '../helpers/in-process.js';
+
+const start = appPerTest();
+const TOOLS = { toolsets: 'campaigns,messaging,inbox' };
+
+async function settledCampaign(server: InProcessServer, id: string) {
+  for (let i = 0; i < 200; i++) {
+    const got = await server.callTool('get_campaign', { campaign_id: id });
+    if (got.json.state === 'completed' || got.json.state === 'canceled') return got.json;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('campaign did not finish');
+}
+
+describe('campaigns', () => {
+  it('judges every row first, sends each eligible recipient once through the guards, and skips the opted-out', async () => {
+    const server = await start({}, TOOLS);
+    await server.callTool('add_opt_out', { recipient: '+14155550704', channel: 'sms' });
+    const started = await server.callTool('start_campaign', {
+      name: 'reminders',
+      template: 'Hi {{name}}, see you at {{time}}.',
+      rate_per_second: 0,
+      recipients: [
+        { to: '+1 415 555 0701', variables: { name: 'Ada', time: '10:00' } },
+        { to: '+14155550702', variables: { name: 'Grace', time: '11:00' } },
+        { to: '+14155550701', variables: { name: 'Ada again', time: '12:00' } },
+        { to: '555-0100', variables: { name: 'Nobody', time: '9:00' } },
+        { to: '+14155550703', variables: { name: 'Alan' } },
+        { to: '+14155550704', variables: { name: 'Opted', time: '13:00' } },
+      ],
+    });
+    expect(started.isError, started.text).toBe(false);
+    expect(started.json.preview[0]).toEqual({ to: '+14155550701', body: 'Hi Ada, see you at 10:00.' });
+    expect(started.json.counts).toMatchObject({ duplicate: 1, invalid: 2 });
+    expect(started.json.estimated_cost_usd).toBeGreaterThan(0);
+    const done = await settledCampaign(server, started.json.campaign_id);
+    expect(done.counts).toMatchObject({ sent: 2, skipped_opt_out: 1, duplicate: 1, invalid: 2 });
+    expect(await server.sandboxMessagesTo('+14155550701')).toBe(1);
+    expect(await server.sandboxMessagesTo('+14155550702')).toBe(1);
+    expect(await server.sandboxMessagesTo('+14155550703')).toBe(0);
+    expect(await server.sandboxMessagesTo('+14155550704')).toBe(0);
+    const audit = await server.callTool('get_audit_log', { tool: 'campaign_send', limit: 10 });
+    expect(audit.json.entries.filter((e: { outcome?: string }) => e.outcome === 'sent')).toHaveLength(2);
+  });
+
+  it('cancel stops what was not sent; control_campaign names the state', async () => {
+    const server = await start({}, TOOLS);
+    const recipients = Array.from({ length: 40 }, (_, i) => ({ to: `+1415555${String(1000 + i)}`, variables: { n: String(i) } }));
+    const started = await server.callTool('start_campaign', { name: 'slow', template: 'Message {{n}}', rate_per_second: 5, recipients });
+    const canceled = await server.callTool('control_campaign', { campaign_id: started.json.campaign_id, action: 'cancel' });
+    expect(canceled.json.state).toBe('canceled');
+    const done = await settledCampaign(server, started.json.campaign_id);
+    const sent = done.counts.sent ?? 0;
+    expect(sent).toBeLessThan(40);
+    let total = 0;
+    for (const r of recipients) total += await server.sandboxMessagesTo(r.to);
+    expect(total).toBe(sent);
+  });
+
+  it('imports opt-outs from a CRM CSV and exports the list', async () => {
+    const server = await start({}, TOOLS);
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-optouts-'));
+    const input = join(dir, 'in.csv');
+    writeFileSync(input, 'phone,channel,reason\n+14155550711,sms,"asked by email, 2026-11-30"\nnot-a-number,,\n+14155550712,,\n');
+    const imported = await server.callTool('import_opt_outs', { path: input });
+    expect(imported.json).toMatchObject({ added: 2, unchanged: 0, rows_read: 3 });
+    expect(imported.json.rejected).toEqual([{ row: 3, value: 'not-a-number', reason: 'not an E.164 number' }]);
+    expect((await server.callTool('send_sms', { to: '+14155550711', body: 'hi' })).json.rule).toBe('opt_out');
+    const output = join(dir, 'out.csv');
+    expect((await server.callTool('export_opt_outs', { path: output })).json.exported).toBe(2);
+    const csv = readFileSync(output, 'utf8');
+    expect(csv.split('\n')[0]).toBe('phone,channel,sender,source,keyword,since');
+    expect(csv).toContain('+14155550711,sms,all,manual');
+    expect(csv).toContain('+14155550712,all,all,manual');
+  });
+});
