@@ -11,9 +11,9 @@
  * from and body since the attempt started); found → sent with that SID, not found → pending
  * again. The limit: a message Twilio accepted but does not list yet (its list lags the
  * create by seconds) looks "not found" and would be sent again; the delay makes that
- * unlikely, and the pipeline's duplicate rule (the lost attempt's reservation still counts)
- * refuses a second copy of the same text within its window, so the row ends
- * skipped_policy (duplicate) instead of reaching the person twice.
+ * unlikely. A resend after a reconciliation is sent with allow_duplicate (services/
+ * campaign-sender.ts): the lost attempt's own reservation would otherwise make the
+ * pipeline's duplicate rule refuse it, and the recipient would get nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';

@@ -24,6 +24,11 @@ export function createCampaignSender(pipeline: SendPipeline, gateway: TwilioGate
             from: sender(m),
             messagingServiceSid: m.messagingServiceSid,
             body: m.body ?? (m.contentSid ? `${m.contentSid}:${JSON.stringify(m.contentVariables ?? {})}` : undefined),
+            // A later attempt follows a refusal that sent nothing (429, 5xx) or a reconciliation
+            // that found nothing: the duplicate rule would refuse it because of the earlier
+            // attempt's own reservation and lose the recipient. The engine's reconciliation is
+            // the guard against a second copy here.
+            allowDuplicate: (m.attempt ?? 1) > 1,
           },
           () =>
             gateway.createMessage({
