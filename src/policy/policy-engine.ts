@@ -173,6 +173,11 @@ export class PolicyEngine {
     return this.policy.dry_run;
   }
 
+  /** allow | confirm | refuse: what a send to a number never contacted needs. */
+  get firstContact(): 'allow' | 'confirm' | 'refuse' {
+    return this.policy.first_contact;
+  }
+
   get firstContactWithoutElicitation(): 'allow' | 'refuse' {
     return this.policy.first_contact_without_elicitation;
   }

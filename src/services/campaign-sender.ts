@@ -11,7 +11,12 @@ import type { SendPipeline } from '../pipeline/send-pipeline.js';
 const address = (m: CampaignSend) => (m.channel === 'whatsapp' && !m.to.startsWith('whatsapp:') ? `whatsapp:${m.to}` : m.to);
 const sender = (m: CampaignSend) => (m.channel === 'whatsapp' && m.from && !m.from.startsWith('whatsapp:') ? `whatsapp:${m.from}` : m.from);
 
-export function createCampaignSender(pipeline: SendPipeline, gateway: TwilioGateway, statusCallback: () => Promise<string | undefined>): CampaignSender {
+/**
+ * `firstContactConfirmed`: under first_contact "confirm", a campaign exists only once the
+ * user confirmed it as a whole (start_campaign asks once), so its sends count as confirmed;
+ * under "refuse", first contacts are refused per recipient (skipped_policy).
+ */
+export function createCampaignSender(pipeline: SendPipeline, gateway: TwilioGateway, statusCallback: () => Promise<string | undefined>, firstContactConfirmed: () => boolean): CampaignSender {
   return {
     send: (m) =>
       // Audited as the campaign's send, with the row it came from.
@@ -29,6 +34,7 @@ export function createCampaignSender(pipeline: SendPipeline, gateway: TwilioGate
             // attempt's own reservation and lose the recipient. The engine's reconciliation is
             // the guard against a second copy here.
             allowDuplicate: (m.attempt ?? 1) > 1,
+            firstContactConfirmed: firstContactConfirmed(),
           },
           () =>
             gateway.createMessage({

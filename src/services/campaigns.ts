@@ -13,7 +13,8 @@ import { render } from '../campaigns/template.js';
 import type { CampaignSpec, RecipientInput } from '../campaigns/types.js';
 import { canonicalPhoneAddress } from '../domain/phone-address.js';
 import { ToolFailure } from '../errors/tool-failure.js';
-import { loadPhoneMetadata, type PolicyEngine } from '../policy/policy-engine.js';
+import { loadPhoneMetadata, NeedsConfirmation, type PolicyEngine } from '../policy/policy-engine.js';
+import { readRecipients } from '../campaigns/recipients.js';
 import type { Store } from '../store/store.js';
 import { redactSecrets } from '../util/log.js';
 
@@ -55,7 +56,7 @@ export class CampaignService {
     private readonly defaults: { from: string | undefined; messagingServiceSid: string | undefined; whatsappFrom: string | undefined },
   ) {}
 
-  async start(input: StartCampaignInput, progress: (done: number, total: number, message: string) => Promise<void>) {
+  async start(input: StartCampaignInput, progress: (done: number, total: number, message: string) => Promise<void>, options: { confirmed?: boolean } = {}) {
     if ((input.recipients === undefined) === (input.recipients_file === undefined)) {
       throw new ToolFailure({ message: 'Give exactly one of recipients (a list) or recipients_file (a local CSV or JSON file with a "to" column).', nextStep: 'For more than a few hundred people, use a file.' });
     }
@@ -76,6 +77,13 @@ export class CampaignService {
       const rendered = input.template ? render(input.template, r.variables ?? {}) : undefined;
       return { to: canonicalPhoneAddress(r.to) ?? r.to, body: rendered?.ok ? rendered.text : rendered ? `(not sent: missing ${rendered.missing.join(', ')})` : `(template ${input.content_sid})` };
     });
+    // Under first_contact "confirm" the user confirms the campaign once, as a whole.
+    if (this.policy.firstContact === 'confirm' && !options.confirmed) {
+      let rows = 0;
+      for await (const _row of readRecipients(spec.recipients)) rows += 1;
+      const sample = preview[0] ? ` First message: "${preview[0].body}" to ${preview[0].to}.` : '';
+      throw new NeedsConfirmation(`Start campaign "${input.name}" to ${rows} recipients (before opt-out and policy checks)?${sample}`);
+    }
     const engine = await this.engine();
     const report = await engine.create(spec);
     // The estimate: every row still to send at the price of the first preview's body.

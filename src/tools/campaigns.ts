@@ -45,7 +45,7 @@ const startCampaign = defineTool({
     preview: z.array(z.object({ to: z.string(), body: z.string() })),
     next_step: z.string(),
   }),
-  handle: (args, { services, progress }) => services.campaigns.start(args, progress),
+  handle: (args, { services, progress, firstContactConfirmed }) => services.campaigns.start(args, progress, { confirmed: firstContactConfirmed }),
 });
 
 const getCampaign = defineTool({

@@ -66,6 +66,24 @@ describe('campaigns', () => {
     expect(total).toBe(sent);
   });
 
+  it('under first_contact "confirm" a campaign is confirmed once as a whole: refused when the client cannot ask, sent when the operator allows that', async () => {
+    const recipients = [{ to: '+14155550721', variables: {} }, { to: '+14155550722', variables: {} }];
+    const refusing = await start({ TWILIO_MCP_FIRST_CONTACT: 'confirm' }, TOOLS);
+    const refused = await refusing.callTool('start_campaign', { name: 'new people', template: 'Welcome!', rate_per_second: 0, recipients });
+    expect(refused.isError).toBe(true);
+    expect(refused.json.error).toMatch(/Start campaign "new people" to 2 recipients/);
+    expect((await refusing.callTool('list_campaigns', {})).json.campaigns).toEqual([]);
+    expect(await refusing.sandboxMessagesTo('+14155550721')).toBe(0);
+    await refusing.close();
+
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'mcp-twilio-policy-')), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ first_contact: 'confirm', first_contact_without_elicitation: 'allow' }));
+    const allowing = await start({}, { ...TOOLS, policyFile });
+    const started = await allowing.callTool('start_campaign', { name: 'new people', template: 'Welcome!', rate_per_second: 0, recipients });
+    expect(started.isError, started.text).toBe(false);
+    expect((await settledCampaign(allowing, started.json.campaign_id)).counts).toMatchObject({ sent: 2 });
+  });
+
   it('imports opt-outs from a CRM CSV and exports the list', async () => {
     const server = await start({}, TOOLS);
     const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-optouts-'));
