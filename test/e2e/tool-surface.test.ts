@@ -51,9 +51,9 @@ describe('tool list with --toolsets all', () => {
     await expect(JSON.stringify(tools, null, 2)).toMatchFileSnapshot('./__snapshots__/tools-all.json');
   });
 
-  it('every toolset together stays under 22k tokens, a quarter of what the anchor costs for one API family', async () => {
+  it('every toolset together stays under 24k tokens, under a third of what the anchor costs for one API family', async () => {
     const { tools } = await all.client.listTools();
-    expect(JSON.stringify(tools).length / 4).toBeLessThan(22_000);
+    expect(JSON.stringify(tools).length / 4).toBeLessThan(24_000);
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect(byName.get('make_call')?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, openWorldHint: true });
     expect(byName.get('make_call')?.description).toMatch(/billed per minute/);

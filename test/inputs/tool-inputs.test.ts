@@ -42,6 +42,7 @@ const PHONE_PARAMETERS: Record<string, string[]> = {
   buy_phone_number: ['phone_number'],
   start_voice_conversation: ['to', 'from'],
   script_caller: ['to'],
+  start_campaign: ['from'],
 };
 const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number)$/;
 
@@ -71,6 +72,7 @@ const BASE_ARGS: Record<string, Record<string, unknown>> = {
   simulate_inbound_call: { from: '+14155550100' },
   start_voice_conversation: { to: '+14155550100', greeting: 'Hi', purpose: 'test' },
   script_caller: { to: '+14155550100', turns: [{ say: 'hi' }] },
+  start_campaign: { name: 'c', template: 'hi', recipients: [{ to: '+14155550100' }] },
 };
 
 describe('one phone-address type in every tool', () => {

@@ -18,7 +18,7 @@ describe('tool selection', () => {
   });
 
   it('hides toolsets that are not enabled, keeping the server toolset', () => {
-    const { enabled, hidden } = selectTools(allTools, { readOnly: false, toolsets: parseToolsets('campaigns'), sandbox: false });
+    const { enabled, hidden } = selectTools(allTools, { readOnly: false, toolsets: parseToolsets('server'), sandbox: false });
     expect(names(enabled)).toEqual(['get_server_status', 'get_policy', 'get_audit_log']);
     expect(hidden.find((h) => h.name === 'make_call')?.reason).toMatch(/toolset "voice" is not enabled/);
     expect(hidden.find((h) => h.name === 'send_sms')?.reason).toMatch(/toolset "messaging" is not enabled/);
