@@ -4,7 +4,7 @@
  * objects) or JSON Lines file. Everything here streams — memory stays flat in the number
  * of recipients; only the current row is held.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse';
@@ -34,6 +34,15 @@ export async function* readRecipients(source: RecipientSource): AsyncGenerator<N
     for await (const r of source.recipients) yield { row: ++row, to: String(r.to ?? ''), variables: stringValues(r.variables ?? {}) };
     return;
   }
+  // A missing or unreadable file is this error, up front: a stream's 'error' event would
+  // otherwise escape the loop below and take the process down.
+  let isFile = false;
+  try {
+    isFile = statSync(source.path).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) throw new RecipientFileError(`${source.path} is not a file this server can read: give the path of a local CSV, JSON or JSON Lines file.`);
   const format = source.format ?? formatOf(source.path);
   const records = format === 'csv' ? csvRecords(source.path) : format === 'jsonl' ? jsonLines(source.path) : jsonArray(source.path);
   for await (const record of records) yield { row: ++row, ...splitRecord(record) };
@@ -64,7 +73,8 @@ function stringValues(values: Record<string, unknown>): Record<string, string> {
 }
 
 async function* csvRecords(path: string): AsyncGenerator<Record<string, unknown>> {
-  const parser = createReadStream(path).pipe(
+  const source = createReadStream(path);
+  const parser = source.pipe(
     parse({
       bom: true,
       trim: true,
@@ -77,6 +87,7 @@ async function* csvRecords(path: string): AsyncGenerator<Record<string, unknown>
       },
     }),
   );
+  source.on('error', (error) => parser.destroy(error));
   try {
     for await (const record of parser) yield record as Record<string, unknown>;
   } catch (error) {

@@ -7,14 +7,14 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { parse } from 'csv-parse';
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import type { CampaignEngine, CampaignReport } from '../campaigns/engine.js';
 import { render } from '../campaigns/template.js';
 import type { CampaignSpec, RecipientInput } from '../campaigns/types.js';
 import { canonicalPhoneAddress } from '../domain/phone-address.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { loadPhoneMetadata, NeedsConfirmation, type PolicyEngine } from '../policy/policy-engine.js';
-import { readRecipients } from '../campaigns/recipients.js';
+import { readRecipients, RecipientFileError } from '../campaigns/recipients.js';
 import type { Store } from '../store/store.js';
 import { redactSecrets } from '../util/log.js';
 
@@ -80,12 +80,14 @@ export class CampaignService {
     // Under first_contact "confirm" the user confirms the campaign once, as a whole.
     if (this.policy.firstContact === 'confirm' && !options.confirmed) {
       let rows = 0;
-      for await (const _row of readRecipients(spec.recipients)) rows += 1;
+      for await (const _row of this.readable(readRecipients(spec.recipients))) rows += 1;
       const sample = preview[0] ? ` First message: "${preview[0].body}" to ${preview[0].to}.` : '';
       throw new NeedsConfirmation(`Start campaign "${input.name}" to ${rows} recipients (before opt-out and policy checks)?${sample}`);
     }
     const engine = await this.engine();
-    const report = await engine.create(spec);
+    const report = await engine.create(spec).catch((error: unknown) => {
+      throw error instanceof RecipientFileError ? this.fileFailure(error) : error;
+    });
     // The estimate: every row still to send at the price of the first preview's body.
     const pending = report.counts.pending + report.counts.held;
     const sample = preview.find((p) => !p.body.startsWith('('));
@@ -112,6 +114,18 @@ export class CampaignService {
       await progress(total - active, total, `${total - active} of ${total} recipients done`).catch(() => {});
     }
     return { ...result, ...reportView(latest) };
+  }
+
+  private fileFailure(error: RecipientFileError): ToolFailure {
+    return new ToolFailure({ message: error.message, nextStep: 'Give a local .csv (header row with a "to" column), .json (an array of objects) or .jsonl file.' });
+  }
+
+  private async *readable<T>(rows: AsyncIterable<T>): AsyncGenerator<T> {
+    try {
+      yield* rows;
+    } catch (error) {
+      throw error instanceof RecipientFileError ? this.fileFailure(error) : error;
+    }
   }
 
   async get(id: string) {
@@ -141,7 +155,18 @@ export class CampaignService {
     let unchanged = 0;
     const rejected: Array<{ row: number; value: string; reason: string }> = [];
     let row = 1;
-    const parser = createReadStream(input.path).pipe(parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true }));
+    const isFile = (() => {
+      try {
+        return statSync(input.path).isFile();
+      } catch {
+        return false;
+      }
+    })();
+    if (!isFile) throw new ToolFailure({ message: `${input.path} is not a file this server can read.`, nextStep: 'Give the path of a local CSV file (absolute, or relative to where the server runs).' });
+    const source = createReadStream(input.path);
+    const parser = source.pipe(parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true }));
+    // A read error must reach the loop below, not crash the process as an unhandled 'error'.
+    source.on('error', (error) => parser.destroy(error));
     try {
       for await (const record of parser as AsyncIterable<Record<string, string>>) {
         row += 1;
@@ -165,7 +190,17 @@ export class CampaignService {
   async exportOptOuts(input: { path: string }) {
     const store = await this.store();
     const rows = store.listOptOuts({ limit: 1_000_000 }).map((o) => ({ phone: o.recipient, channel: o.channel, sender: o.sender === '*' ? 'all' : o.sender, source: o.source, keyword: o.keyword ?? '', since: o.createdAt.toISOString() }));
-    writeFileSync(input.path, stringify(rows, { header: true, columns: ['phone', 'channel', 'sender', 'source', 'keyword', 'since'] }), { mode: 0o600 });
+    if (!/\.csv$/i.test(input.path)) throw new ToolFailure({ message: `${input.path} does not end in .csv.`, nextStep: 'Give a new file name ending in .csv.' });
+    try {
+      // "wx": never overwrite a file that exists (an agent must not clobber one by mistake).
+      writeFileSync(input.path, stringify(rows, { header: true, columns: ['phone', 'channel', 'sender', 'source', 'keyword', 'since'] }), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ToolFailure({
+        message: code === 'EEXIST' ? `${input.path} exists already; it was not overwritten.` : `${input.path} could not be written (${code ?? String(error)}).`,
+        nextStep: 'Give the path of a new .csv file in a directory this server can write to.',
+      });
+    }
     return { path: input.path, exported: rows.length };
   }
 }

@@ -101,3 +101,20 @@ describe('campaigns', () => {
     expect(csv).toContain('+14155550712,all,all,manual');
   });
 });
+
+describe('campaign files and paths', () => {
+  it('a missing recipients file or opt-out file is a clear refusal, and export never overwrites a file', async () => {
+    const server = await start({}, TOOLS);
+    const missing = await server.callTool('start_campaign', { name: 'x', template: 'hi', recipients_file: '/nonexistent/list.csv' });
+    expect(missing.isError).toBe(true);
+    expect(missing.json.error).toMatch(/not a file this server can read/);
+    expect((await server.callTool('import_opt_outs', { path: '+0811' })).json.error).toMatch(/not a file this server can read/);
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-export-'));
+    const existing = join(dir, 'keep.csv');
+    writeFileSync(existing, 'precious');
+    const refused = await server.callTool('export_opt_outs', { path: existing });
+    expect(refused.json.error).toMatch(/exists already; it was not overwritten/);
+    expect(readFileSync(existing, 'utf8')).toBe('precious');
+    expect((await server.callTool('export_opt_outs', { path: join(dir, 'notes.txt') })).json.error).toMatch(/does not end in \.csv/);
+  });
+});
