@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ToolFailure } from '../errors/tool-failure.js';
+import { log } from '../util/log.js';
 import { ACTIVE_STATES, type Campaign, type CampaignState, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
 import { defaultRatePerSecond, RateLimiter, type RateRule } from './rate-limiter.js';
 import { judgeRecipients, readRecipients } from './recipients.js';
@@ -239,7 +240,10 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
         if (item.kind === 'reconcile') await this.reconcile(item.row);
         else await this.send(item.row);
       } catch (error) {
-        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        const failure = error instanceof Error ? error : new Error(String(error));
+        // An 'error' event nobody listens to would throw out of the worker: log it instead.
+        if (this.listenerCount('error') > 0) this.emit('error', failure);
+        else log.error(`campaign worker: ${failure.message} (it carries on after ${this.options.pollMs ?? 1000} ms)`);
         await this.idle(this.options.pollMs ?? 1000);
       }
     }
@@ -248,8 +252,13 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
   /** One claim at a time for the whole pool: reconciliations first, then due rows. */
   private async next(): Promise<Work | undefined> {
     if (this.buffer.length === 0) {
-      this.refilling ??= this.refill().finally(() => (this.refilling = undefined));
-      await this.refilling;
+      if (this.refilling) {
+        // Another worker is claiming; its failure is reported once, by it.
+        await this.refilling.catch(() => undefined);
+      } else {
+        this.refilling = this.refill().finally(() => (this.refilling = undefined));
+        await this.refilling;
+      }
     }
     return this.buffer.shift();
   }

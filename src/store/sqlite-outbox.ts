@@ -152,7 +152,8 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     claimUnknown: db.prepare(`UPDATE campaign_recipients SET owner_pid = @pid, updated_at = @now
       WHERE rowid IN (
         SELECT rowid FROM campaign_recipients
-        WHERE state = 'outcome_unknown' AND owner_pid IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
+        -- The IN term is the partial index's own condition, repeated so SQLite uses that index.
+        WHERE state IN ('sending', 'outcome_unknown') AND state = 'outcome_unknown' AND owner_pid IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
         LIMIT @n)
       RETURNING *`),
     settle: settling.prepare(`UPDATE campaign_recipients SET state = @state, message_sid = COALESCE(@sid, message_sid), next_attempt_at = @next,

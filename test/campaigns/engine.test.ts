@@ -29,7 +29,7 @@ const spec = (recipients: RecipientInput[], extra: Partial<CampaignSpec> = {}): 
   ...extra,
 });
 
-const people = (n: number) => numbers(n).map((to, i) => ({ to, variables: { name: `P${i}` } }));
+const people = (n: number, start = 0) => numbers(n, start).map((to, i) => ({ to, variables: { name: `P${i}` } }));
 
 describe('campaign engine', () => {
   it('sends each recipient its own rendered text once, and completes', async () => {
@@ -182,6 +182,67 @@ describe('campaign engine', () => {
     await engine.stop();
   });
 
+  it('a cap refusal holds the row until the cap resets, and the rest of the campaign waits with it', async () => {
+    const resets = new Date(new FakeClock().now() + 45 * 60_000);
+    let capped = true;
+    const { engine, sender, clock, outbox } = setup(() => (capped ? { kind: 'refuse', rule: 'caps', extra: { cap: 'messages_per_hour', resets_at: resets.toISOString() } } : undefined), {
+      concurrency: 1,
+      pollMs: 60_000,
+    });
+    await engine.start();
+    const created = await engine.create(spec(people(5)));
+    await clock.advance(5000);
+    capped = false;
+    expect(sender.attempts).toHaveLength(1); // the others were not tried against a cap known to be reached
+    expect((await outbox.getRecipient({ campaignId: created.id, row: 1 }))).toMatchObject({ state: 'held', nextAttemptAt: resets });
+    await runToCompletion(engine, clock, created.id, 60_000);
+    expect(sender.delivered).toHaveLength(5);
+    expect(Math.min(...sender.delivered.map((d) => d.at))).toBeGreaterThanOrEqual(resets.getTime());
+    await engine.stop();
+  });
+
+  it('a WhatsApp content template is sent with content_sid and each row\'s variables, not rendered', async () => {
+    const { engine, clock } = setup();
+    const seen: unknown[] = [];
+    const sender = new FakeSender(clock);
+    const spy = { send: (m: Parameters<FakeSender['send']>[0]) => (seen.push(m), sender.send(m)), findSent: sender.findSent.bind(sender) };
+    const outbox = outboxes.open(outboxes.file());
+    const wa = new CampaignEngine(outbox, spy, { clock, pollMs: 1000 });
+    await wa.start();
+    const created = await wa.create({
+      name: 'wa',
+      channel: 'whatsapp',
+      contentSid: 'HX' + 'a'.repeat(32),
+      from: 'whatsapp:+14155550000',
+      ratePerSecond: 0,
+      recipients: { kind: 'inline', recipients: [{ to: '+14155550101', variables: { '1': 'Ann' } }] },
+    });
+    await runToCompletion(wa, clock, created.id);
+    expect(seen).toEqual([
+      expect.objectContaining({ to: 'whatsapp:+14155550101', channel: 'whatsapp', contentSid: 'HX' + 'a'.repeat(32), contentVariables: { '1': 'Ann' }, idempotencyKey: `${created.id}:1` }),
+    ]);
+    expect((seen[0] as { body?: string }).body).toBeUndefined();
+    await wa.stop();
+    await engine.stop();
+  });
+
+  it('a failing outbox read is reported as an error event and the workers carry on', async () => {
+    const { clock, sender, outbox } = setup();
+    let failures = 1;
+    const flaky: Outbox = Object.create(outbox, {
+      claimBatch: { value: (...args: Parameters<Outbox['claimBatch']>) => (failures-- > 0 ? Promise.reject(new Error('database is locked')) : outbox.claimBatch(...args)) },
+    });
+    const engine = new CampaignEngine(flaky, sender, { clock, pollMs: 1000, concurrency: 2 });
+    const errors: string[] = [];
+    engine.on('error', (e) => errors.push(e.message));
+    const created = await engine.create(spec(people(3)));
+    await engine.start();
+    await runToCompletion(engine, clock, created.id);
+    expect(errors).toEqual(['database is locked']);
+    expect(sender.delivered).toHaveLength(3);
+    await engine.stop();
+  });
+
   it('pauses, resumes and cancels', async () => {
     const { engine, sender, clock, outbox } = setup(undefined, { concurrency: 1 });
     const created = await engine.create(spec(people(10), { ratePerSecond: 1 }));
@@ -296,6 +357,12 @@ describe('rate', () => {
     const times = sender.attempts.map((a) => a.at).sort((x, y) => x - y);
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(2000 * 0.95);
     expect(times.at(-1)! - times[0]!).toBeLessThanOrEqual(2000 * 1.1);
+    const unlimited = await engine.create(spec(people(21, 100), { ratePerSecond: 0 }));
+    const startedAt = clock.now();
+    await runToCompletion(engine, clock, unlimited.id, 100);
+    const unpaced = sender.attempts.slice(21).map((a) => a.at);
+    expect(unpaced).toHaveLength(21);
+    expect(Math.max(...unpaced) - startedAt).toBeLessThanOrEqual(1000); // all within the first poll
     await engine.stop();
     await flush();
   });

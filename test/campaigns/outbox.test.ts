@@ -1,0 +1,142 @@
+/**
+ * The Outbox port's contract on the SQLite adapter (written against the port, so a
+ * PostgreSQL adapter can run the same cases): claims are atomic and only of running
+ * campaigns, settlements only by the holder, stale rows go to outcome_unknown (never
+ * pending), delivery statuses come from the store's status callbacks.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NewCampaign, NewRecipient, Outbox } from '../../src/store/outbox.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { tempOutboxes } from './fakes.js';
+
+const outboxes = tempOutboxes();
+const t0 = new Date('2026-03-02T15:00:00Z');
+
+const campaign = (id: string): NewCampaign => ({
+  id,
+  name: id,
+  channel: 'sms',
+  template: 'hi',
+  contentSid: null,
+  from: '+14155550000',
+  messagingServiceSid: null,
+  ratePerSecond: 0,
+  createdAt: t0,
+});
+
+function* rows(n: number, id: string): Generator<NewRecipient> {
+  for (let i = 1; i <= n; i++) {
+    const to = `+1212555${String(i).padStart(4, '0')}`;
+    yield { row: i, to, variables: {}, state: 'pending', error: null, idempotencyKey: `${id}:${i}`, uniqueKey: to };
+  }
+}
+
+const later = new Date(t0.getTime() + 1000);
+
+describe('SQLite outbox', () => {
+  it('two connections claiming at once never get the same row', async () => {
+    const file = outboxes.file();
+    const a = outboxes.open(file);
+    const b = outboxes.open(file);
+    await a.createCampaign(campaign('CP1'), rows(200, 'CP1'), { batchSize: 7 });
+    const claimed: number[] = [];
+    const take = async (o: Outbox, pid: number) => {
+      for (let i = 0; i < 50; i++) claimed.push(...(await o.claimBatch(3, later, pid)).map((r) => r.row));
+    };
+    await Promise.all([take(a, 1), take(b, 2)]);
+    expect(claimed).toHaveLength(200);
+    expect(new Set(claimed).size).toBe(200);
+    expect((await a.counts('CP1')).sending).toBe(200);
+  });
+
+  it('claims only due rows of running campaigns, in row order, counting the attempt', async () => {
+    const o = outboxes.open(outboxes.file());
+    await o.createCampaign(campaign('CP1'), rows(5, 'CP1'));
+    await o.createCampaign(campaign('CP2'), rows(5, 'CP2'));
+    expect(await o.setCampaignState('CP2', 'paused')).toBe(true);
+    expect(await o.claimBatch(10, new Date(t0.getTime() - 1), 1)).toEqual([]);
+    const got = await o.claimBatch(3, later, 1);
+    expect(got.map((r) => [r.campaignId, r.row, r.attempts, r.state])).toEqual([
+      ['CP1', 1, 1, 'sending'],
+      ['CP1', 2, 1, 'sending'],
+      ['CP1', 3, 1, 'sending'],
+    ]);
+    expect(got[0]!.attemptStartedAt?.toISOString()).toBe(later.toISOString());
+    const rest = await o.claimBatch(10, later, 1);
+    expect(rest.every((r) => r.campaignId === 'CP1')).toBe(true);
+    expect(rest).toHaveLength(2);
+    await o.setCampaignResumeAt('CP1', new Date(t0.getTime() + 60_000));
+    await o.settle({ campaignId: 'CP1', row: 1 }, 1, { state: 'pending', nextAttemptAt: later }, later);
+    expect(await o.claimBatch(10, later, 1)).toEqual([]);
+  });
+
+  it('a settlement by a process that does not hold the row changes nothing', async () => {
+    const o = outboxes.open(outboxes.file());
+    await o.createCampaign(campaign('CP1'), rows(1, 'CP1'));
+    await o.claimBatch(1, later, 1);
+    expect(await o.settle({ campaignId: 'CP1', row: 1 }, 2, { state: 'sent', messageSid: 'SMx' }, later)).toBe(false);
+    expect(await o.settle({ campaignId: 'CP1', row: 1 }, 1, { state: 'sent', messageSid: 'SMy' }, later)).toBe(true);
+    expect(await o.settle({ campaignId: 'CP1', row: 1 }, 1, { state: 'failed_send', error: 'late' }, later)).toBe(false);
+    expect(await o.getRecipient({ campaignId: 'CP1', row: 1 })).toMatchObject({ state: 'sent', messageSid: 'SMy', error: null });
+  });
+
+  it('rows of a dead process become outcome_unknown (never pending); a live one keeps its rows', async () => {
+    const o = outboxes.open(outboxes.file());
+    await o.createCampaign(campaign('CP1'), rows(4, 'CP1'));
+    await o.claimBatch(2, later, 111);
+    await o.claimBatch(2, later, 222);
+    expect(await o.releaseStale((pid) => pid === 222, later)).toBe(2);
+    const counts = await o.counts('CP1');
+    expect(counts).toMatchObject({ outcome_unknown: 2, sending: 2, pending: 0 });
+    const unknown = await o.claimUnknown(10, later, 333);
+    expect(unknown.map((r) => r.row)).toEqual([1, 2]);
+    expect(await o.claimUnknown(10, later, 444)).toEqual([]); // already being reconciled
+    // The reconciler dies too: its rows are let go, still unknown.
+    expect(await o.releaseStale((pid) => pid === 222, later)).toBe(0);
+    expect((await o.claimUnknown(10, later, 444)).map((r) => r.row)).toEqual([1, 2]);
+  });
+
+  it('completes only when no row is active; cancel sweeps pending and held rows', async () => {
+    const o = outboxes.open(outboxes.file());
+    await o.createCampaign(campaign('CP1'), rows(2, 'CP1'));
+    const [r1] = await o.claimBatch(1, later, 1);
+    await o.settle(r1!, 1, { state: 'sent', messageSid: 'SM1' }, later);
+    expect(await o.completeIfDone('CP1')).toBe(false);
+    const [r2] = await o.claimBatch(1, later, 1);
+    await o.settle(r2!, 1, { state: 'held', nextAttemptAt: new Date(t0.getTime() + 3_600_000), error: 'quiet hours' }, later);
+    expect(await o.completeIfDone('CP1')).toBe(false);
+    expect(await o.setCampaignState('CP1', 'canceled')).toBe(true);
+    expect(await o.counts('CP1')).toMatchObject({ sent: 1, canceled: 1, held: 0 });
+    expect(await o.setCampaignState('CP1', 'running')).toBe(false);
+    expect(await o.completeIfDone('CP1')).toBe(false); // canceled is not completed
+  });
+
+  it('a source that fails mid-import cancels the campaign with the reason', async () => {
+    const o = outboxes.open(outboxes.file());
+    async function* broken() {
+      yield* rows(3, 'CP1');
+      throw new Error('disk on fire');
+    }
+    await expect(o.createCampaign(campaign('CP1'), broken(), { batchSize: 2 })).rejects.toThrow('disk on fire');
+    const c = await o.getCampaign('CP1');
+    expect(c).toMatchObject({ state: 'canceled', loaded: false, error: 'recipients could not be imported: disk on fire' });
+    expect(await o.claimBatch(10, later, 1)).toEqual([]);
+  });
+
+  it("joins sent rows to the store's status callbacks (delivered / undelivered)", async () => {
+    const file = outboxes.file();
+    const o = outboxes.open(file);
+    await o.createCampaign(campaign('CP1'), rows(3, 'CP1'));
+    const claimed = await o.claimBatch(3, later, 1);
+    for (const r of claimed) await o.settle(r, 1, { state: 'sent', messageSid: `SM${r.row}` }, later);
+    const store = openSqliteStore(file);
+    const status = (sid: string, s: string) => ({
+      event: { kind: 'message_status' as const, sid, status: s, idempotencyToken: null, receivedAt: later, params: {} },
+      change: { kind: 'message_status' as const, sid, status: s, errorCode: s === 'undelivered' ? 30003 : null, at: later },
+    });
+    store.ingestBatch([status('SM1', 'delivered'), status('SM2', 'undelivered')]);
+    store.close();
+    expect(await o.deliveryCounts('CP1')).toEqual({ delivered: 1, undelivered: 1, unknown: 1 });
+    expect((await o.getRecipient({ campaignId: 'CP1', row: 2 }))?.deliveryStatus).toBe('undelivered');
+  });
+});
