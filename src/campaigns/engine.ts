@@ -145,7 +145,7 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
         createdAt: new Date(this.clock.now()),
       },
       rows,
-      { batchSize: this.options.importBatchSize },
+      { batchSize: this.options.importBatchSize, loaderPid: this.pid },
     );
     this.campaigns.set(id, campaign);
     // A list with nothing to send is done at once.

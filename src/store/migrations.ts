@@ -253,6 +253,8 @@ export const MIGRATIONS: readonly Migration[] = [
     rate_per_second REAL,
     state TEXT NOT NULL CHECK (state IN ('running', 'paused', 'canceled', 'completed')),
     loaded INTEGER NOT NULL DEFAULT 0,
+    -- The process importing the recipients while loaded = 0 (an import it did not finish is canceled).
+    loader_pid INTEGER,
     resume_at TEXT,
     error TEXT,
     created_at TEXT NOT NULL,

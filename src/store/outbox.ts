@@ -135,7 +135,11 @@ export interface Outbox {
    * of recipients. When the source fails, the campaign is canceled with the error and the
    * error is rethrown. Returns the campaign, running.
    */
-  createCampaign(campaign: NewCampaign, recipients: AsyncIterable<NewRecipient> | Iterable<NewRecipient>, options?: { batchSize?: number }): Promise<Campaign>;
+  createCampaign(
+    campaign: NewCampaign,
+    recipients: AsyncIterable<NewRecipient> | Iterable<NewRecipient>,
+    options?: { batchSize?: number; loaderPid?: number },
+  ): Promise<Campaign>;
   getCampaign(id: string): Promise<Campaign | undefined>;
   listCampaigns(filter?: { state?: CampaignState; limit?: number }): Promise<Campaign[]>;
   /** Running ↔ paused, → canceled (pending and held rows become canceled too), → completed. Returns false when it was not in a state that allows it. */
@@ -170,8 +174,9 @@ export interface Outbox {
   /**
    * Rows held by a process that is gone: `sending` ones become `outcome_unknown` (they
    * may have gone out: reconciled, NEVER straight back to pending), unknown ones being
-   * reconciled are let go. `pidAlive` decides who is gone (the engine's choice). Returns
-   * how many rows became outcome_unknown.
+   * reconciled are let go, and a campaign whose import such a process did not finish is
+   * canceled (error "recipient import interrupted"). `pidAlive` decides who is gone (the
+   * engine's choice). Returns how many rows became outcome_unknown.
    */
   releaseStale(pidAlive: (pid: number) => boolean, now: Date): Promise<number>;
   close(): Promise<void>;

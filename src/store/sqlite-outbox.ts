@@ -120,13 +120,15 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
   const defaultBatch = options.batchSize ?? 500;
 
   const s = {
-    insertCampaign: db.prepare(`INSERT INTO campaigns (id, name, channel, template, content_sid, from_address, messaging_service_sid, rate_per_second, state, loaded, created_at, updated_at)
-      VALUES (@id, @name, @channel, @template, @contentSid, @from, @messagingServiceSid, @ratePerSecond, 'running', 0, @createdAt, @createdAt)`),
+    insertCampaign: db.prepare(`INSERT INTO campaigns (id, name, channel, template, content_sid, from_address, messaging_service_sid, rate_per_second, state, loaded, loader_pid, created_at, updated_at)
+      VALUES (@id, @name, @channel, @template, @contentSid, @from, @messagingServiceSid, @ratePerSecond, 'running', 0, @loaderPid, @createdAt, @createdAt)`),
+    loaderPids: db.prepare("SELECT DISTINCT loader_pid FROM campaigns WHERE loaded = 0 AND state = 'running' AND loader_pid IS NOT NULL").pluck(),
+    abandonImport: db.prepare("UPDATE campaigns SET state = 'canceled', error = 'recipient import interrupted (the importing process stopped); create the campaign again', updated_at = @now WHERE loaded = 0 AND state = 'running' AND loader_pid = @pid RETURNING id").pluck(),
     insertRow: db.prepare(`INSERT INTO campaign_recipients (campaign_id, row_number, to_address, unique_key, variables, state, next_attempt_at, error, idempotency_key, updated_at)
       VALUES (@campaignId, @row, @to, @uniqueKey, @variables, @state, @nextAttemptAt, @error, @idempotencyKey, @now)
       ON CONFLICT (campaign_id, unique_key) DO NOTHING`),
     firstWithKey: db.prepare('SELECT row_number FROM campaign_recipients WHERE campaign_id = ? AND unique_key = ?').pluck(),
-    markLoaded: db.prepare("UPDATE campaigns SET loaded = 1, updated_at = ? WHERE id = ?"),
+    markLoaded: db.prepare('UPDATE campaigns SET loaded = 1, loader_pid = NULL, updated_at = ? WHERE id = ?'),
     failLoad: db.prepare("UPDATE campaigns SET state = 'canceled', error = ?, updated_at = ? WHERE id = ?"),
     getCampaign: db.prepare('SELECT * FROM campaigns WHERE id = ?'),
     listCampaigns: db.prepare('SELECT * FROM campaigns WHERE (@state IS NULL OR state = @state) ORDER BY created_at DESC, id LIMIT @limit'),
@@ -234,6 +236,10 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
       released += s.orphanSending.run({ pid, now: iso(now) }).changes;
       s.orphanUnknown.run({ pid, now: iso(now) });
     }
+    for (const pid of s.loaderPids.all() as number[]) {
+      if (pidAlive(pid)) continue;
+      for (const id of s.abandonImport.all({ pid, now: iso(now) }) as string[]) s.cancelRows.run(iso(now), id);
+    }
     return released;
   });
 
@@ -249,6 +255,7 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
         from: campaign.from,
         messagingServiceSid: campaign.messagingServiceSid,
         ratePerSecond: campaign.ratePerSecond,
+        loaderPid: createOptions.loaderPid ?? process.pid,
         createdAt: iso(campaign.createdAt),
       });
       const createdAt = iso(campaign.createdAt);

@@ -123,6 +123,27 @@ describe('SQLite outbox', () => {
     expect(await o.claimBatch(10, later, 1)).toEqual([]);
   });
 
+  it('an import its process did not finish is canceled once that process is gone', async () => {
+    const o = outboxes.open(outboxes.file());
+    let resolveGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (resolveGate = resolve));
+    let reached: () => void = () => undefined;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    async function* slow() {
+      yield* rows(2, 'CP1');
+      reached();
+      await gate; // the importing process "dies" here
+    }
+    void o.createCampaign(campaign('CP1'), slow(), { batchSize: 1, loaderPid: 999_999_999 });
+    await atGate;
+    await o.createCampaign(campaign('CP2'), rows(1, 'CP2'), { loaderPid: 5 });
+    expect(await o.releaseStale((pid) => pid === 5, later)).toBe(0);
+    expect(await o.getCampaign('CP1')).toMatchObject({ state: 'canceled', loaded: false, error: expect.stringMatching(/import interrupted/) });
+    expect((await o.counts('CP1')).canceled).toBe(2);
+    expect(await o.getCampaign('CP2')).toMatchObject({ state: 'running', loaded: true });
+    resolveGate();
+  });
+
   it("joins sent rows to the store's status callbacks (delivered / undelivered)", async () => {
     const file = outboxes.file();
     const o = outboxes.open(file);
