@@ -28,6 +28,7 @@ import {
   validateCreateCall,
 } from './call-validation.js';
 import { answerOf, type CallerAnswer, CallerInputs, type CallerScript, type CallerScripts } from './caller-script.js';
+import { dateFilter } from './date-filter.js';
 import type { CallbackPoster } from './messages.js';
 import {
   type ConferencesPort,
@@ -643,33 +644,11 @@ export function callFilter(query: Params): (c: SandboxCall) => boolean {
   const from = first(query, 'From');
   const status = first(query, 'Status');
   const parent = first(query, 'ParentCallSid');
-  const on = first(query, 'StartTime');
-  const before = first(query, 'StartTime<');
-  const after = first(query, 'StartTime>');
-  const dayOnly = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
-  const parse = (name: string, v: string) => {
-    const t = Date.parse(dayOnly(v) ? `${v}T00:00:00Z` : v);
-    if (Number.isNaN(t)) throw new TwilioError(400, 20001, `Invalid ${name}: ${v}`);
-    return t;
-  };
-  const DAY = 86_400_000;
-  const ranges: Array<(t: number) => boolean> = [];
-  if (on) {
-    const start = Math.floor(parse('StartTime', on) / DAY) * DAY;
-    ranges.push((t) => t >= start && t < start + DAY);
-  }
-  if (after) {
-    const start = parse('StartTime>', after);
-    ranges.push((t) => t >= start);
-  }
-  if (before) {
-    const end = parse('StartTime<', before) + (dayOnly(before) ? DAY : 1);
-    ranges.push((t) => t < end);
-  }
+  const started = dateFilter<SandboxCall>(query, 'StartTime', (c) => c.startTime);
   return (c) =>
     (!to || c.to === to) &&
     (!from || c.from === from) &&
     (!status || c.status === status) &&
     (!parent || c.parentCallSid === parent) &&
-    (ranges.length === 0 || (c.startTime !== null && ranges.every((r) => r(c.startTime!.getTime()))));
+    started(c);
 }

@@ -22,7 +22,8 @@
 import type { Account } from './account.js';
 import type { CallbackPoster } from './messages.js';
 import { paginate } from './paging.js';
-import { dateFilter, type RecordingStore, type SandboxRecording } from './recordings.js';
+import { dateFilter } from './date-filter.js';
+import type { RecordingStore, SandboxRecording } from './recordings.js';
 import type { Reply } from './router.js';
 import { first, newSid, type Params, rfc2822, TwilioError } from './wire.js';
 

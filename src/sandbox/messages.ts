@@ -6,6 +6,7 @@
 import type { Account } from './account.js';
 import type { CallbackPolicy } from './callback-policy.js';
 import { finalOutcome, type Outcome, priceFor, rawDlrDoneDate, type Timing, WHATSAPP_WINDOW_CLOSED, WHATSAPP_WINDOW_MS } from './lifecycle.js';
+import { dateFilter } from './date-filter.js';
 import { validateCreate } from './message-validation.js';
 import { segmentsOf, smartEncode } from './segments.js';
 import { first, newSid, type Params, rfc2822, TwilioError } from './wire.js';
@@ -358,35 +359,7 @@ export function mediaJson(accountSid: string, message: SandboxMessage, media: Sa
   };
 }
 
-/**
- * Twilio's DateSent filters. `DateSent` compares the date part only: a day or a full
- * timestamp (what the SDK sends for a Date) both mean that whole UTC day. `DateSent<` and
- * `DateSent>` with a day include that day; with a time they are exact.
- */
+/** Twilio's DateSent filters (date-filter.ts): a message never sent matches none of them. */
 export function dateSentFilter(query: Params): (m: SandboxMessage) => boolean {
-  const on = first(query, 'DateSent');
-  const before = first(query, 'DateSent<');
-  const after = first(query, 'DateSent>');
-  if (!on && !before && !after) return () => true;
-  const dayOnly = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
-  const parse = (name: string, v: string) => {
-    const t = Date.parse(dayOnly(v) ? `${v}T00:00:00Z` : v);
-    if (Number.isNaN(t)) throw new TwilioError(400, 20001, `Invalid ${name}: ${v}`);
-    return t;
-  };
-  const DAY = 86_400_000;
-  const ranges: Array<(t: number) => boolean> = [];
-  if (on) {
-    const start = Math.floor(parse('DateSent', on) / DAY) * DAY;
-    ranges.push((t) => t >= start && t < start + DAY);
-  }
-  if (after) {
-    const start = parse('DateSent>', after);
-    ranges.push((t) => t >= start);
-  }
-  if (before) {
-    const end = parse('DateSent<', before) + (dayOnly(before) ? DAY : 1);
-    ranges.push((t) => t < end);
-  }
-  return (m) => m.dateSent !== null && ranges.every((r) => r(m.dateSent!.getTime()));
+  return dateFilter<SandboxMessage>(query, 'DateSent', (m) => m.dateSent);
 }

@@ -24,6 +24,7 @@
 import type { Account } from './account.js';
 import { AUDIO_CONTENT_TYPE, type AudioFormat, silentAudio } from './audio.js';
 import type { CallbackPoster } from './messages.js';
+import { dateFilter } from './date-filter.js';
 import { paginate } from './paging.js';
 import { RECORDING_PER_MINUTE, startedMinutes, TRANSCRIPTION_PER_MINUTE } from './prices.js';
 import type { Reply } from './router.js';
@@ -426,38 +427,6 @@ export function transcriptionJson(accountSid: string, t: SandboxTranscription) {
   };
 }
 
-/**
- * DateCreated filters as Twilio reads them: `DateCreated` (also `DateCreated<`, `>`)
- * with a day compares the UTC day; with a full timestamp, `<` and `>` are exact and the
- * bare name still means that whole day.
- */
-export function dateFilter<T>(query: Params, name: string, dateOf: (item: T) => Date): (item: T) => boolean {
-  const on = first(query, name);
-  const before = first(query, `${name}<`);
-  const after = first(query, `${name}>`);
-  if (!on && !before && !after) return () => true;
-  const dayOnly = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
-  const parse = (param: string, v: string) => {
-    const t = Date.parse(dayOnly(v) ? `${v}T00:00:00Z` : v);
-    if (Number.isNaN(t)) throw new TwilioError(400, 20001, `Invalid ${param}: ${v}`);
-    return t;
-  };
-  const DAY = 86_400_000;
-  const tests: Array<(t: number) => boolean> = [];
-  if (on) {
-    const start = Math.floor(parse(name, on) / DAY) * DAY;
-    tests.push((t) => t >= start && t < start + DAY);
-  }
-  if (after) {
-    const start = parse(`${name}>`, after);
-    tests.push((t) => t >= start);
-  }
-  if (before) {
-    const end = parse(`${name}<`, before) + (dayOnly(before) ? DAY : 1);
-    tests.push((t) => t < end);
-  }
-  return (item) => tests.every((test) => test(dateOf(item).getTime()));
-}
 
 const SID = '[0-9a-fA-F]{32}';
 const RECORDING_PATH = new RegExp(`^/Recordings/(RE${SID})(\\.json|\\.wav|\\.mp3|)$`);
