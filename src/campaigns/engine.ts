@@ -24,6 +24,7 @@ import { defaultRatePerSecond, RateLimiter, type RateRule } from './rate-limiter
 import { judgeRecipients, readRecipients } from './recipients.js';
 import { render } from './template.js';
 import { realClock, type CampaignProgress, type CampaignSend, type CampaignSender, type CampaignSpec, type Clock } from './types.js';
+import { processIsAlive } from '../pipeline/send-pipeline.js';
 
 export interface CampaignEngineOptions {
   /** Sends in flight at once (workers). Default 4. */
@@ -73,16 +74,6 @@ export interface CampaignEngineEvents {
 }
 
 type Work = { kind: 'send' | 'reconcile'; row: RecipientRow };
-
-export const processIsAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** Twilio error 21610: the recipient replied STOP to this sender (Twilio's own opt-out list). */
 const UNSUBSCRIBED = 21610;

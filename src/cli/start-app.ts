@@ -140,12 +140,14 @@ export async function startApp(options: StartOptions): Promise<App> {
     log.warn('TWILIO_MCP_WEBHOOK_INSECURE is set: webhook signatures are NOT checked. Anyone who can reach the receiver can forge messages. Local development only.');
   }
   let sandbox: (() => Promise<SandboxHandle>) | undefined;
+  // What a webhook or relay handshake may be signed with: the sandbox's token, or the account's.
+  const authTokens = async () => (sandbox ? [(await sandbox()).authToken] : [env.TWILIO_AUTH_TOKEN?.trim()].filter((t): t is string => Boolean(t)));
   // The IVR and relay services are made below; the receiver asks for them per request.
   let ivrService: IvrService | undefined;
   let relayService: RelayService | undefined;
   const receiver = createWebhookReceiver({
     publicBaseUrl,
-    authTokens: async () => (sandbox ? [(await sandbox()).authToken] : [env.TWILIO_AUTH_TOKEN?.trim()].filter((t): t is string => Boolean(t))),
+    authTokens,
     verifySignatures,
     store,
     events,
@@ -157,7 +159,7 @@ export async function startApp(options: StartOptions): Promise<App> {
   };
   const handleUpgrade = createRelayUpgrader({
     publicBaseUrl,
-    authTokens: async () => (sandbox ? [(await sandbox()).authToken] : [env.TWILIO_AUTH_TOKEN?.trim()].filter((t): t is string => Boolean(t))),
+    authTokens,
     verifySignatures,
     expects: (session) => relayService?.expects(session) ?? false,
     connected: (session, socket) => relayService?.connected(session, socket),

@@ -3,6 +3,7 @@
  * gateway: shared SDK access, plain records out.
  */
 import type { SdkCall } from './voice-gateway.js';
+import { toNumber } from './sdk-values.js';
 
 export interface ConversationRecord {
   sid: string;
@@ -63,7 +64,6 @@ export interface VideoGateway {
   listParticipants(room: string, limit: number): Promise<RoomParticipantRecord[]>;
 }
 
-const toNumber = (v: unknown): number | null => (v === null || v === undefined || v === '' ? null : Number.isFinite(Number(v)) ? Number(v) : null);
 
 type SdkConversation = { sid: string; friendlyName?: string | null; uniqueName?: string | null; state: string; dateCreated?: Date };
 const toConversation = (c: SdkConversation): ConversationRecord => ({

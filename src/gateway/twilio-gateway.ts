@@ -16,6 +16,7 @@ import { createUsageGateway, type UsageGateway } from './usage-gateway.js';
 import { createNumbersGateway, type NumbersGateway } from './numbers-gateway.js';
 import { createVerifyGateway, type VerifyGateway } from './verify-gateway.js';
 import { createVoiceGateway, type VoiceGateway } from './voice-gateway.js';
+import { toNumber } from './sdk-values.js';
 
 export interface GatewayTarget {
   credentials: Credentials;
@@ -109,11 +110,6 @@ export interface TwilioGateway {
   readonly usage: UsageGateway;
 }
 
-const toNumber = (value: unknown): number | null => {
-  if (value === null || value === undefined || value === '') return null;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
-};
 
 function toRecord(m: MessageInstance): MessageRecord {
   return {

@@ -2,6 +2,7 @@
  * Usage records, the balance, and Twilio's Pricing API. Part of the gateway.
  */
 import type { SdkCall } from './voice-gateway.js';
+import { toNumber } from './sdk-values.js';
 
 export interface UsageRecord {
   category: string;
@@ -29,15 +30,14 @@ export interface UsageGateway {
 
 type SdkUsage = { category: string; description: string; count?: string; countUnit?: string; usage?: string; usageUnit?: string; price?: number | string; priceUnit?: string; startDate?: Date | string; endDate?: Date | string };
 const day = (d: Date | string | undefined) => (d === undefined ? null : d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
-const num = (v: unknown) => (v === undefined || v === null || v === '' ? null : Number.isFinite(Number(v)) ? Number(v) : null);
 const toUsage = (u: SdkUsage): UsageRecord => ({
   category: u.category,
   description: u.description,
-  count: num(u.count),
+  count: toNumber(u.count),
   countUnit: u.countUnit ?? null,
-  usage: num(u.usage),
+  usage: toNumber(u.usage),
   usageUnit: u.usageUnit ?? null,
-  price: num(u.price),
+  price: toNumber(u.price),
   priceUnit: u.priceUnit ?? null,
   startDate: day(u.startDate),
   endDate: day(u.endDate),

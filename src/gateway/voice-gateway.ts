@@ -10,6 +10,7 @@ import type { TranscriptionInstance } from 'twilio/lib/rest/api/v2010/account/tr
 import type { ConferenceInstance } from 'twilio/lib/rest/api/v2010/account/conference.js';
 import type { ParticipantInstance } from 'twilio/lib/rest/api/v2010/account/conference/participant.js';
 import { ToolFailure } from '../errors/tool-failure.js';
+import { toNumber } from './sdk-values.js';
 
 export type SdkCall = <T>(work: (client: TwilioSDK.Twilio) => Promise<T>) => Promise<T>;
 
@@ -119,11 +120,6 @@ export interface VoiceGateway {
   removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
 }
 
-const toNumber = (value: unknown): number | null => {
-  if (value === null || value === undefined || value === '') return null;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
-};
 
 const toCall = (c: CallInstance): CallRecord => ({
   sid: c.sid,
