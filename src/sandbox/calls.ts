@@ -284,6 +284,11 @@ export class CallStore {
 
   // ------------------------------------------------------------ the run of a call
 
+  /** The recording store names Twilio's host; in the sandbox the media is served here. */
+  private onThisHost(url: string): string {
+    return `${this.env.publicBaseUrl()}${url.replace(/^https:\/\/api\.twilio\.com/, '')}`;
+  }
+
   private remember(call: SandboxCall): SandboxCall {
     this.calls.push(call);
     this.history.push(call);
@@ -444,8 +449,7 @@ export class CallStore {
       dial: (target, options) => this.dialLeg(call, rt, target, options),
       recordings: this.env.recordings,
       conferences: this.env.conferences,
-      // The recording store names Twilio's host; in the sandbox the media is served here.
-      recordingUrl: (url) => `${this.env.publicBaseUrl()}${url.replace(/^https:\/\/api\.twilio\.com/, '')}`,
+      recordingUrl: (url) => this.onThisHost(url),
       trace: (step) => call.trace.push({ at: Math.round(rt.clock.now * 1000) / 1000, ...step }),
     };
   }
@@ -540,7 +544,7 @@ export class CallStore {
       extra.Duration = String(billedMinutes(duration));
       if (call.record && !this.closed) {
         const recording = this.env.recordings.create({ callSid: call.sid, durationSeconds: duration, source: 'OutboundAPI', statusCallback: call.recordingStatusCallback });
-        extra.RecordingUrl = `${this.env.publicBaseUrl()}${this.env.recordings.mediaUrl(recording.sid).replace(/^https:\/\/api\.twilio\.com/, '')}`;
+        extra.RecordingUrl = this.onThisHost(this.env.recordings.mediaUrl(recording.sid));
         extra.RecordingSid = recording.sid;
         extra.RecordingDuration = String(duration);
       }
