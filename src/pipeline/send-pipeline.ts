@@ -30,6 +30,26 @@ export type PipelineOutcome<T, D = MessageDecision> =
   | { dryRun: true; decision: D }
   | { dryRun: false; decision: D; result: T; reservation: Reservation };
 
+/** What a reservation records of a send (any kind); `fallbackTool` names the audit row when no tool call is in context. */
+interface ReservedSend {
+  kind: 'message' | 'call';
+  channel: string;
+  to: string;
+  /** The sender: a number or a Messaging Service SID, when known. */
+  from: string | null;
+  sendAt: Date | undefined;
+  fallbackTool: string;
+}
+
+const messageSend = (m: PipelineMessage): ReservedSend => ({
+  kind: 'message',
+  channel: m.channel,
+  to: m.to,
+  from: m.messagingServiceSid ?? m.from ?? null,
+  sendAt: m.sendAt,
+  fallbackTool: m.channel === 'whatsapp' ? 'send_whatsapp' : 'send_sms',
+});
+
 /** A call as the pipeline sees it; `tool` names the audit row when no tool call is in context. */
 export type PipelineCall = OutgoingCall;
 
@@ -69,7 +89,7 @@ export class SendPipeline {
       // Again inside the write lock: a STOP committed since the first look still wins.
       optOuts.refuseIfOptedOut(store, message);
       decision = policy.decideMessage(prepared, store);
-      return this.reservationRequest(message, prepared, decision, context);
+      return this.reservationRequest(messageSend(message), prepared, decision, context);
     });
     if (context) context.auditedSend = true;
 
@@ -94,7 +114,7 @@ export class SendPipeline {
     const reservation = store.reserveSend(() => {
       optOuts.refuseIfOptedOut(store, recipient, 'call');
       decision = policy.decideCall(prepared, store);
-      return this.reservationRequest({ kind: 'call', channel: 'voice', to: call.to, sendAt: undefined, fallbackTool: 'make_call' }, prepared, decision, context);
+      return this.reservationRequest({ kind: 'call', channel: 'voice', to: call.to, from: null, sendAt: undefined, fallbackTool: 'make_call' }, prepared, decision, context);
     });
     if (context) context.auditedSend = true;
 
@@ -128,7 +148,7 @@ export class SendPipeline {
             optOuts.refuseIfOptedOut(store, message);
             const decision = policy.decideMessage(prepared[i]!, store);
             decisions.push(decision);
-            return this.reservationRequest(message, prepared[i]!, decision, context);
+            return this.reservationRequest(messageSend(message), prepared[i]!, decision, context);
           }),
         );
       });
@@ -178,48 +198,27 @@ export class SendPipeline {
     let decision: MessageDecision | undefined;
     const reservation = store.reserveSend(() => {
       decision = policy.decideMessage(prepared, store);
-      return {
-        kind: 'message' as const,
-        channel: 'email',
-        to: verification.to,
-        bodyHash: null,
-        estimatedCost: decision.estimatedCost,
-        at,
-        sendAt: null,
-        audit: {
-          at,
-          tool: context?.tool ?? 'start_verification',
-          arguments: redactArguments(context?.args ?? { to: verification.to }, this.options.redactBodies),
-          clientName: context?.clientName ?? null,
-          sessionId: context?.sessionId ?? null,
-        },
-      };
+      return this.reservationRequest({ kind: 'message', channel: 'email', to: verification.to, from: null, sendAt: undefined, fallbackTool: 'start_verification' }, prepared, decision, context);
     });
     if (context) context.auditedSend = true;
     const result = await this.dispatchAndSettle(store, reservation, dispatch);
     return { dryRun: false, decision: decision!, result, reservation };
   }
 
-  private reservationRequest(
-    send: PipelineMessage | { kind: 'call'; channel: 'voice'; to: string; sendAt: undefined; fallbackTool: string },
-    prepared: PreparedSend,
-    decision: MessageDecision | CallDecision,
-    context: CallContext | undefined,
-  ) {
-    const isCall = 'kind' in send;
-    const fallbackTool = isCall ? send.fallbackTool : send.channel === 'whatsapp' ? 'send_whatsapp' : 'send_sms';
+  /** What one send reserves: its kind, channel, recipient and sender, and the audit intent. */
+  private reservationRequest(send: ReservedSend, prepared: PreparedSend, decision: MessageDecision | CallDecision, context: CallContext | undefined) {
     return {
-      kind: isCall ? ('call' as const) : ('message' as const),
+      kind: send.kind,
       channel: send.channel,
       to: strip(send.to),
-      from: 'kind' in send ? null : (send.messagingServiceSid ?? send.from ?? null),
+      from: send.from,
       bodyHash: prepared.subject.content ? hashBody(prepared.subject.content) : null,
       estimatedCost: decision.estimatedCost,
       at: prepared.at,
       sendAt: send.sendAt ?? null,
       audit: {
         at: prepared.at,
-        tool: context?.tool ?? fallbackTool,
+        tool: context?.tool ?? send.fallbackTool,
         arguments: redactArguments(context?.args ?? { to: send.to }, this.options.redactBodies),
         clientName: context?.clientName ?? null,
         sessionId: context?.sessionId ?? null,
