@@ -165,6 +165,22 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     orphanSending: db.prepare(`UPDATE campaign_recipients SET state = 'outcome_unknown', owner_pid = NULL, next_attempt_at = @now,
         error = 'the process sending it stopped before Twilio answered', updated_at = @now
       WHERE state = 'sending' AND owner_pid = @pid`),
+    // Insights: send failures by the row's code, and delivery failures by the callback's code.
+    errors: db.prepare(`SELECT code, COUNT(*) AS n, MIN(example) AS example FROM (
+        SELECT error_code AS code, error AS example FROM campaign_recipients WHERE campaign_id = @id AND state = 'failed_send'
+        UNION ALL
+        SELECT s.error_code AS code, 'message ' || s.status AS example FROM campaign_recipients r
+          JOIN status_current s ON s.kind = 'message' AND s.sid = r.message_sid
+          WHERE r.campaign_id = @id AND r.state = 'sent' AND s.status IN ('undelivered', 'failed'))
+      GROUP BY code ORDER BY n DESC, code LIMIT 20`),
+    sentTimes: db.prepare(`SELECT MIN(updated_at) AS first, MAX(updated_at) AS last, SUM(updated_at >= @since) AS recent
+      FROM campaign_recipients WHERE campaign_id = @id AND state = 'sent'`),
+    spent: db.prepare(`SELECT COALESCE(SUM(v.estimated_cost), 0) FROM campaign_recipients r JOIN send_reservations v ON v.sid = r.message_sid
+      WHERE r.campaign_id = ? AND r.state = 'sent' AND v.state <> 'released'`).pluck(),
+    replies: db.prepare(`SELECT COUNT(*) FROM campaign_recipients r JOIN inbound_messages i ON i.from_number = r.to_address AND i.received_at >= r.updated_at
+      WHERE r.campaign_id = ? AND r.state = 'sent'`).pluck(),
+    optOuts: db.prepare(`SELECT COUNT(DISTINCT r.to_address) FROM campaign_recipients r JOIN opt_out_audit a ON a.recipient = r.to_address AND a.action = 'add' AND a.at >= r.updated_at
+      WHERE r.campaign_id = ? AND r.state = 'sent'`).pluck(),
     orphanUnknown: db.prepare("UPDATE campaign_recipients SET owner_pid = NULL, updated_at = @now WHERE state = 'outcome_unknown' AND owner_pid = @pid"),
   };
 
@@ -302,6 +318,23 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     async deliveryCounts(id) {
       const rows = s.deliveryCounts.all(id) as Array<{ status: string; n: number }>;
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+    async insights(id, now) {
+      const errors = (s.errors.all({ id }) as Array<{ code: number | null; n: number; example: string | null }>).map((e) => ({
+        code: e.code,
+        count: e.n,
+        example: e.example ?? '',
+      }));
+      const times = s.sentTimes.get({ id, since: iso(new Date(now.getTime() - 60_000)) }) as { first: string | null; last: string | null; recent: number | null };
+      return {
+        errors,
+        firstSentAt: dateOrNull(times.first),
+        lastSentAt: dateOrNull(times.last),
+        sentLastMinute: times.recent ?? 0,
+        spentUsd: s.spent.get(id) as number,
+        replies: s.replies.get(id) as number,
+        optOuts: s.optOuts.get(id) as number,
+      };
     },
     async getRecipient(ref) {
       const row = s.getRow.get(ref.campaignId, ref.row) as RecipientDbRow | undefined;
