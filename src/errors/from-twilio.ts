@@ -3,7 +3,7 @@
  * The only place that knows the shapes of RestException and of network errors.
  */
 import { ToolFailure } from './tool-failure.js';
-import { OutcomeUnknownError, TwilioUnreachableError } from '../gateway/resilient-request-client.js';
+import { OutcomeUnknownError, RetryLaterError, TwilioUnreachableError } from '../gateway/resilient-request-client.js';
 
 interface RestExceptionLike {
   status: number;
@@ -30,6 +30,18 @@ export function toToolFailure(error: unknown): ToolFailure {
     return new ToolFailure({
       message: error.message,
       nextStep: 'Nothing was sent. Check the network (or TWILIO_REGION/TWILIO_EDGE) and try again in a minute.',
+      // The connection never carried the request: safe to retry (the campaign engine does).
+      extra: { not_sent: true },
+    });
+  }
+  if (error instanceof RetryLaterError) {
+    const seconds = Math.round(error.retryAfterSeconds * 1000) / 1000;
+    return new ToolFailure({
+      message: `Twilio refused the request: ${error.message}`,
+      twilioCode: error.code,
+      httpStatus: error.status,
+      nextStep: `Nothing was sent. Twilio asked to wait ${seconds} s (Retry-After) before trying again.`,
+      extra: { retry_after_seconds: seconds },
     });
   }
   if (isRestException(error)) {

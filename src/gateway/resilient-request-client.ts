@@ -6,7 +6,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import type TwilioSDK from 'twilio';
-import { decideAfterError, decideAfterResponse } from './retry-policy.js';
+import { decideAfterError, decideAfterResponse, parseRetryAfter } from './retry-policy.js';
 
 /** Thrown when a create may or may not have reached Twilio (timeout, reset after sending). */
 export class OutcomeUnknownError extends Error {
@@ -21,6 +21,34 @@ export class TwilioUnreachableError extends Error {
   constructor(readonly causeCode: string | undefined, message: string) {
     super(message);
     this.name = 'TwilioUnreachableError';
+  }
+}
+
+/**
+ * Twilio answered "not now" (429, or 503) with a Retry-After this client did not wait out
+ * itself (it ran out of attempts, or the wait was longer than it waits): Twilio's error with
+ * the wait attached, because the SDK's RestException drops the response headers and a
+ * caller with a queue (the campaign engine) should wait exactly as long as asked.
+ */
+export class RetryLaterError extends Error {
+  readonly code: number | undefined;
+  readonly moreInfo: string | undefined;
+  constructor(readonly status: number, body: unknown, readonly retryAfterSeconds: number) {
+    const parsed = parseBody(body);
+    super(typeof parsed.message === 'string' ? parsed.message : `HTTP ${status}`);
+    this.name = 'RetryLaterError';
+    this.code = typeof parsed.code === 'number' ? parsed.code : undefined;
+    this.moreInfo = typeof parsed.more_info === 'string' ? parsed.more_info : undefined;
+  }
+}
+
+function parseBody(body: unknown): Record<string, unknown> {
+  if (body && typeof body === 'object') return body as Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(String(body));
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }
 
@@ -76,15 +104,14 @@ export function createResilientRequestClient(Base: RequestClientClass, target: R
           if (decision.action === 'outcome-unknown') throw new OutcomeUnknownError(method, opts.uri, code);
           throw new TwilioUnreachableError(code, `Could not reach Twilio (${code ?? 'network error'}) after ${attempt} attempt(s).`);
         }
-        const decision = decideAfterResponse(
-          { method, url: opts.uri, attempt },
-          response.statusCode,
-          headerValue(response.headers, 'retry-after'),
-        );
+        const retryAfter = headerValue(response.headers, 'retry-after');
+        const decision = decideAfterResponse({ method, url: opts.uri, attempt }, response.statusCode, retryAfter);
         if (decision.action === 'retry') {
           await sleep(decision.delayMs);
           continue;
         }
+        const askedMs = response.statusCode === 429 || response.statusCode === 503 ? parseRetryAfter(retryAfter) : undefined;
+        if (askedMs !== undefined) throw new RetryLaterError(response.statusCode, response.body, askedMs / 1000);
         return response as RequestResponse & { body: TData };
       }
     }

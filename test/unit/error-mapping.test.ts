@@ -29,7 +29,10 @@ describe('error mapping', () => {
   });
 
   it('says nothing was sent when Twilio was unreachable', () => {
-    expect(toToolFailure(new TwilioUnreachableError('ECONNREFUSED', 'Could not reach Twilio')).nextStep).toMatch(/Nothing was sent/);
+    const f = toToolFailure(new TwilioUnreachableError('ECONNREFUSED', 'Could not reach Twilio'));
+    expect(f.nextStep).toMatch(/Nothing was sent/);
+    // The campaign engine retries on this flag, never on the message's wording.
+    expect(f.toJSON().not_sent).toBe(true);
   });
 
   it('shapes failures as isError results and hides internal errors', () => {
