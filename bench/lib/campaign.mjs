@@ -36,6 +36,7 @@ async function withServer(sandbox, dir, fn) {
     TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
     TWILIO_MCP_API_BASE_URL: sandbox.baseUrl,
     TWILIO_MCP_DATA_DIR: mkdtempSync(join(dir, 'data-')),
+    TWILIO_MCP_FILES_DIR: dir,
     ...LIFTED,
   }));
   try {

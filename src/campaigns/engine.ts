@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
-import { ACTIVE_STATES, type Campaign, type CampaignState, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
+import { ACTIVE_STATES, type Campaign, type CampaignInsights, type CampaignState, type ListFilter, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
 import { defaultRatePerSecond, RateLimiter, type RateRule } from './rate-limiter.js';
 import { judgeRecipients, readRecipients } from './recipients.js';
 import { render } from './template.js';
@@ -198,6 +198,16 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
 
   async list(filter?: { state?: CampaignState; limit?: number }): Promise<Campaign[]> {
     return this.outbox.listCampaigns(filter);
+  }
+
+  /** A campaign's rows in one state (e.g. the invalid ones, to list their reasons). */
+  async recipients(id: string, filter: ListFilter): Promise<RecipientRow[]> {
+    return this.outbox.listRecipients(id, filter);
+  }
+
+  /** Errors by code, throughput, spend, and the replies and opt-outs the campaign caused. */
+  async insights(id: string): Promise<CampaignInsights> {
+    return this.outbox.insights(id, new Date(this.clock.now()));
   }
 
   private async changeState(id: string, state: CampaignState): Promise<CampaignReport | undefined> {

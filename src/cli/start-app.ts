@@ -331,7 +331,13 @@ export async function startApp(options: StartOptions): Promise<App> {
       return c && c.username.startsWith('SK') ? { sid: c.username, secret: c.password } : undefined;
     }),
     insights: new InsightsService(gateway, store),
-    campaigns: new CampaignService(campaignEngine, policy, store, { from: defaults.defaultFrom, messagingServiceSid: defaults.messagingServiceSid, whatsappFrom: defaults.whatsappFrom }),
+    campaigns: new CampaignService(
+      campaignEngine,
+      policy,
+      store,
+      { from: defaults.defaultFrom, messagingServiceSid: defaults.messagingServiceSid, whatsappFrom: defaults.whatsappFrom, filesDir: env.TWILIO_MCP_FILES_DIR?.trim() || process.cwd() },
+      pipeline,
+    ),
     ivr: ivrService,
     voiceSandbox: new VoiceSandboxService(sandbox),
     verify: new VerifyService(gateway, pipeline, config.verifyServiceSid),

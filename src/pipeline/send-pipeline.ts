@@ -72,6 +72,17 @@ export class SendPipeline {
   }
 
   /**
+   * The guards that need no ledger (opt-outs, then lists, country, quiet hours) for a message
+   * that is not being sent now: a campaign's dry run judges each recipient with the same
+   * rules the send will meet. Throws the refusal's ToolFailure (extra.rule says which).
+   */
+  async check(message: PipelineMessage): Promise<void> {
+    const { store: openStore, policy, optOuts } = this.options;
+    await optOuts.refuseIfOptedOut(await openStore(), message);
+    await policy.prepareMessage(message, { now: this.now(), sendAt: message.sendAt });
+  }
+
+  /**
    * Runs a message through every guard and, when allowed, `dispatch` (the one Twilio call).
    * Refusals throw a ToolFailure before anything is reserved or sent.
    */

@@ -178,6 +178,14 @@ export class PolicyEngine {
     return this.policy.first_contact;
   }
 
+  /** The most messages the campaign called `name` may send, and where that limit is set; undefined: no campaign cap. */
+  campaignCap(name: string): { limit: number; setBy: string } | undefined {
+    const own = this.policy.campaign_caps[name];
+    if (own !== undefined) return { limit: own, setBy: `campaign_caps["${name}"] in the policy file` };
+    const all = this.policy.caps.messages_per_campaign;
+    return all === undefined ? undefined : { limit: all, setBy: 'caps.messages_per_campaign (TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN)' };
+  }
+
   get firstContactWithoutElicitation(): 'allow' | 'refuse' {
     return this.policy.first_contact_without_elicitation;
   }

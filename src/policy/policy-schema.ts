@@ -33,6 +33,8 @@ const CapsSchema = z
     messages_per_day: count.default(DEFAULT_CAPS.messages_per_day),
     calls_per_day: count.default(DEFAULT_CAPS.calls_per_day),
     spend_per_day_usd: usd.default(DEFAULT_CAPS.spend_per_day_usd),
+    /** The most messages one campaign may send (its eligible recipients); unset: only the caps above bound it. */
+    messages_per_campaign: count.optional(),
   })
   .strict();
 
@@ -82,6 +84,8 @@ export const PolicySchema = z
     opt_out_scope: z.enum(['account', 'sender']).default('account'),
     /** An SMS STOP also blocks calls (default false: a STOP is about texts; calls have their own do-not-call list). */
     calls_honor_sms_opt_outs: z.boolean().default(false),
+    /** A campaign's own cap by its name, winning over caps.messages_per_campaign (e.g. {"spring-sale": 5000}). */
+    campaign_caps: z.record(z.string().min(1).max(100), count).default({}),
     prices: PricesSchema.default({ sms_per_segment: {}, call_per_minute: {} }),
     audit: AuditSchema.default({ redact_bodies: true }),
   })
@@ -110,6 +114,8 @@ const EXPECTED: Record<string, string> = {
   'caps.messages_per_day': 'a whole number ≥ 0, e.g. 500',
   'caps.calls_per_day': 'a whole number ≥ 0, e.g. 100',
   'caps.spend_per_day_usd': 'US dollars ≥ 0, e.g. 20',
+  'caps.messages_per_campaign': 'a whole number ≥ 0, e.g. 10000',
+  campaign_caps: 'an object of campaign name → whole number, e.g. {"spring-sale": 5000}',
   quiet_hours: '{"start": "21:00", "end": "08:00"} or "21:00-08:00" (24-hour, recipient local time), or "off"',
   'quiet_hours.start': '24-hour HH:MM, e.g. "21:00"',
   'quiet_hours.end': '24-hour HH:MM different from start, e.g. "08:00" (a window may cross midnight)',
@@ -167,6 +173,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'TWILIO_MCP_MAX_MESSAGES_PER_HOUR', path: ['caps', 'messages_per_hour'], parse: number, expected: 'a whole number ≥ 0, e.g. 60' },
   { name: 'TWILIO_MCP_MAX_MESSAGES_PER_DAY', path: ['caps', 'messages_per_day'], parse: number, expected: 'a whole number ≥ 0, e.g. 500' },
   { name: 'TWILIO_MCP_MAX_CALLS_PER_DAY', path: ['caps', 'calls_per_day'], parse: number, expected: 'a whole number ≥ 0, e.g. 100' },
+  { name: 'TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN', path: ['caps', 'messages_per_campaign'], parse: number, expected: 'a whole number ≥ 0, e.g. 10000' },
   { name: 'TWILIO_MCP_MAX_SPEND_PER_DAY_USD', path: ['caps', 'spend_per_day_usd'], parse: number, expected: 'US dollars ≥ 0, e.g. 20' },
   { name: 'TWILIO_MCP_QUIET_HOURS', path: ['quiet_hours'], parse: quietHours, expected: '"HH:MM-HH:MM" (e.g. 21:00-08:00) or "off"' },
   { name: 'TWILIO_MCP_DUPLICATE_WINDOW_MINUTES', path: ['duplicate_window_minutes'], parse: number, expected: 'minutes from 0 (check off) to 1440, e.g. 10' },

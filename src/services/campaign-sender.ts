@@ -6,10 +6,27 @@
 import type { CampaignSend, CampaignSender } from '../campaigns/types.js';
 import type { TwilioGateway } from '../gateway/twilio-gateway.js';
 import { runInCallContext } from '../pipeline/call-context.js';
-import type { SendPipeline } from '../pipeline/send-pipeline.js';
+import type { PipelineMessage, SendPipeline } from '../pipeline/send-pipeline.js';
 
 const address = (m: CampaignSend) => (m.channel === 'whatsapp' && !m.to.startsWith('whatsapp:') ? `whatsapp:${m.to}` : m.to);
 const sender = (m: CampaignSend) => (m.channel === 'whatsapp' && m.from && !m.from.startsWith('whatsapp:') ? `whatsapp:${m.from}` : m.from);
+
+/** The message the pipeline judges for a campaign row (the same for a dry run and the send). */
+export function campaignMessage(m: CampaignSend, firstContactConfirmed: boolean): PipelineMessage {
+  return {
+    channel: m.channel,
+    to: address(m),
+    from: sender(m),
+    messagingServiceSid: m.messagingServiceSid,
+    body: m.body ?? (m.contentSid ? `${m.contentSid}:${JSON.stringify(m.contentVariables ?? {})}` : undefined),
+    // A later attempt follows a refusal that sent nothing (429, 5xx) or a reconciliation
+    // that found nothing: the duplicate rule would refuse it because of the earlier
+    // attempt's own reservation and lose the recipient. The engine's reconciliation is
+    // the guard against a second copy here.
+    allowDuplicate: (m.attempt ?? 1) > 1,
+    firstContactConfirmed,
+  };
+}
 
 /**
  * `firstContactConfirmed`: under first_contact "confirm", a campaign exists only once the
@@ -23,19 +40,7 @@ export function createCampaignSender(pipeline: SendPipeline, gateway: TwilioGate
       runInCallContext({ tool: 'campaign_send', args: { campaign: m.campaignId, row: m.row, to: m.to }, clientName: 'campaign-engine', sessionId: null }, async () => {
         const callback = await statusCallback();
         const outcome = await pipeline.sendMessage(
-          {
-            channel: m.channel,
-            to: address(m),
-            from: sender(m),
-            messagingServiceSid: m.messagingServiceSid,
-            body: m.body ?? (m.contentSid ? `${m.contentSid}:${JSON.stringify(m.contentVariables ?? {})}` : undefined),
-            // A later attempt follows a refusal that sent nothing (429, 5xx) or a reconciliation
-            // that found nothing: the duplicate rule would refuse it because of the earlier
-            // attempt's own reservation and lose the recipient. The engine's reconciliation is
-            // the guard against a second copy here.
-            allowDuplicate: (m.attempt ?? 1) > 1,
-            firstContactConfirmed: firstContactConfirmed(),
-          },
+          campaignMessage(m, firstContactConfirmed()),
           () =>
             gateway.createMessage({
               to: address(m),

@@ -18,6 +18,14 @@ const CampaignSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
+const Problems = z.array(z.object({ row: z.number(), to: z.string(), state: z.string(), reason: z.string() })).describe('Rows not sent as given (first 20)');
+const CampaignView = CampaignSchema.extend({
+  errors: z.array(z.object({ code: z.number().nullable(), count: z.number(), meaning: z.string(), next_step: z.string().optional() })),
+  throughput: z.object({ messages_per_second: z.number(), last_minute: z.number() }),
+  cost: z.object({ spent_usd: z.number(), remaining_estimate_usd: z.number().optional(), source: z.string() }),
+  replies: z.number().describe('Replies from recipients after their message'),
+  opt_outs: z.number().describe('Recipients who opted out after their message'),
+});
 const campaignId = z.string().regex(/^CP[0-9a-f]{32}$/, 'a campaign id: "CP" followed by 32 hex characters');
 
 const startCampaign = defineTool({
@@ -39,9 +47,17 @@ const startCampaign = defineTool({
     messaging_service_sid: messagingServiceSid().optional(),
     rate_per_second: z.number().min(0).max(10_000).optional().describe("Default: the sender's documented throughput"),
     wait_seconds: z.number().int().min(0).max(300).optional().describe('Wait this long, with progress notifications'),
+    dry_run: z.boolean().optional().describe('Judge every row (numbers, opt-outs, policy) and price it; sends and stores nothing'),
   }),
-  output: CampaignSchema.extend({
+  // A dry run has no campaign yet: the fields of a stored campaign are optional.
+  output: CampaignView.partial({ campaign_id: true, delivery: true, created_at: true, updated_at: true, errors: true, throughput: true, cost: true, replies: true, opt_outs: true }).extend({
+    dry_run: z.boolean().optional(),
+    rows: z.number().optional(),
+    would_send: z.number().optional(),
+    refused_by_rule: z.record(z.string(), z.number()).optional(),
+    campaign_cap: z.object({ limit: z.number(), set_by: z.string(), within: z.boolean() }).optional(),
     estimated_cost_usd: z.number(),
+    problems: Problems,
     preview: z.array(z.object({ to: z.string(), body: z.string() })),
     next_step: z.string(),
   }),
@@ -51,11 +67,11 @@ const startCampaign = defineTool({
 const getCampaign = defineTool({
   name: 'get_campaign',
   title: 'Campaign progress',
-  description: 'A campaign\'s counts per state, delivery from status callbacks, and any error. Free.',
+  description: "A campaign's counts per state, delivery, errors by code with their meaning, throughput, cost so far, and the replies and opt-outs it caused. Free.",
   kind: 'read',
   toolset: 'campaigns',
   input: z.object({ campaign_id: campaignId }),
-  output: CampaignSchema,
+  output: CampaignView,
   handle: (args, { services }) => services.campaigns.get(args.campaign_id),
 });
 
@@ -77,7 +93,7 @@ const controlCampaign = defineTool({
   kind: 'update',
   toolset: 'campaigns',
   input: z.object({ campaign_id: campaignId, action: z.enum(['pause', 'resume', 'cancel']) }),
-  output: CampaignSchema,
+  output: CampaignView,
   handle: (args, { services }) => services.campaigns.control(args),
 });
 

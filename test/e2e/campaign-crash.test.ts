@@ -36,6 +36,7 @@ function spawnServer() {
       TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
       TWILIO_MCP_API_BASE_URL: sandbox.baseUrl,
       TWILIO_MCP_DATA_DIR: join(dir, 'data'),
+      TWILIO_MCP_FILES_DIR: dir,
       TWILIO_MCP_QUIET_HOURS: 'off',
       TWILIO_MCP_MAX_MESSAGES_PER_HOUR: '100000',
       TWILIO_MCP_MAX_MESSAGES_PER_DAY: '100000',

@@ -3,11 +3,11 @@
  * is sent (invalid, duplicate, missing variable), each recipient through the send guards
  * (an opted-out one skipped), counted at the sandbox; pause and cancel; opt-outs in and out as CSV.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appPerTest, type InProcessServer } from '../helpers/in-process.js';
+import { appPerTest, quietWindowAround, type InProcessServer } from '../helpers/in-process.js';
 
 const start = appPerTest();
 const TOOLS = { toolsets: 'campaigns,messaging,inbox' };
@@ -71,7 +71,8 @@ describe('campaigns', () => {
     const refusing = await start({ TWILIO_MCP_FIRST_CONTACT: 'confirm' }, TOOLS);
     const refused = await refusing.callTool('start_campaign', { name: 'new people', template: 'Welcome!', rate_per_second: 0, recipients });
     expect(refused.isError).toBe(true);
-    expect(refused.json.error).toMatch(/Start campaign "new people" to 2 recipients/);
+    // The question gives the count after every check, the cost and a sample.
+    expect(refused.json.error).toMatch(/Start campaign "new people": 2 messages \(of 2 rows, after number, duplicate, opt-out and policy checks\), about \$0\.\d\d\?.*"Welcome!"/);
     expect((await refusing.callTool('list_campaigns', {})).json.campaigns).toEqual([]);
     expect(await refusing.sandboxMessagesTo('+14155550721')).toBe(0);
     await refusing.close();
@@ -85,8 +86,8 @@ describe('campaigns', () => {
   });
 
   it('imports opt-outs from a CRM CSV and exports the list', async () => {
-    const server = await start({}, TOOLS);
     const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-optouts-'));
+    const server = await start({ TWILIO_MCP_FILES_DIR: dir }, TOOLS);
     const input = join(dir, 'in.csv');
     writeFileSync(input, 'phone,channel,reason\n+14155550711,sms,"asked by email, 2026-11-30"\nnot-a-number,,\n+14155550712,,\n');
     const imported = await server.callTool('import_opt_outs', { path: input });
@@ -104,17 +105,130 @@ describe('campaigns', () => {
 
 describe('campaign files and paths', () => {
   it('a missing recipients file or opt-out file is a clear refusal, and export never overwrites a file', async () => {
-    const server = await start({}, TOOLS);
-    const missing = await server.callTool('start_campaign', { name: 'x', template: 'hi', recipients_file: '/nonexistent/list.csv' });
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-export-'));
+    const server = await start({ TWILIO_MCP_FILES_DIR: dir }, TOOLS);
+    const missing = await server.callTool('start_campaign', { name: 'x', template: 'hi', recipients_file: 'list.csv' });
     expect(missing.isError).toBe(true);
     expect(missing.json.error).toMatch(/not a file this server can read/);
     expect((await server.callTool('import_opt_outs', { path: '+0811' })).json.error).toMatch(/not a file this server can read/);
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-export-'));
     const existing = join(dir, 'keep.csv');
     writeFileSync(existing, 'precious');
     const refused = await server.callTool('export_opt_outs', { path: existing });
     expect(refused.json.error).toMatch(/exists already; it was not overwritten/);
     expect(readFileSync(existing, 'utf8')).toBe('precious');
     expect((await server.callTool('export_opt_outs', { path: join(dir, 'notes.txt') })).json.error).toMatch(/does not end in \.csv/);
+  });
+
+  it('files outside TWILIO_MCP_FILES_DIR are neither read nor written, through .. or a symlink', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-files-'));
+    const outside = mkdtempSync(join(tmpdir(), 'mcp-twilio-outside-'));
+    const secret = join(outside, 'secret.csv');
+    writeFileSync(secret, 'to,name\n+14155550731,Secret\n');
+    symlinkSync(secret, join(dir, 'link.csv'));
+    const server = await start({ TWILIO_MCP_FILES_DIR: dir }, TOOLS);
+    for (const path of [secret, '../' + secret.split('/').slice(-2).join('/'), 'link.csv']) {
+      const read = await server.callTool('start_campaign', { name: 'x', template: 'hi', recipients_file: path, rate_per_second: 0 });
+      expect(read.isError, path).toBe(true);
+      expect(read.json.error).toMatch(/outside the folder this server may read and write recipient lists in/);
+      expect((await server.callTool('import_opt_outs', { path })).json.error).toMatch(/outside the folder/);
+    }
+    const written = await server.callTool('export_opt_outs', { path: join(outside, 'out.csv') });
+    expect(written.json.error).toMatch(/outside the folder/);
+    expect(existsSync(join(outside, 'out.csv'))).toBe(false);
+    expect(await server.sandboxMessagesTo('+14155550731')).toBe(0);
+    expect((await server.callTool('list_campaigns', {})).json.campaigns).toEqual([]);
+    // Inside the folder, a relative name works.
+    writeFileSync(join(dir, 'ok.csv'), 'to,name\n+14155550732,Ok\n');
+    const ok = await server.callTool('start_campaign', { name: 'ok', template: 'hi {{name}}', recipients_file: 'ok.csv', rate_per_second: 0 });
+    expect(ok.isError, ok.text).toBe(false);
+    expect((await settledCampaign(server, ok.json.campaign_id)).counts).toMatchObject({ sent: 1 });
+  });
+});
+
+describe('campaign dry run, caps and insights', () => {
+  it('dry_run judges every row (numbers, duplicates, variables, opt-outs, deny list, quiet hours) and sends and stores nothing', async () => {
+    const server = await start({ TWILIO_MCP_DENY_NUMBERS: '+14155550745' }, TOOLS);
+    await server.callTool('add_opt_out', { recipient: '+14155550744', channel: 'sms' });
+    const recipients = [
+      { to: '+14155550741', variables: { name: 'Ada' } },
+      { to: '+1 415 555 0741', variables: { name: 'Ada twice' } },
+      { to: 'not a number', variables: { name: 'x' } },
+      { to: '+14155550743', variables: {} },
+      { to: '+14155550744', variables: { name: 'Opted' } },
+      { to: '+14155550745', variables: { name: 'Denied' } },
+      { to: '+14155550746', variables: { name: 'Grace' } },
+    ];
+    const dry = await server.callTool('start_campaign', { name: 'dry', template: 'Hi {{name}}', recipients, rate_per_second: 0, dry_run: true });
+    expect(dry.isError, dry.text).toBe(false);
+    expect(dry.json).toMatchObject({ dry_run: true, rows: 7, would_send: 2, counts: { pending: 2, duplicate: 1, invalid: 2, skipped_opt_out: 1, skipped_policy: 1 } });
+    expect(dry.json.refused_by_rule).toEqual({ opt_out: 1, deny_numbers: 1 });
+    expect(dry.json.problems.map((p: { row: number; state: string }) => [p.row, p.state])).toEqual([
+      [2, 'duplicate'],
+      [3, 'invalid'],
+      [4, 'invalid'],
+      [5, 'skipped_opt_out'],
+      [6, 'skipped_policy'],
+    ]);
+    expect(dry.json.problems[2].reason).toMatch(/name/);
+    expect(dry.json.estimated_cost_usd).toBeGreaterThan(0);
+    expect(dry.json.campaign_id).toBeUndefined();
+    for (const r of recipients) if (r.to.startsWith('+1415')) expect(await server.sandboxMessagesTo(r.to)).toBe(0);
+    expect((await server.callTool('list_campaigns', {})).json.campaigns).toEqual([]);
+  });
+
+  it('dry_run counts a recipient in quiet hours as held (sent later), not refused', async () => {
+    const server = await start({ TWILIO_MCP_QUIET_HOURS: quietWindowAround(new Date(), 'America/Los_Angeles') }, TOOLS);
+    const dry = await server.callTool('start_campaign', { name: 'night', template: 'Hello', recipients: [{ to: '+14155550751' }], dry_run: true });
+    expect(dry.json).toMatchObject({ would_send: 1, counts: { held: 1 } });
+    expect(await server.sandboxMessagesTo('+14155550751')).toBe(0);
+  });
+
+  it("an operator's per-campaign cap refuses a campaign that would send more, and sends nothing", async () => {
+    const server = await start({ TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN: '2' }, TOOLS);
+    const recipients = ['+14155550761', '+14155550762', '+14155550763'].map((to) => ({ to }));
+    const refused = await server.callTool('start_campaign', { name: 'too big', template: 'Hello', recipients, rate_per_second: 0 });
+    expect(refused.isError).toBe(true);
+    expect(refused.json).toMatchObject({ rule: 'campaign_cap', would_send: 3, limit: 2 });
+    for (const r of recipients) expect(await server.sandboxMessagesTo(r.to)).toBe(0);
+    expect((await server.callTool('list_campaigns', {})).json.campaigns).toEqual([]);
+    // Invalid and duplicate rows do not count against it.
+    const fits = await server.callTool('start_campaign', { name: 'fits', template: 'Hello', rate_per_second: 0, recipients: [...recipients.slice(0, 2), { to: '+14155550761' }, { to: 'nope' }] });
+    expect(fits.isError, fits.text).toBe(false);
+    expect((await settledCampaign(server, fits.json.campaign_id)).counts).toMatchObject({ sent: 2 });
+  });
+
+  it('a campaign named in campaign_caps gets its own cap', async () => {
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'mcp-twilio-policy-')), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ campaign_caps: { pilot: 1 } }));
+    const server = await start({}, { ...TOOLS, policyFile });
+    const recipients = [{ to: '+14155550771' }, { to: '+14155550772' }];
+    const refused = await server.callTool('start_campaign', { name: 'pilot', template: 'Hello', recipients, rate_per_second: 0 });
+    expect(refused.json).toMatchObject({ rule: 'campaign_cap', limit: 1 });
+    expect(refused.json.error).toMatch(/campaign_caps\["pilot"\]/);
+    const other = await server.callTool('start_campaign', { name: 'other', template: 'Hello', recipients, rate_per_second: 0 });
+    expect(other.isError, other.text).toBe(false);
+  });
+
+  it('get_campaign gives errors by code with their meaning, throughput, spend, and the replies and opt-outs the campaign caused', async () => {
+    const server = await start({}, TOOLS);
+    const started = await server.callTool('start_campaign', {
+      name: 'effects',
+      template: 'Sale today',
+      rate_per_second: 0,
+      // Twilio's magic numbers: +15005550001 is refused as an invalid number (21211).
+      recipients: [{ to: '+14155550781' }, { to: '+14155550782' }, { to: '+14155550783' }, { to: '+15005550001' }],
+    });
+    expect(started.isError, started.text).toBe(false);
+    const done = await settledCampaign(server, started.json.campaign_id);
+    expect(done.counts).toMatchObject({ sent: 3, failed_send: 1 });
+    expect(done.errors).toEqual([expect.objectContaining({ code: 21211, count: 1, meaning: expect.stringMatching(/\w/) })]);
+    expect(done.cost.spent_usd).toBeGreaterThan(0);
+    expect(done.throughput).toMatchObject({ last_minute: 3 });
+    expect(done).toMatchObject({ replies: 0, opt_outs: 0 });
+    const to = '+15005550006';
+    await server.callTool('simulate_inbound_message', { from: '+14155550781', to, body: 'Which store?' });
+    await server.callTool('simulate_inbound_message', { from: '+14155550782', to, body: 'STOP' });
+    const after = (await server.callTool('get_campaign', { campaign_id: started.json.campaign_id })).json;
+    expect(after).toMatchObject({ replies: 2, opt_outs: 1 });
   });
 });
