@@ -301,7 +301,7 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     const settlement: Settlement =
       item.kind === 'reconcile'
         ? { state: 'outcome_unknown', nextAttemptAt: now, error: item.row.error ?? 'reconciliation interrupted' }
-        : { state: 'pending', nextAttemptAt: now, error: item.row.error };
+        : { state: 'pending', nextAttemptAt: now, error: item.row.error, notAnAttempt: true };
     await this.outbox.settle(item.row, this.pid, settlement, now);
   }
 
@@ -348,7 +348,7 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     const now = () => new Date(this.clock.now());
     if (!campaign || campaign.state !== 'running') {
       // Paused or canceled since the claim: nothing went out.
-      const settlement: Settlement = campaign?.state === 'canceled' ? { state: 'canceled', error: 'campaign canceled' } : { state: 'pending', nextAttemptAt: now() };
+      const settlement: Settlement = campaign?.state === 'canceled' ? { state: 'canceled', error: 'campaign canceled' } : { state: 'pending', nextAttemptAt: now(), notAnAttempt: true };
       await this.outbox.settle(row, this.pid, settlement, now());
       return;
     }
@@ -391,13 +391,13 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     if (rule === 'quiet_hours') {
       // Held, never skipped: the person gets it when their morning comes.
       const resumes = dateFrom(failure.extra?.resumes_at) ?? at(3_600_000);
-      return { state: 'held', nextAttemptAt: resumes, error: failure.message };
+      return { state: 'held', nextAttemptAt: resumes, error: failure.message, notAnAttempt: true };
     }
     if (rule === 'caps') {
       // A cap resets at a known time; the rest of the campaign waits for it too.
       const resets = dateFrom(failure.extra?.resets_at) ?? at(3_600_000);
       await this.outbox.setCampaignResumeAt(campaign.id, resets);
-      return { state: 'held', nextAttemptAt: resets, error: failure.message };
+      return { state: 'held', nextAttemptAt: resets, error: failure.message, notAnAttempt: true };
     }
     if (rule) return { state: 'skipped_policy', error: `${rule}: ${failure.message}` };
 

@@ -112,7 +112,12 @@ export interface RecipientRow {
 /** What a worker decided about a row it holds (state sending, or outcome_unknown it reconciles). */
 export type Settlement =
   | { state: 'sent'; messageSid: string }
-  | { state: 'pending' | 'held'; nextAttemptAt: Date; error?: string | null; errorCode?: number | null }
+  /**
+   * notAnAttempt: nothing was tried (a quiet-hours or cap hold, a claim given back, a pause
+   * since the claim), so the claim's attempt is taken back: attempts count sends tried, and
+   * a recipient held for many nights still gets every retry it is owed.
+   */
+  | { state: 'pending' | 'held'; nextAttemptAt: Date; error?: string | null; errorCode?: number | null; notAnAttempt?: boolean }
   | { state: 'outcome_unknown'; nextAttemptAt: Date; error: string; errorCode?: number | null }
   | { state: 'failed_send' | 'skipped_opt_out' | 'skipped_policy' | 'canceled'; error: string; errorCode?: number | null };
 

@@ -159,6 +159,7 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
         LIMIT @n)
       RETURNING *`),
     settle: settling.prepare(`UPDATE campaign_recipients SET state = @state, message_sid = COALESCE(@sid, message_sid), next_attempt_at = @next,
+        attempts = MAX(0, attempts - @undo),
         error = @error, error_code = @code, owner_pid = NULL, updated_at = @now
       WHERE campaign_id = @campaignId AND row_number = @row AND owner_pid = @pid AND state IN ('sending', 'outcome_unknown')`),
     ownerPids: db.prepare("SELECT DISTINCT owner_pid FROM campaign_recipients WHERE state IN ('sending', 'outcome_unknown') AND owner_pid IS NOT NULL").pluck(),
@@ -360,6 +361,7 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
           next: 'nextAttemptAt' in outcome ? iso(outcome.nextAttemptAt) : null,
           error: outcome.state === 'sent' ? null : (outcome.error ?? null),
           code: outcome.state === 'sent' ? null : (outcome.errorCode ?? null),
+          undo: 'notAnAttempt' in outcome && outcome.notAnAttempt ? 1 : 0,
           now: iso(now),
         }).changes > 0
       );

@@ -110,6 +110,8 @@ describe('campaign engine', () => {
     const held = await outbox.getRecipient({ campaignId: created.id, row: 1 });
     expect(held?.state).toBe('held');
     expect(held?.nextAttemptAt?.toISOString()).toBe(resumesAt.toISOString());
+    // A hold tried nothing: it does not use up one of the recipient's attempts.
+    expect(held?.attempts).toBe(0);
     await clock.advance(3 * 3_600_000 - 60_000);
     expect((await outbox.getRecipient({ campaignId: created.id, row: 1 }))?.state).toBe('held');
     expect(sender.delivered).toHaveLength(1);
