@@ -253,7 +253,7 @@ async function main() {
   const throughput = await measureThroughput(SERVER, THROUGHPUT);
   log('ConversationRelay: 200 turns each way on a live socket …');
   const relay = await measureRelay(200);
-  log('campaigns: 10,000 recipients clean, 2,000 with faults, 100,000 imported …');
+  log('campaigns: 10,000 recipients clean, 10,000 with faults, 100,000 imported …');
   const campaigns = await measureCampaigns();
   clearTimeout(watchdog);
   process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns })}\n`);

@@ -1,8 +1,8 @@
 /**
  * Bulk campaigns end to end through the real server over stdio, against a sandbox the bench
  * starts: 10,000 recipients from a CSV with the rate limit off, timed from start_campaign to
- * completion (every message created at the sandbox, counted there); 2,000 with a fault
- * mix (its retries wait out Retry-After and backoff); the sandbox's raw create rate from a plain keep-alive loop (the baseline); and the
+ * completion (every message created at the sandbox, counted there); 10,000 with a fault
+ * mix (10% 429 with Retry-After 1 s, 2% 5xx, 1% resets after the create); the sandbox's raw create rate from a plain keep-alive loop (the baseline); and the
  * server's peak RSS after importing 10,000 and 100,000 recipients (memory flat in the list).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ async function runCampaign(session, file, total, rate = 0) {
   for (;;) {
     const got = await call(session, 'get_campaign', { campaign_id: campaign.campaign_id });
     if (got.state === 'completed') return { seconds: (performance.now() - started) / 1000, counts: got.counts };
-    if (performance.now() - started > 150_000) throw new Error(`campaign bench: not done after 150 s: ${JSON.stringify(got.counts)}`);
+    if (performance.now() - started > 300_000) throw new Error(`campaign bench: not done after 300 s: ${JSON.stringify(got.counts)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -88,7 +88,7 @@ async function rawRate(sandbox, total) {
   return total / ((performance.now() - started) / 1000);
 }
 
-export async function measureCampaigns({ recipients = 10_000, faulted = 2_000, large = 100_000 } = {}) {
+export async function measureCampaigns({ recipients = 10_000, faulted = 10_000, large = 100_000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-campaign-'));
   const timing = { sendingMs: 600_000, sentMs: 600_000, deliveredMs: 600_000 };
   try {
@@ -107,10 +107,11 @@ export async function measureCampaigns({ recipients = 10_000, faulted = 2_000, l
     } finally {
       await clean.close();
     }
+    // Retry-After 1 s (Twilio's header has whole seconds): this run measures waiting as told,
+    // so its rate is bounded by the waits, not by the engine; its targets are 0 and 0.
     const faulty = await startSandbox({ timing, chaos: { rate429: 0.1, rate5xx: 0.02, rateResetAfter: 0.01, retryAfterSeconds: 1, seed: 11 } });
     let faults;
     try {
-      // Fewer recipients: retries wait out Retry-After and backoff, which no machine speeds up.
       faults = await withServer(faulty, dir, (session) => runCampaign(session, csv(dir, faulted), faulted));
       const counts = [...faulty.messageCounts().values()];
       faults.recipients = faulted;
