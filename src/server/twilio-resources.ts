@@ -56,7 +56,8 @@ export function twilioResourceChanges(events: EventHub): SubscriptionSource {
   return {
     watch: (onChanged) =>
       events.subscribe((event) => {
-        if (event.kind === 'inbound_message') onChanged(INBOX_URI);
+        // A resync (events from other instances may have been missed): the inbox may have changed.
+        if (event.kind === 'inbound_message' || event.kind === 'resync') onChanged(INBOX_URI);
         else if (event.kind === 'message_status') onChanged(`twilio://messages/${event.sid}`);
         else onChanged(`twilio://calls/${event.sid}`);
       }),

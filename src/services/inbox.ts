@@ -136,7 +136,8 @@ export class InboxService {
         options.signal?.removeEventListener('abort', onAbort);
       };
       const unsubscribe = this.events.subscribe((event) => {
-        if (event.kind !== 'inbound_message' || event.from !== input.from) return;
+        // resync: events from other instances may have been missed; look at the store again.
+        if (event.kind !== 'resync' && (event.kind !== 'inbound_message' || event.from !== input.from)) return;
         const found = take();
         if (found) {
           finish();
