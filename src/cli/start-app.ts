@@ -161,7 +161,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     publicBaseUrl,
     authTokens,
     verifySignatures,
-    expects: (session) => relayService?.expects(session) ?? false,
+    expects: async (session) => (await relayService?.expects(session)) ?? false,
     connected: (session, socket) => relayService?.connected(session, socket),
   });
   const ownListener = lazy(async () => {

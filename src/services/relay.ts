@@ -48,6 +48,10 @@ interface LiveSession {
   sessionId: string;
   callSid: string | null;
   socket: WebSocket | null;
+  /** The instance whose receiver holds Twilio's socket, when it is not this one (see attachCluster). */
+  remote: string | null;
+  /** Frames to the remote socket go out one after another, in order. */
+  outChain: Promise<void>;
   queue: CallerTurn[];
   waiters: Array<(turn: CallerTurn | undefined) => void>;
   ended: string | null;
@@ -66,9 +70,22 @@ export interface StartConversationInput {
   dtmf_detection?: boolean;
 }
 
+/** The part of the cluster channel (store/postgres/pg-notify.ts) the relay needs. */
+export interface RelayLink {
+  publish(topic: string, payload: unknown): Promise<void>;
+  subscribe(topic: string, listener: (payload: unknown, from: string) => void): () => void;
+}
+
+const FRAME_TOPIC = 'relay_frame';
+const CLOSED_TOPIC = 'relay_closed';
+const OUT_TOPIC = 'relay_out';
+
 export class RelayService {
   private readonly sessions = new Map<string, LiveSession>();
   private readonly byCall = new Map<string, LiveSession>();
+  /** Sockets this instance holds for sessions another instance owns (the agent talks there). */
+  private readonly proxies = new Map<string, { socket: WebSocket; chain: Promise<void> }>();
+  private link: RelayLink | undefined;
 
   constructor(
     private readonly store: () => Promise<Store>,
@@ -79,11 +96,68 @@ export class RelayService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** For the socket upgrader: a session this server opened and nobody has connected to yet. */
-  expects = (sessionId: string): boolean => {
+  /**
+   * For the socket upgrader: a session this server opened and nobody has connected to yet
+   * or, with several instances (attachCluster), an open session another instance opened:
+   * a load balancer may send Twilio's socket to any instance.
+   */
+  expects = async (sessionId: string): Promise<boolean> => {
     const live = this.sessions.get(sessionId);
-    return live !== undefined && live.socket === null && live.ended === null;
+    if (live) return live.socket === null && live.remote === null && live.ended === null;
+    if (!this.link || this.proxies.has(sessionId)) return false;
+    const session = await (await this.store()).getRelaySession(sessionId);
+    return session !== undefined && session.endedAt === null;
   };
+
+  /**
+   * Joins the relay services of every instance on one database. The instance that started
+   * a conversation owns it (queue, timers, the agent's tools); the instance Twilio's socket
+   * reached forwards every frame to it and sends what it says back, over the link, in order.
+   */
+  attachCluster(link: RelayLink): () => void {
+    this.link = link;
+    const offs = [
+      link.subscribe(FRAME_TOPIC, (payload, from) => {
+        const p = payload as { sessionId?: unknown; text?: unknown };
+        const live = typeof p.sessionId === 'string' ? this.sessions.get(p.sessionId) : undefined;
+        if (!live || typeof p.text !== 'string') return;
+        live.remote = from;
+        const text = p.text;
+        live.outChain = live.outChain.then(() => this.onFrame(live, text)).catch((error: unknown) => log.warn(`relay frame on ${live.callSid ?? live.sessionId}: ${error instanceof Error ? error.message : String(error)}`));
+      }),
+      link.subscribe(CLOSED_TOPIC, (payload) => {
+        const p = payload as { sessionId?: unknown };
+        const live = typeof p.sessionId === 'string' ? this.sessions.get(p.sessionId) : undefined;
+        if (live) live.outChain = live.outChain.then(() => this.finish(live, live.agentEnded ? 'agent_ended' : 'caller_hung_up'));
+      }),
+      link.subscribe(OUT_TOPIC, (payload) => {
+        const p = payload as { sessionId?: unknown; frames?: unknown };
+        const proxy = typeof p.sessionId === 'string' ? this.proxies.get(p.sessionId) : undefined;
+        if (!proxy || !Array.isArray(p.frames)) return;
+        for (const frame of p.frames) if (proxy.socket.readyState === proxy.socket.OPEN) proxy.socket.send(JSON.stringify(frame));
+      }),
+    ];
+    return () => {
+      for (const off of offs) off();
+      this.link = undefined;
+    };
+  }
+
+  /** Twilio's socket for a session another instance owns: frames there, its answers here. */
+  private proxy(sessionId: string, socket: WebSocket, link: RelayLink): void {
+    const proxy = { socket, chain: Promise.resolve() };
+    this.proxies.set(sessionId, proxy);
+    const forward = (topic: string, payload: unknown) => {
+      // Awaited one after another: the owner sees the frames in the order the caller made them.
+      proxy.chain = proxy.chain.then(() => link.publish(topic, payload)).catch((error: unknown) => log.warn(`relay ${sessionId}: could not reach the owning instance (${error instanceof Error ? error.message : String(error)})`));
+    };
+    socket.on('message', (data, isBinary) => forward(FRAME_TOPIC, { sessionId, text: isBinary ? '' : data.toString() }));
+    socket.on('close', () => {
+      this.proxies.delete(sessionId);
+      forward(CLOSED_TOPIC, { sessionId });
+    });
+    socket.on('error', (error) => log.warn(`relay socket ${sessionId}: ${error.message}`));
+  }
 
   private async record(sessionId: string, entry: Omit<TranscriptEntry, 'at'>): Promise<void> {
     try {
@@ -93,8 +167,18 @@ export class RelayService {
     }
   }
 
-  private send(live: LiveSession, frame: RelayOutbound): void {
-    if (live.socket && live.socket.readyState === live.socket.OPEN) live.socket.send(JSON.stringify(frame));
+  private send(live: LiveSession, ...frames: RelayOutbound[]): void {
+    if (live.socket) {
+      for (const frame of frames) if (live.socket.readyState === live.socket.OPEN) live.socket.send(JSON.stringify(frame));
+      return;
+    }
+    const link = this.link;
+    if (live.remote && link) {
+      // One notification for the frames of one answer, in order after the ones before.
+      live.outChain = live.outChain
+        .then(() => link.publish(OUT_TOPIC, { sessionId: live.sessionId, frames }))
+        .catch((error: unknown) => log.warn(`relay ${live.sessionId}: could not reach the instance holding the call (${error instanceof Error ? error.message : String(error)})`));
+    }
   }
 
   private push(live: LiveSession, turn: CallerTurn): void {
@@ -118,8 +202,7 @@ export class RelayService {
     }, this.config.fillerAfterMs);
     const giveUp = setTimeout(() => {
       if (live.ended) return;
-      this.send(live, relayText(this.config.giveUpText, { interruptible: false }));
-      this.send(live, relayEnd({ reason: 'agent_timeout' }));
+      this.send(live, relayText(this.config.giveUpText, { interruptible: false }), relayEnd({ reason: 'agent_timeout' }));
       void this.record(live.sessionId, { speaker: 'server', kind: 'said', text: this.config.giveUpText });
       void this.finish(live, 'timed_out');
     }, this.config.giveUpAfterMs);
@@ -146,7 +229,8 @@ export class RelayService {
   connected = (sessionId: string, socket: WebSocket): void => {
     const live = this.sessions.get(sessionId);
     if (!live) {
-      socket.close(1008, 'unknown session');
+      if (this.link) this.proxy(sessionId, socket, this.link);
+      else socket.close(1008, 'unknown session');
       return;
     }
     live.socket = socket;
@@ -225,7 +309,7 @@ export class RelayService {
     if (issues.length > 0) {
       throw new ToolFailure({ message: `The conversation could not be set up: ${issues.map((i) => i.message).join('; ')}.`, nextStep: 'Check voice and language.' });
     }
-    const live: LiveSession = { sessionId, callSid: null, socket: null, queue: [], waiters: [], ended: null, agentEnded: false, timers: [] };
+    const live: LiveSession = { sessionId, callSid: null, socket: null, remote: null, outChain: Promise.resolve(), queue: [], waiters: [], ended: null, agentEnded: false, timers: [] };
     this.sessions.set(sessionId, live);
     const store = await this.store();
     store.openRelaySession({ sessionId, to: input.to, purpose: input.purpose, startedAt: this.now() });
@@ -294,16 +378,17 @@ export class RelayService {
     if (!live || live.ended) {
       throw new ToolFailure({ message: `${input.call_sid} is not a live conversation${live?.ended ? ` (it ended: ${live.ended})` : ''}.`, nextStep: 'get_call shows how it went.' });
     }
-    if (!live.socket) throw new ToolFailure({ message: 'The call has not connected yet.', nextStep: 'Call wait_for_caller first: it returns once the caller speaks.' });
+    if (!live.socket && !live.remote) throw new ToolFailure({ message: 'The call has not connected yet.', nextStep: 'Call wait_for_caller first: it returns once the caller speaks.' });
     this.clearTimers(live);
     // Streamed word by word, as a model would: the caller hears it at once and can interrupt.
     const tokens = input.text.match(/\S+\s*/g) ?? [input.text];
-    tokens.forEach((token, i) => this.send(live, relayText(token, { last: i === tokens.length - 1, interruptible: input.interruptible ?? true })));
-    await this.record(live.sessionId, { speaker: 'agent', kind: 'said', text: input.text });
+    const frames = tokens.map((token, i) => relayText(token, { last: i === tokens.length - 1, interruptible: input.interruptible ?? true }));
     if (input.end_call) {
       live.agentEnded = true;
-      this.send(live, relayEnd({ reason: 'agent_ended' }));
+      frames.push(relayEnd({ reason: 'agent_ended' }));
     }
+    this.send(live, ...frames);
+    await this.record(live.sessionId, { speaker: 'agent', kind: 'said', text: input.text });
     return { call_sid: input.call_sid, said: input.text, ended: input.end_call === true };
   }
 
@@ -312,5 +397,6 @@ export class RelayService {
       this.clearTimers(live);
       live.socket?.close(1001, 'server stopping');
     }
+    for (const proxy of this.proxies.values()) proxy.socket.close(1001, 'server stopping');
   }
 }

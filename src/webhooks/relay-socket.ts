@@ -21,8 +21,8 @@ export interface RelaySocketOptions {
   publicBaseUrl: () => string | undefined;
   authTokens: () => Promise<string[]>;
   verifySignatures: boolean;
-  /** Whether `session` is one this server opened and still expects. */
-  expects(session: string): boolean;
+  /** Whether `session` is one this server (or, with several instances, any of them) opened and still expects. */
+  expects(session: string): boolean | Promise<boolean>;
   /** The socket of an accepted session. */
   connected(session: string, socket: WebSocket): void;
 }
@@ -50,8 +50,12 @@ export function createRelayUpgrader(options: RelaySocketOptions): (req: Incoming
     const path = url.split('?')[0]!;
     if (!path.startsWith(RELAY_PATH)) return false;
     const session = path.slice(RELAY_PATH.length);
-    if (!SESSION.test(session) || !options.expects(session)) return refuse(socket, 404, 'Not Found');
+    if (!SESSION.test(session)) return refuse(socket, 404, 'Not Found');
     void (async () => {
+      if (!(await options.expects(session))) {
+        refuse(socket, 404, 'Not Found');
+        return;
+      }
       if (options.verifySignatures) {
         const base = options.publicBaseUrl()?.replace(/\/+$/, '');
         const signature = req.headers['x-twilio-signature'];
