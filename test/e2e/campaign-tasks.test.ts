@@ -17,6 +17,9 @@ import {
   TaskStatusNotificationSchema,
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { pollUntil, SERVER_ENTRY, serverEnv } from '../helpers/server-process.js';
@@ -171,6 +174,27 @@ describe('campaigns as tasks (2025-11-25)', () => {
     } finally {
       await client.close();
     }
+  }, 60_000);
+
+  it('the task outlives the connection and the process: a new server on the same data directory answers for it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-tasks-restart-'));
+    const people = numbers(607, 6);
+    const first = await connectV1(TASKS_CAPABILITY, { TWILIO_MCP_DATA_DIR: dataDir });
+    let taskId: string;
+    try {
+      taskId = (await startAsTask(first, { name: 'durable', template: 'Hi', recipients: people.map((to) => ({ to })), rate_per_second: 2 })).task.taskId;
+    } finally {
+      await first.close(); // the server process ends with its stdin
+    }
+    const second = await connectV1(TASKS_CAPABILITY, { TWILIO_MCP_DATA_DIR: dataDir });
+    try {
+      const result = await second.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
+      expect(structured(result)).toMatchObject({ campaign_id: taskId, state: 'completed', counts: { sent: 6 } });
+      expect((await second.experimental.tasks.getTask(taskId)).status).toBe('completed');
+      for (const to of people) expect(sandbox.messageCounts().get(to) ?? 0, to).toBe(1);
+    } finally {
+      await second.close();
+    }
   });
 
   it('a refusal before any campaign exists is a failed task whose result is the refusal; nothing is sent', async () => {
@@ -266,5 +290,5 @@ describe('campaigns as tasks (2025-11-25)', () => {
       await modern.close();
     }
     await pollUntil(async () => (received(numbers(606, 3)) === 3 ? true : undefined));
-  });
+  }, 60_000);
 });
