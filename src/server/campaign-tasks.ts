@@ -18,7 +18,10 @@
  *
  * A call without `params.task`, a client without the capability, or a 2026-07-28 connection
  * (tasks left the core protocol there; the SDK strips `capabilities.tasks` and
- * `execution` from what such clients see) gets today's behaviour, unchanged.
+ * `execution` from what such clients see) gets today's behaviour, unchanged. Stateless HTTP
+ * serves each 2025-era request on a fresh instance that never saw the client's initialize:
+ * there the request's own `params.task` decides (the campaigns are on disk, so every task
+ * method works per request too; status notifications have no channel there and stop).
  *
  * Why the tools/call handler is wrapped rather than the tool: the v2 SDK (2.4.0) has the task
  * wire vocabulary but no task runtime. A tool callback never sees `params.task`, and the
@@ -71,7 +74,7 @@ const MAX_LISTED = 1000;
 /** Status/progress notifications: at most this many watched tasks per connection, for at most this long each. */
 const MAX_WATCHED = 20;
 const WATCH_MS = 24 * 3600_000;
-/** Refusals before any campaign existed are kept (in memory, per connection) this long, this many. */
+/** Refusals before any campaign existed are kept (in memory, per process) this long, this many. */
 const REFUSAL_TTL_MS = 3600_000;
 const MAX_REFUSALS = 100;
 const IMMEDIATE_RESPONSE_KEY = 'io.modelcontextprotocol/model-immediate-response';
@@ -94,6 +97,12 @@ interface Refusal {
 }
 
 type StoredHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>;
+
+/**
+ * Shared by every McpServer of this process (one per HTTP session, or per request when
+ * stateless), like the campaigns themselves: a refusal's id is a random UUID.
+ */
+const refusals = new Map<string, Refusal>();
 
 const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
 const ACTIVE_ROWS = ['pending', 'held', 'sending', 'outcome_unknown'];
@@ -196,13 +205,27 @@ export function installCampaignTasks(server: McpServer, services: Services, star
     return false;
   }
 
-  const refusals = new Map<string, Refusal>();
   const watched = new Set<string>();
 
-  /** Tasks only on a 2025-11-25 connection whose client declared them. */
-  const tasksNegotiated = () => protocol.getNegotiatedProtocolVersion() === TASKS_REVISION && Boolean(protocol.getClientCapabilities()?.tasks);
+  /**
+   * 'tasks': a 2025-11-25 connection (stdio, an HTTP session). 'per-request': a 2025-era
+   * instance serving one HTTP request (--stateless) that never saw the initialize, so the
+   * client's capabilities cannot be known. 'none': 2026-07-28 (or an older revision).
+   */
+  const era = (): 'tasks' | 'per-request' | 'none' => {
+    const version = protocol.getNegotiatedProtocolVersion();
+    return version === TASKS_REVISION ? 'tasks' : version === undefined ? 'per-request' : 'none';
+  };
+  /**
+   * A task when the client declared the capability; per request (stateless HTTP), where its
+   * declaration is out of reach, the request's own params.task is the client's word.
+   */
+  const tasksNegotiated = () => {
+    const current = era();
+    return current === 'per-request' || (current === 'tasks' && Boolean(protocol.getClientCapabilities()?.tasks));
+  };
   const assertTasksEra = (method: string) => {
-    if (protocol.getNegotiatedProtocolVersion() !== TASKS_REVISION) throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `${method} is not available on this protocol revision`);
+    if (era() === 'none') throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `${method} is not available on this protocol revision`);
   };
 
   const refusal = (taskId: string): Refusal | undefined => {

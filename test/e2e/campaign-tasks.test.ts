@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CallToolResultSchema,
   CreateTaskResultSchema,
@@ -22,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
-import { pollUntil, SERVER_ENTRY, serverEnv } from '../helpers/server-process.js';
+import { pollUntil, SERVER_ENTRY, serverEnv, startHttpServer } from '../helpers/server-process.js';
 
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 const TASKS_CAPABILITY = { tasks: { list: {}, cancel: {} } };
@@ -246,6 +247,32 @@ describe('campaigns as tasks (2025-11-25)', () => {
       expect(received(people)).toBe(2);
     } finally {
       await accepting.close();
+    }
+  });
+
+  it.each([
+    { mode: 'sessions', args: [] as string[], block: 608 },
+    { mode: '--stateless', args: ['--stateless'], block: 609 },
+  ])('over Streamable HTTP ($mode) the same task flow works, each request on its own if need be', async ({ args, block }) => {
+    const server = await startHttpServer({ env: env(), args: ['--toolsets', 'campaigns', ...args] });
+    const client = new V1Client({ name: 'tasks-e2e-http', version: '1.0.0' }, { capabilities: TASKS_CAPABILITY });
+    try {
+      await client.connect(new V1HttpTransport(new URL(server.url)));
+      expect(client.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
+      const people = numbers(block, 3);
+      const created = await startAsTask(client, { name: 'http', template: 'Hi', recipients: people.map((to) => ({ to })), rate_per_second: 2 });
+      expect(created.task.status).toBe('working');
+      const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+      expect(structured(result)).toMatchObject({ state: 'completed', counts: { sent: 3 } });
+      expect((await client.experimental.tasks.getTask(created.task.taskId)).status).toBe('completed');
+      const refused = await startAsTask(client, { name: 'no template', recipients: [{ to: people[0]! }] });
+      expect((await client.experimental.tasks.getTask(refused.task.taskId)).status).toBe('failed');
+      const { tasks } = await client.experimental.tasks.listTasks();
+      expect(tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining([created.task.taskId, refused.task.taskId]));
+      for (const to of people) expect(sandbox.messageCounts().get(to) ?? 0, to).toBe(1);
+    } finally {
+      await client.close();
+      await server.stop();
     }
   });
 
