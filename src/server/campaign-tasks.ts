@@ -92,6 +92,8 @@ interface CampaignView {
 /** A task-augmented start_campaign refused before any campaign existed: failed at once. */
 interface Refusal {
   task: Task;
+  /** The session it was refused in: only that session sees it (stdio and stateless HTTP have none). */
+  sessionId: string | undefined;
   result: CallToolResult;
   expiresAt: number;
 }
@@ -99,8 +101,8 @@ interface Refusal {
 type StoredHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>;
 
 /**
- * Shared by every McpServer of this process (one per HTTP session, or per request when
- * stateless), like the campaigns themselves: a refusal's id is a random UUID.
+ * Kept per process, not per McpServer: stateless HTTP serves each request on a new one.
+ * Bound to the session it happened in (a refusal's text can quote the message and a number).
  */
 const refusals = new Map<string, Refusal>();
 
@@ -228,10 +230,10 @@ export function installCampaignTasks(server: McpServer, services: Services, star
     if (era() === 'none') throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `${method} is not available on this protocol revision`);
   };
 
-  const refusal = (taskId: string): Refusal | undefined => {
+  const refusal = (taskId: string, sessionId: string | undefined): Refusal | undefined => {
     const found = refusals.get(taskId);
     if (found && found.expiresAt <= Date.now()) refusals.delete(taskId);
-    return found && found.expiresAt > Date.now() ? found : undefined;
+    return found && found.expiresAt > Date.now() && found.sessionId === sessionId ? found : undefined;
   };
 
   /** The campaign behind a task id, or the JSON-RPC error the spec names for an unknown id. */
@@ -312,7 +314,7 @@ export function installCampaignTasks(server: McpServer, services: Services, star
     const ttl = Math.min(taskParam.data.ttl ?? REFUSAL_TTL_MS, REFUSAL_TTL_MS);
     const failed: Task = { taskId: randomUUID(), status: 'failed', statusMessage: failureMessage(result as CallToolResult), createdAt: now, lastUpdatedAt: now, ttl, pollInterval: POLL_INTERVAL_MS };
     if (refusals.size >= MAX_REFUSALS) refusals.delete(refusals.keys().next().value!);
-    refusals.set(failed.taskId, { task: failed, result: result as CallToolResult, expiresAt: Date.now() + ttl });
+    refusals.set(failed.taskId, { task: failed, sessionId: ctx.sessionId, result: result as CallToolResult, expiresAt: Date.now() + ttl });
     return { task: failed, _meta: { [IMMEDIATE_RESPONSE_KEY]: textOf(result as CallToolResult) } };
   };
 
@@ -326,15 +328,15 @@ export function installCampaignTasks(server: McpServer, services: Services, star
     return startAsTask(request, ctx, params.task);
   });
 
-  protocol.setRequestHandler('tasks/get', { params: TaskIdParams }, async ({ taskId }) => {
+  protocol.setRequestHandler('tasks/get', { params: TaskIdParams }, async ({ taskId }, ctx) => {
     assertTasksEra('tasks/get');
-    const refused = refusal(taskId);
+    const refused = refusal(taskId, ctx.sessionId);
     return refused ? { ...refused.task } : campaignTask(await campaignView(taskId));
   });
 
   protocol.setRequestHandler('tasks/result', { params: TaskIdParams }, async ({ taskId }, ctx) => {
     assertTasksEra('tasks/result');
-    const refused = refusal(taskId);
+    const refused = refusal(taskId, ctx.sessionId);
     if (refused) return { ...refused.result, _meta: { ...refused.result._meta, ...related(taskId) } };
     // Blocks until the campaign is terminal, as the spec requires, but not forever.
     const deadline = Date.now() + RESULT_WAIT_MS;
@@ -357,7 +359,7 @@ export function installCampaignTasks(server: McpServer, services: Services, star
     return { ...result, ...(taskStatusOf(view) === 'failed' && { isError: true }), _meta: related(taskId) };
   });
 
-  protocol.setRequestHandler('tasks/list', { params: ListParams }, async ({ cursor }) => {
+  protocol.setRequestHandler('tasks/list', { params: ListParams }, async ({ cursor }, ctx) => {
     assertTasksEra('tasks/list');
     let offset = 0;
     if (cursor !== undefined) {
@@ -365,7 +367,7 @@ export function installCampaignTasks(server: McpServer, services: Services, star
       if (!decoded) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor for tasks/list: pass back a nextCursor exactly as it was returned.');
       offset = Number(decoded[1]);
     }
-    const refused = [...refusals.keys()].map(refusal).filter((r): r is Refusal => r !== undefined).reverse().map((r) => r.task);
+    const refused = [...refusals.keys()].map((id) => refusal(id, ctx.sessionId)).filter((r): r is Refusal => r !== undefined).reverse().map((r) => r.task);
     const wanted = Math.min(offset + LIST_PAGE + 1, MAX_LISTED + 1);
     const { campaigns } = await services.campaigns.list({ limit: Math.max(0, wanted - refused.length) || 1 });
     const all: Array<Task | string> = [...refused, ...campaigns.map((c) => c.campaign_id)];
@@ -385,7 +387,7 @@ export function installCampaignTasks(server: McpServer, services: Services, star
 
   protocol.setRequestHandler('tasks/cancel', { params: TaskIdParams }, async ({ taskId }, ctx) => {
     assertTasksEra('tasks/cancel');
-    const refused = refusal(taskId);
+    const refused = refusal(taskId, ctx.sessionId);
     const current = refused?.task ?? campaignTask(await campaignView(taskId));
     if (TERMINAL.has(current.status)) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Cannot cancel task: already in terminal status '${current.status}'`);

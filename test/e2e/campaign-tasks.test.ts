@@ -270,6 +270,18 @@ describe('campaigns as tasks (2025-11-25)', () => {
       const { tasks } = await client.experimental.tasks.listTasks();
       expect(tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining([created.task.taskId, refused.task.taskId]));
       for (const to of people) expect(sandbox.messageCounts().get(to) ?? 0, to).toBe(1);
+      if (args.length === 0) {
+        // A refusal can quote the message and a number: another session does not see it.
+        const other = new V1Client({ name: 'tasks-e2e-http-2', version: '1.0.0' }, { capabilities: TASKS_CAPABILITY });
+        await other.connect(new V1HttpTransport(new URL(server.url)));
+        try {
+          expect(((await other.experimental.tasks.getTask(refused.task.taskId).catch((e: unknown) => e)) as McpError).code).toBe(-32602);
+          expect((await other.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining([created.task.taskId]));
+          expect((await other.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).not.toContain(refused.task.taskId);
+        } finally {
+          await other.close();
+        }
+      }
     } finally {
       await client.close();
       await server.stop();
