@@ -311,7 +311,8 @@ export function installCampaignTasks(server: McpServer, services: Services, star
     // Refused before a campaign existed (bad arguments, a guard, no confirmation): a task
     // that has failed already, whose result is exactly the refusal a plain call returns.
     const now = new Date().toISOString();
-    const ttl = Math.min(taskParam.data.ttl ?? REFUSAL_TTL_MS, REFUSAL_TTL_MS);
+    // Receivers may choose the ttl: the one asked for, between a minute and an hour.
+    const ttl = Math.min(Math.max(taskParam.data.ttl ?? REFUSAL_TTL_MS, 60_000), REFUSAL_TTL_MS);
     const failed: Task = { taskId: randomUUID(), status: 'failed', statusMessage: failureMessage(result as CallToolResult), createdAt: now, lastUpdatedAt: now, ttl, pollInterval: POLL_INTERVAL_MS };
     if (refusals.size >= MAX_REFUSALS) refusals.delete(refusals.keys().next().value!);
     refusals.set(failed.taskId, { task: failed, sessionId: ctx.sessionId, result: result as CallToolResult, expiresAt: Date.now() + ttl });
