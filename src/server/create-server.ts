@@ -3,7 +3,7 @@
  * serves stdio and every HTTP session; services are shared, MCP state is per instance.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { acceptedContent, createRequestStateCodec, inputRequired, McpServer } from '@modelcontextprotocol/server';
+import { acceptedContent, createRequestStateCodec, inputRequired, McpServer, type RegisteredTool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { NeedsConfirmation } from '../policy/policy-engine.js';
 import type { EventHub } from '../services/events.js';
@@ -13,6 +13,7 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
 import { runInCallContext, type CallContext } from '../pipeline/call-context.js';
 import { annotationsFor } from './annotations.js';
+import { CAMPAIGN_TASK_TOOL, installCampaignTasks } from './campaign-tasks.js';
 import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
 
@@ -73,8 +74,9 @@ export function createServer(deps: ServerDependencies): McpServer {
     { capabilities: { tools: {} }, instructions: deps.instructions, requestState: { verify: (state, ctx) => confirmationCodec.verify(state, ctx) } },
   );
   if (deps.events) registerTwilioResources(server, deps.services, deps.events);
+  let campaignTaskTool: RegisteredTool | undefined;
   for (const tool of deps.tools) {
-    server.registerTool(
+    const registered = server.registerTool(
       tool.name,
       {
         title: tool.title,
@@ -154,7 +156,10 @@ export function createServer(deps: ServerDependencies): McpServer {
         }
       },
     );
+    if (tool.name === CAMPAIGN_TASK_TOOL) campaignTaskTool = registered;
   }
+  // 2025-11-25 clients that declared `tasks` may run start_campaign as a task (the campaign is the task).
+  if (campaignTaskTool) installCampaignTasks(server, deps.services, campaignTaskTool);
   deps.extend?.(server);
   return server;
 }
