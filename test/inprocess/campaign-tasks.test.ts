@@ -43,9 +43,11 @@ describe('campaign tasks (in process)', () => {
   });
 
   it('a recipient file that breaks mid-import: the call is a failed task, and the campaign it left is a failed task too', async () => {
-    const server = await start({}, TASKS);
-    const file = join(mkdtempSync(join(tmpdir(), 'mcp-twilio-tasks-')), 'broken.csv');
-    writeFileSync(file, 'to,name\n+14155557101,Ada\n+14155557102,"unterminated\n');
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-tasks-'));
+    const server = await start({ TWILIO_MCP_FILES_DIR: dir }, TASKS);
+    const file = join(dir, 'broken.csv');
+    // Broken after the rows the preview reads, so the import itself meets it.
+    writeFileSync(file, 'to,name\n+14155557101,Ada\n+14155557103,Bea\n+14155557104,Cy\n+14155557105,Di\n+14155557102,"unterminated\n');
     const created = await server.client.request(
       { method: 'tools/call', params: { name: 'start_campaign', arguments: { name: 'broken', template: 'Hi {{name}}', recipients_file: file, rate_per_second: 0 }, task: {} } },
       CreateTaskSchema,
