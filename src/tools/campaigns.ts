@@ -18,7 +18,7 @@ const CampaignSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
-const campaignId = z.string().regex(/^CP[0-9a-f]{32}$/, 'a campaign id: "CP" followed by 32 hex characters');
+export const campaignId = z.string().regex(/^CP[0-9a-f]{32}$/, 'a campaign id: "CP" followed by 32 hex characters');
 
 const startCampaign = defineTool({
   name: 'start_campaign',
