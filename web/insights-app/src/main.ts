@@ -4,6 +4,7 @@
  * ui/initialize, then sends the tool's arguments and its result, which are drawn here.
  * When the host can run server tools for the view, period buttons call show_insights again.
  */
+import './jitless.js';
 import { App, applyDocumentTheme, applyHostStyleVariables, type McpUiHostContext } from '@modelcontextprotocol/ext-apps';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { InsightsViewSchema } from '../../../src/tools/insights-view-schema.js';

@@ -55,7 +55,7 @@ function deliverySection(d: InsightsView['delivery']): HTMLElement {
       { class: 'tiles' },
       tile('sent', integer.format(d.sent), 'sent'),
       tile('delivered', integer.format(d.delivered), 'delivered', 'good'),
-      tile('failed', integer.format(d.failed + d.undelivered), 'failed', d.failed + d.undelivered > 0 ? 'bad' : ''),
+      tile('not delivered', integer.format(d.failed + d.undelivered), 'failed', d.failed + d.undelivered > 0 ? 'bad' : ''),
       tile('pending', integer.format(d.pending), 'pending'),
       tile('delivery rate', d.delivery_rate === null ? '—' : `${(d.delivery_rate * 100).toFixed(1)}%`, 'delivery-rate'),
       tile('median to delivered', seconds(d.median_seconds_to_delivered), 'median'),
