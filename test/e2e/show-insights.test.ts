@@ -4,9 +4,14 @@
  * same delivery figures as get_messaging_insights plus the campaigns' progress, as
  * structured content matching the declared outputSchema and as the same JSON in text.
  */
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callTool, connectStdio, pollUntil, type Connected } from '../helpers/server-process.js';
+import { callTool, connectStdio, pollUntil, serverEnv, type Connected } from '../helpers/server-process.js';
 
 const VIEW_URI = 'ui://mcp-server-twilio/insights.html';
 const MCP_APP_MIME = 'text/html;profile=mcp-app';
@@ -60,6 +65,29 @@ describe('the ui:// resource', () => {
     expect(html).not.toMatch(/<script[^>]*\ssrc=/i);
     expect(html).not.toMatch(/<link[^>]*rel=["']?stylesheet/i);
     expect(html).toMatch(/default-src 'none'/);
+  });
+
+  it('is read on first use, not at start-up: without the built view the server starts and the read says how to fix it, then serves a build made later', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    mkdirSync(join(root, '.test-tmp'), { recursive: true });
+    const copy = mkdtempSync(join(root, '.test-tmp', 'dist-'));
+    try {
+      cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true, filter: (source) => !source.includes(`${join(root, 'dist', 'apps')}`) });
+      const client = new Client({ name: 'no-view', version: '1.0.0' });
+      await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(copy, 'dist', 'cli', 'main.js'), '--toolsets', 'all'], env: serverEnv(), stderr: 'pipe' }));
+      try {
+        expect((await client.listTools()).tools.map((t) => t.name)).toContain('show_insights');
+        expect((await callTool(client, 'show_insights', {})).isError).toBe(false);
+        await expect(client.readResource({ uri: VIEW_URI })).rejects.toThrow(/not built .*npm run build/);
+        cpSync(join(root, 'dist', 'apps'), join(copy, 'dist', 'apps'), { recursive: true });
+        const read = await client.readResource({ uri: VIEW_URI });
+        expect((read.contents[0] as { text?: string }).text).toMatch(/^<!doctype html>/i);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
 
