@@ -35,7 +35,7 @@ describe.skipIf(skip !== undefined)('insights view in a host page', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await connectStdio({ args: ['--toolsets', 'all'] });
-    for (const to of ['+14155550801', '+14155550802', '+14155550803', '+14155553003']) {
+    for (const to of ['+14155550801', '+14155550802', '+14155553003', '+14155553005', '+14155553008']) {
       expect((await callTool(server.client, 'send_sms', { to, body: 'Your order shipped.' })).isError).toBe(false);
     }
     const started = await callTool(server.client, 'start_campaign', {
@@ -50,7 +50,7 @@ describe.skipIf(skip !== undefined)('insights view in a host page', () => {
     expect(started.isError, JSON.stringify(started.json)).toBe(false);
     await pollUntil(async () => {
       const insights = await callTool(server.client, 'get_messaging_insights', {});
-      return insights.json.sent === 6 && insights.json.pending === 0 ? true : undefined;
+      return insights.json.sent === 7 && insights.json.pending === 0 ? true : undefined;
     }, 20_000);
     result = (await server.client.callTool({ name: 'show_insights', arguments: { period: 'today' } })) as ToolResult;
     expect(result.isError).not.toBe(true);
@@ -94,17 +94,20 @@ describe.skipIf(skip !== undefined)('insights view in a host page', () => {
     await deliver({ period: 'today' }, result);
     await frame.locator('[data-testid="delivery"]').waitFor();
     const d = result.structuredContent!.delivery;
-    expect(d).toMatchObject({ sent: 6, delivered: 5, undelivered: 1, failed: 0 });
-    expect(await value(frame, 'sent')).toBe('6');
-    expect(await value(frame, 'delivered')).toBe('5');
-    expect(await value(frame, 'failed')).toBe('1'); // failed + undelivered
+    expect(d).toMatchObject({ sent: 7, delivered: 4, undelivered: 2, failed: 1 });
+    expect(await value(frame, 'sent')).toBe('7');
+    expect(await value(frame, 'delivered')).toBe('4');
+    expect(await value(frame, 'failed')).toBe('3'); // failed + undelivered
     expect(await value(frame, 'pending')).toBe('0');
-    expect(await value(frame, 'delivery-rate')).toBe('83.3%');
+    expect(await value(frame, 'delivery-rate')).toBe('57.1%');
     expect(await value(frame, 'cost')).toBe(`$${d.estimated_cost_usd}`);
     expect(await text(frame, 'window')).toBe('today (UTC)');
-    expect(await text(frame, 'top-errors')).toMatch(/30003 × 1/);
-    expect(await frame.locator('[data-testid="by-country"] tbody tr').allInnerTexts()).toEqual(['US\t6\t5\t1']);
-    expect(await frame.locator('[data-testid="delivery-bar"] .segment').count()).toBe(2); // delivered, undelivered
+    expect((await frame.locator('[data-testid="top-errors"] li strong').allInnerTexts()).sort()).toEqual(['30003', '30005', '30008']);
+    expect(await text(frame, 'top-errors')).toMatch(/30003 × 1 — Unreachable destination handset/);
+    expect(await frame.locator('[data-testid="by-country"] tbody tr').allInnerTexts()).toEqual(['US\t7\t4\t3']);
+    // The bar's parts in proportion: delivered 4, undelivered 2, failed 1 of 7.
+    const widths = await frame.locator('[data-testid="delivery-bar"] .segment').evaluateAll((parts) => parts.map((p) => Math.round((p.getBoundingClientRect().width / p.parentElement!.getBoundingClientRect().width) * 7)));
+    expect(widths).toEqual([4, 2, 1]);
 
     const campaign = frame.locator('[data-testid="campaign"]');
     expect(await campaign.count()).toBe(1);
