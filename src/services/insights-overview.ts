@@ -4,6 +4,7 @@
  * campaigns that matter in that period (from CampaignService, as get_campaign reports them).
  * No MCP types here.
  */
+import { ACTIVE_STATES } from '../store/outbox.js';
 import type { CampaignService } from './campaigns.js';
 import type { InsightsService, PeriodName } from './insights.js';
 
@@ -18,14 +19,12 @@ export interface InsightsOverviewInput {
 export const MAX_CAMPAIGNS = 5;
 /** How many of the newest campaigns are considered (each costs a read of its counts). */
 const CANDIDATES = 50;
-/** Recipients in these states are still to be done (ACTIVE_STATES of the outbox). */
-const ACTIVE = ['pending', 'held', 'sending', 'outcome_unknown'];
 
 type CampaignReport = Awaited<ReturnType<CampaignService['get']>>;
 
 function campaignView(report: CampaignReport) {
   const recipients = Object.values(report.counts).reduce((sum, n) => sum + n, 0);
-  const active = ACTIVE.reduce((sum, state) => sum + (report.counts[state] ?? 0), 0);
+  const active = ACTIVE_STATES.reduce((sum, state) => sum + (report.counts[state] ?? 0), 0);
   return {
     campaign_id: report.campaign_id,
     name: report.name,
