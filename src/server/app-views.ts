@@ -54,15 +54,16 @@ export function readAppViewHtml(view: AppView): Promise<string> {
   return html;
 }
 
-/** Registers a tool whose tools/list entry links its view (ext-apps adds the legacy `ui/resourceUri` key too). */
-export function registerViewTool(
-  server: McpServer,
-  view: AppView,
-  name: string,
-  config: { title: string; description: string; inputSchema: StandardSchemaWithJSON; outputSchema: StandardSchemaWithJSON; annotations: ToolAnnotations },
-  handler: ToolCallback<StandardSchemaWithJSON>,
-): void {
-  registerAppTool(server, name, { ...config, _meta: { ui: { resourceUri: APP_VIEW_RESOURCES[view].uri } } }, handler);
+type ToolConfig = { title: string; description: string; inputSchema: StandardSchemaWithJSON; outputSchema: StandardSchemaWithJSON; annotations: ToolAnnotations };
+export type ToolRegistrar = (name: string, config: ToolConfig, handler: ToolCallback<StandardSchemaWithJSON>) => void;
+
+/**
+ * How to register a tool: plainly, or, for a tool with a view, with the `ui://` link in its
+ * tools/list `_meta` (ext-apps' registerAppTool, which adds the legacy `ui/resourceUri` key too).
+ */
+export function registrarFor(server: McpServer, view: AppView | undefined): ToolRegistrar {
+  if (!view) return (name, config, handler) => void server.registerTool(name, config, handler);
+  return (name, config, handler) => void registerAppTool(server, name, { ...config, _meta: { ui: { resourceUri: APP_VIEW_RESOURCES[view].uri } } }, handler);
 }
 
 /** Serves each of `views` as a `ui://` resource (text/html;profile=mcp-app). */

@@ -3,7 +3,7 @@
  * serves stdio and every HTTP session; services are shared, MCP state is per instance.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { acceptedContent, createRequestStateCodec, inputRequired, McpServer, type StandardSchemaWithJSON, type ToolCallback } from '@modelcontextprotocol/server';
+import { acceptedContent, createRequestStateCodec, inputRequired, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { NeedsConfirmation } from '../policy/policy-engine.js';
 import type { EventHub } from '../services/events.js';
@@ -13,7 +13,7 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
 import { runInCallContext, type CallContext } from '../pipeline/call-context.js';
 import { annotationsFor } from './annotations.js';
-import { registerAppViews, registerViewTool } from './app-views.js';
+import { registerAppViews, registrarFor } from './app-views.js';
 import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
 
@@ -75,85 +75,87 @@ export function createServer(deps: ServerDependencies): McpServer {
   );
   if (deps.events) registerTwilioResources(server, deps.services, deps.events);
   for (const tool of deps.tools) {
-    const config = {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: tool.inputSchema,
-      outputSchema: tool.outputSchema,
-      annotations: annotationsFor(tool.kind),
-    };
-    const handler: ToolCallback<StandardSchemaWithJSON> = async (args, ctx) => {
-      const progressToken = ctx.mcpReq._meta?.progressToken;
-      const progress = async (done: number, total: number, message: string) => {
-        if (progressToken === undefined) return;
-        await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } });
-      };
-      const answers = ctx.mcpReq.inputResponses;
-      const callContext = (): CallContext => ({
-        tool: tool.name,
-        args: args as Record<string, unknown>,
-        clientName: server.server.getClientVersion()?.name ?? null,
-        sessionId: ctx.sessionId ?? null,
-      });
-      const execute = async (firstContactConfirmed: boolean) =>
-        (await tool.definition()).handle(args as never, { services: deps.services, signal: ctx.mcpReq.signal, progress, firstContactConfirmed });
-      // Every call with a side effect is audited, whether it succeeded or not; a send that
-      // reached the pipeline's reservation was audited there (intent first, then outcome).
-      const run = tool.kind === 'read' ? execute : async (firstContactConfirmed: boolean) => {
-        const context = callContext();
-        const audit = (resultSid: string | null, error: string | null) =>
-          context.auditedSend
-            ? Promise.resolve()
-            : deps.services.audit
-                .record({ tool: tool.name, args: context.args, resultSid, error, client: context.clientName, sessionId: context.sessionId })
-                .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
-        return runInCallContext(context, async () => {
-          try {
-            const output = (await execute(firstContactConfirmed)) as Record<string, unknown>;
-            await audit(typeof output.message_sid === 'string' ? output.message_sid : null, null);
-            return output;
-          } catch (error) {
-            if (!(error instanceof NeedsConfirmation)) await audit(null, error instanceof Error ? error.message : String(error));
-            throw error;
-          }
+    const register = registrarFor(server, tool.view);
+    register(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: annotationsFor(tool.kind),
+      },
+      async (args, ctx) => {
+        const progressToken = ctx.mcpReq._meta?.progressToken;
+        const progress = async (done: number, total: number, message: string) => {
+          if (progressToken === undefined) return;
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } });
+        };
+        const answers = ctx.mcpReq.inputResponses;
+        const callContext = (): CallContext => ({
+          tool: tool.name,
+          args: args as Record<string, unknown>,
+          clientName: server.server.getClientVersion()?.name ?? null,
+          sessionId: ctx.sessionId ?? null,
         });
-      };
-      // An answer counts only if it answers this server's own request for this call.
-      const ours = answers !== undefined && CONFIRM_KEY in answers && spendConfirmation(await ctx.mcpReq.requestState(), tool.name, args);
-      try {
-        const confirmed = ours && acceptedContent(answers, CONFIRM_KEY, ConfirmSchema)?.confirm === true;
-        return successResult((await run(confirmed)) as Record<string, unknown>);
-      } catch (error) {
-        if (!(error instanceof NeedsConfirmation)) return failureResult(tool.name, error);
-        // Asked already and not confirmed: the user said no (or closed the dialog).
-        if (ours) {
-          const message = error.withoutElicitation ? 'The user did not confirm; nothing was done.' : 'The user did not confirm this first contact; nothing was sent.';
-          return failureResult(tool.name, new ToolFailure({ message, nextStep: 'Do not retry unless the user asks for it.' }));
-        }
-        if (server.server.getClientCapabilities()?.elicitation) {
-          return inputRequired({
-            inputRequests: { [CONFIRM_KEY]: inputRequired.elicit({ message: error.question, requestedSchema: ConfirmSchema }) },
-            requestState: await mintConfirmation(tool.name, args),
+        const execute = async (firstContactConfirmed: boolean) =>
+          (await tool.definition()).handle(args as never, { services: deps.services, signal: ctx.mcpReq.signal, progress, firstContactConfirmed });
+        // Every call with a side effect is audited, whether it succeeded or not; a send that
+        // reached the pipeline's reservation was audited there (intent first, then outcome).
+        const run = tool.kind === 'read' ? execute : async (firstContactConfirmed: boolean) => {
+          const context = callContext();
+          const audit = (resultSid: string | null, error: string | null) =>
+            context.auditedSend
+              ? Promise.resolve()
+              : deps.services.audit
+                  .record({ tool: tool.name, args: context.args, resultSid, error, client: context.clientName, sessionId: context.sessionId })
+                  .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
+          return runInCallContext(context, async () => {
+            try {
+              const output = (await execute(firstContactConfirmed)) as Record<string, unknown>;
+              await audit(typeof output.message_sid === 'string' ? output.message_sid : null, null);
+              return output;
+            } catch (error) {
+              if (!(error instanceof NeedsConfirmation)) await audit(null, error instanceof Error ? error.message : String(error));
+              throw error;
+            }
           });
-        }
-        if ((error.withoutElicitation ?? deps.firstContactWithoutElicitation) === 'allow') {
-          try {
-            return successResult((await run(true)) as Record<string, unknown>);
-          } catch (retryError) {
-            return failureResult(tool.name, retryError);
+        };
+        // An answer counts only if it answers this server's own request for this call.
+        const ours = answers !== undefined && CONFIRM_KEY in answers && spendConfirmation(await ctx.mcpReq.requestState(), tool.name, args);
+        try {
+          const confirmed = ours && acceptedContent(answers, CONFIRM_KEY, ConfirmSchema)?.confirm === true;
+          return successResult((await run(confirmed)) as Record<string, unknown>);
+        } catch (error) {
+          if (!(error instanceof NeedsConfirmation)) return failureResult(tool.name, error);
+          // Asked already and not confirmed: the user said no (or closed the dialog).
+          if (ours) {
+            const message = error.withoutElicitation ? 'The user did not confirm; nothing was done.' : 'The user did not confirm this first contact; nothing was sent.';
+            return failureResult(tool.name, new ToolFailure({ message, nextStep: 'Do not retry unless the user asks for it.' }));
           }
+          if (server.server.getClientCapabilities()?.elicitation) {
+            return inputRequired({
+              inputRequests: { [CONFIRM_KEY]: inputRequired.elicit({ message: error.question, requestedSchema: ConfirmSchema }) },
+              requestState: await mintConfirmation(tool.name, args),
+            });
+          }
+          if ((error.withoutElicitation ?? deps.firstContactWithoutElicitation) === 'allow') {
+            try {
+              return successResult((await run(true)) as Record<string, unknown>);
+            } catch (retryError) {
+              return failureResult(tool.name, retryError);
+            }
+          }
+          return failureResult(
+            tool.name,
+            new ToolFailure({
+              message: `${error.question} The policy requires the user's confirmation, and this client cannot ask (no elicitation support); nothing was sent.`,
+              nextStep: 'Use a client that supports elicitation, or an operator sets first_contact_without_elicitation to "allow".',
+            }),
+          );
         }
-        return failureResult(
-          tool.name,
-          new ToolFailure({
-            message: `${error.question} The policy requires the user's confirmation, and this client cannot ask (no elicitation support); nothing was sent.`,
-            nextStep: 'Use a client that supports elicitation, or an operator sets first_contact_without_elicitation to "allow".',
-          }),
-        );
-      }
-    };
-    if (tool.view) registerViewTool(server, tool.view, tool.name, config, handler);
-    else server.registerTool(tool.name, config, handler);
+      },
+    );
   }
   registerAppViews(server, deps.tools.flatMap((tool) => (tool.view ? [tool.view] : [])));
   deps.extend?.(server);
