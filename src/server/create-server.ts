@@ -14,6 +14,7 @@ import { log } from '../util/log.js';
 import { runInCallContext, type CallContext } from '../pipeline/call-context.js';
 import { annotationsFor } from './annotations.js';
 import { CAMPAIGN_TASK_TOOL, installCampaignTasks } from './campaign-tasks.js';
+import { registerAppViews, registrarFor } from './app-views.js';
 import { registerTwilioResources } from './twilio-resources.js';
 import { failureResult, successResult } from './tool-result.js';
 
@@ -76,7 +77,8 @@ export function createServer(deps: ServerDependencies): McpServer {
   if (deps.events) registerTwilioResources(server, deps.services, deps.events);
   let campaignTaskTool: RegisteredTool | undefined;
   for (const tool of deps.tools) {
-    const registered = server.registerTool(
+    const register = registrarFor(server, tool.view);
+    const registered = register(
       tool.name,
       {
         title: tool.title,
@@ -160,6 +162,7 @@ export function createServer(deps: ServerDependencies): McpServer {
   }
   // 2025-11-25 clients that declared `tasks` may run start_campaign as a task (the campaign is the task).
   if (campaignTaskTool) installCampaignTasks(server, deps.services, campaignTaskTool);
+  registerAppViews(server, deps.tools.flatMap((tool) => (tool.view ? [tool.view] : [])));
   deps.extend?.(server);
   return server;
 }

@@ -361,7 +361,8 @@ export class CampaignService {
     const engine = await this.engine();
     const report = input.action === 'pause' ? await engine.pause(input.campaign_id) : input.action === 'resume' ? await engine.resume(input.campaign_id) : await engine.cancel(input.campaign_id);
     if (!report) throw new ToolFailure({ message: `There is no campaign ${input.campaign_id}.`, nextStep: 'list_campaigns shows them.' });
-    return this.view(engine, report);
+    // The state and counts the action left; get_campaign has the rest (errors, cost, effects).
+    return reportView(report);
   }
 
   /** Opt-outs from a CRM's CSV (a `phone` or `to` column; optional `channel`, `reason`), audited like add_opt_out. */

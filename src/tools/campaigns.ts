@@ -26,7 +26,7 @@ const CampaignView = CampaignSchema.extend({
   replies: z.number().describe('Replies from recipients after their message'),
   opt_outs: z.number().describe('Recipients who opted out after their message'),
 });
-const campaignId = z.string().regex(/^CP[0-9a-f]{32}$/, 'a campaign id: "CP" followed by 32 hex characters');
+export const campaignId = z.string().regex(/^CP[0-9a-f]{32}$/, 'a campaign id: "CP" followed by 32 hex characters');
 
 const startCampaign = defineTool({
   name: 'start_campaign',
@@ -93,7 +93,7 @@ const controlCampaign = defineTool({
   kind: 'update',
   toolset: 'campaigns',
   input: z.object({ campaign_id: campaignId, action: z.enum(['pause', 'resume', 'cancel']) }),
-  output: CampaignView,
+  output: CampaignSchema,
   handle: (args, { services }) => services.campaigns.control(args),
 });
 

@@ -18,7 +18,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { log } from '../util/log.js';
-import type { ToolDefinition, ToolKind, Toolset } from './define-tool.js';
+import type { AppView, ToolDefinition, ToolKind, Toolset } from './define-tool.js';
 
 /** The toolset modules, by file: the only place that knows which file holds which tools. */
 const MODULES = {
@@ -49,6 +49,7 @@ export interface ToolInfo {
   toolset: Toolset;
   sandboxOnly?: boolean;
   requires?: 'number_purchase';
+  view?: AppView;
 }
 
 export interface ManifestTool extends ToolInfo {
@@ -94,6 +95,7 @@ export async function buildManifestTools(): Promise<ManifestTool[]> {
         toolset: tool.toolset,
         ...(tool.sandboxOnly && { sandboxOnly: true }),
         ...(tool.requires && { requires: tool.requires }),
+        ...(tool.view && { view: tool.view }),
         module,
         inputJson: toJson(tool.input, 'input'),
         outputJson: toJson(tool.output, 'output'),

@@ -27,6 +27,13 @@ export type Toolset = (typeof TOOLSETS)[number];
 /** Enabled when no --toolsets is given. `server` (status, policy) is always on. */
 export const DEFAULT_TOOLSETS: readonly Toolset[] = ['messaging', 'inbox', 'server'];
 
+/**
+ * The MCP Apps views this server ships (server/app-views.ts serves each as a `ui://`
+ * resource): a host that renders MCP Apps shows the view with the tool's result.
+ */
+export const APP_VIEWS = ['insights'] as const;
+export type AppView = (typeof APP_VIEWS)[number];
+
 export interface ToolContext {
   services: Services;
   signal: AbortSignal | undefined;
@@ -49,6 +56,8 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   sandboxOnly?: boolean;
   /** Listed only when the operator enabled it (number_purchase: TWILIO_MCP_ALLOW_NUMBER_PURCHASE=true). */
   requires?: 'number_purchase';
+  /** The view a host that renders MCP Apps shows with the result; other clients get the same figures as structured content and text. */
+  view?: AppView;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {

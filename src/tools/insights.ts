@@ -1,6 +1,9 @@
 /** Insights toolset: usage and spend, the balance, and what happened to the messages sent. */
 import { z } from 'zod';
+import { insightsOverview } from '../services/insights-overview.js';
+import { campaignId } from './campaigns.js';
 import { defineTool } from './define-tool.js';
+import { InsightsViewSchema } from './insights-view-schema.js';
 
 const period = z.enum(['today', 'yesterday', 'this_month', 'last_month']).optional().describe('Default today (UTC); or give start/end');
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD');
@@ -60,4 +63,17 @@ const getMessagingInsights = defineTool({
   handle: (args, { services }) => services.insights.messaging(args),
 });
 
-export const insightsTools = [getUsage, getBalance, getMessagingInsights];
+const showInsights = defineTool({
+  name: 'show_insights',
+  title: 'Show delivery and campaigns',
+  description:
+    'For when a person wants to SEE how messages and campaigns are doing: delivery (sent, delivered, failed and why, by country) and campaign progress, shown as a panel in the chat where the client renders MCP Apps, as data elsewhere. Free.',
+  kind: 'read',
+  toolset: 'insights',
+  view: 'insights',
+  input: z.object({ period, start: day.optional(), end: day.optional(), campaign_id: campaignId.optional().describe('Only this campaign') }),
+  output: InsightsViewSchema,
+  handle: (args, { services }) => insightsOverview(services, args),
+});
+
+export const insightsTools = [getUsage, getBalance, getMessagingInsights, showInsights];
