@@ -128,6 +128,23 @@ export interface ListFilter {
   limit: number;
 }
 
+/** What get_campaign reports beyond counts: computed by the adapter in a few queries. */
+export interface CampaignInsights {
+  /** Failures by Twilio error code (null: no code, e.g. retries ran out), most frequent first: send refusals and undelivered/failed callbacks. */
+  errors: Array<{ code: number | null; count: number; example: string }>;
+  /** When the first and latest rows became `sent`. */
+  firstSentAt: Date | null;
+  lastSentAt: Date | null;
+  /** Rows that became `sent` in the minute before `now`. */
+  sentLastMinute: number;
+  /** Estimated USD of the campaign's sent messages, as their send reservations recorded it. */
+  spentUsd: number;
+  /** Inbound messages from the campaign's recipients received after their message was sent. */
+  replies: number;
+  /** Recipients who opted out (any sender) after their message was sent. */
+  optOuts: number;
+}
+
 export interface Outbox {
   /**
    * Creates the campaign (not claimable while loading), then inserts `recipients` in
@@ -152,6 +169,8 @@ export interface Outbox {
   counts(id: string): Promise<StateCounts>;
   /** Of the sent rows, how many have each delivery status (from status callbacks; 'unknown' when none yet). */
   deliveryCounts(id: string): Promise<Record<string, number>>;
+  /** Errors by code, throughput timestamps, spend, and the replies and opt-outs the campaign caused. */
+  insights(id: string, now: Date): Promise<CampaignInsights>;
   getRecipient(ref: RowRef): Promise<RecipientRow | undefined>;
   listRecipients(campaignId: string, filter: ListFilter): Promise<RecipientRow[]>;
 
