@@ -634,7 +634,9 @@ export class PostgresStore implements Store {
     let outcomes: Outcome[];
     try {
       outcomes = await this.transaction(async (client) => {
-        await client.query('SELECT id FROM reservation_lock FOR UPDATE');
+        const lock = await client.query('SELECT id FROM reservation_lock FOR UPDATE');
+        // Without its row the lock would lock nothing, and caps would stop holding across instances.
+        if (lock.rowCount !== 1) throw new Error('The reservation_lock table of the PostgreSQL store has lost its row: restore it (INSERT INTO reservation_lock VALUES (true)) before sending.');
         const results: Outcome[] = [];
         for (const pending of batch) {
           const { rows } = await client.query<LedgerRow>(LEDGER_SQL, ledgerValues(pending.keys));
