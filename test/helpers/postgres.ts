@@ -57,15 +57,20 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /**
  * A new empty database with a random name on the test server; `drop()` removes it, closing
- * what is still connected. `template`: a copy of that database instead (one migrated once,
- * so each test does not pay for the migrations; nothing may be connected to it).
+ * what is still connected. `template`: a copy of that database instead (nothing may be
+ * connected to it). `icuLocale`: the database's default collation, e.g. 'en-US' (which
+ * sorts "Zebra" after "menu", where byte order puts it first).
  */
-export async function createTempDatabase(options: { template?: string } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTempDatabase(options: { template?: string; icuLocale?: string } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `mcp_twilio_test_${randomBytes(6).toString('hex')}`;
-  // Identifiers cannot be parameters: the names are ours (hex), and quoted besides.
-  await admin((client) =>
-    client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}${options.template ? ` TEMPLATE ${client.escapeIdentifier(options.template)}` : ''}`),
-  );
+  // Identifiers cannot be parameters: the names are ours (hex), and quoted besides; so is the locale.
+  await admin((client) => {
+    const template = options.template ?? (options.icuLocale ? 'template0' : undefined);
+    let statement = `CREATE DATABASE ${client.escapeIdentifier(name)}`;
+    if (template) statement += ` TEMPLATE ${client.escapeIdentifier(template)}`;
+    if (options.icuLocale) statement += ` LOCALE_PROVIDER icu ICU_LOCALE ${client.escapeLiteral(options.icuLocale)}`;
+    return client.query(statement);
+  });
   const url = new URL(TEST_POSTGRES_URL);
   url.pathname = `/${name}`;
   let dropped = false;

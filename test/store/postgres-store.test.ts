@@ -128,11 +128,12 @@ describe.skipIf(missing !== undefined)('PostgreSQL store across instances', () =
     const { url } = await tempDatabase();
     const a = await store(url, { instanceId: 'a' });
     const b = await store(url, { instanceId: 'b' });
-    // Each instance commits its callbacks as one batch, as two receivers would; several rounds widen the race.
+    // Per SID, "delivered" reaches one instance while a late "sent" reaches the other, each
+    // committed on its own, all SIDs at once; several rounds widen the race.
     for (let round = 0; round < 4; round++) {
       const roundSids = Array.from({ length: 30 }, (_, i) => `SM${String(round).padStart(2, '0')}${String(i).padStart(30, '0')}`);
       await a.ingestBatch(roundSids.map((s) => statusItem(s, 'queued', T0)));
-      await Promise.all([a.ingestBatch(roundSids.map((s) => statusItem(s, 'delivered', T0))), b.ingestBatch(roundSids.map((s) => statusItem(s, 'sent', T0)))]);
+      await Promise.all(roundSids.flatMap((s) => [a.ingestBatch([statusItem(s, 'delivered', T0)]), b.ingestBatch([statusItem(s, 'sent', T0)])]));
       const { rows } = await sql(url).query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM status_current WHERE sid = ANY($1::text[]) GROUP BY status', [roundSids]);
       expect(rows).toEqual([{ status: 'delivered', n: 30 }]);
     }
@@ -197,6 +198,21 @@ describe.skipIf(missing !== undefined)('PostgreSQL store across instances', () =
     expect((await here.getRelaySession('live'))?.endedAt).toBeNull();
     expect((await here.getRelaySession('other-host'))?.endedAt).toBeNull();
     expect((await here.getRelaySession('dead'))?.outcome).toBe('server_restarted');
+  });
+});
+
+describe.skipIf(missing !== undefined)('PostgreSQL store in a database with a linguistic collation', () => {
+  it('lists flows and numbers in byte order, as SQLite compares text', async () => {
+    const database = await createTempDatabase({ icuLocale: 'en-US' });
+    cleanups.push(() => database.drop());
+    const s = await store(database.url);
+    for (const name of ['menu', 'Zebra', 'after-hours']) {
+      await s.saveIvrFlow(name, { name }, T0);
+      await s.setInboundCallFlow(`+1500555000${name.length}`, name, T0);
+    }
+    await s.setInboundCallFlow('+44 20', 'menu', T0);
+    expect((await s.listIvrFlows()).map((f) => f.name)).toEqual(['Zebra', 'after-hours', 'menu']);
+    expect((await s.listInboundCallFlows()).map((u) => u.number)).toEqual(['+150055500011', '+15005550004', '+15005550005', '+44 20']);
   });
 });
 
@@ -275,6 +291,7 @@ describe.skipIf(missing !== undefined)('PostgreSQL pool', () => {
       spy.mockRestore();
     }
     const line = lines.find((l) => l.includes('idle connection failed'));
+    expect(line, 'the pool logged the dropped connection').toBeDefined();
     expect(line).toContain(`127.0.0.1:5432/${database.name}`);
     expect(lines.join('')).not.toContain('not-a-real-password-42');
     expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
