@@ -139,6 +139,24 @@ describe.skipIf(missing !== undefined)('PostgreSQL store across instances', () =
     }
   });
 
+  it('two batches that lock the same SIDs in opposite orders both commit: the deadlock victim is run again', async () => {
+    const { url } = await tempDatabase();
+    const a = await store(url, { instanceId: 'a' });
+    const b = await store(url, { instanceId: 'b' });
+    const pairs = Array.from({ length: 4 }, (_, i) => [`SM${'d'.repeat(31)}${i}`, `SM${'e'.repeat(31)}${i}`] as const);
+    await a.ingestBatch(pairs.flat().map((s) => statusItem(s, 'queued', T0)));
+    // A locks x then wants y; B locks y then wants x: PostgreSQL aborts one of each pair.
+    const results = await Promise.allSettled(
+      pairs.flatMap(([x, y]) => [
+        a.ingestBatch([statusItem(x, 'sent', T0), statusItem(y, 'sent', T0)]),
+        b.ingestBatch([statusItem(y, 'delivered', T0), statusItem(x, 'delivered', T0)]),
+      ]),
+    );
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    const { rows } = await sql(url).query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM status_current GROUP BY status');
+    expect(rows).toEqual([{ status: 'delivered', n: 8 }]);
+  });
+
   it('an opt-out removed on one instance while another adds a channel ends as the two in either order would', async () => {
     const { url } = await tempDatabase();
     const a = await store(url, { instanceId: 'a' });
