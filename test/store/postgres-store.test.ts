@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { migrate, SchemaVersionError } from '../../src/store/postgres/migrate.js';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/pg-store.js';
-import { createPool, describeDatabase } from '../../src/store/postgres/pool.js';
+import { createPool, describeDatabase, guardCheckedOut } from '../../src/store/postgres/pool.js';
 import { STORE_MIGRATIONS } from '../../src/store/postgres/store-migrations.js';
 import type { Ingest, LedgerKeys, LedgerSnapshot, ReservationRequest, WebhookEvent } from '../../src/store/store.js';
 import { createTempDatabase, postgresMissing } from '../helpers/postgres.js';
@@ -317,6 +317,30 @@ describe.skipIf(missing !== undefined)('PostgreSQL pool', () => {
     const unbounded = createPool(database.url);
     cleanups.push(() => unbounded.end());
     expect(unbounded.options.max).toBe(10);
+  });
+
+  it('a connection that drops while checked out between two queries fails its next query, not the process', async () => {
+    const database = await tempDatabase();
+    const pool = createPool(database.url, { max: 1 });
+    cleanups.push(() => pool.end());
+    const client = await pool.connect();
+    const listeners = client.listenerCount('error');
+    const unguard = guardCheckedOut(client);
+    try {
+      // Watched through 'end', not 'error': a listener of the test's own would hide a missing guard.
+      let dropped = false;
+      client.once('end', () => (dropped = true));
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await sql(database.url).query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      for (let i = 0; i < 200 && !dropped; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(dropped).toBe(true);
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      unguard();
+      expect(client.listenerCount('error')).toBe(listeners);
+      client.release(true);
+    }
+    expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
   it('describes a database without its credentials', () => {

@@ -10,6 +10,7 @@
  * leaves the database at the version before it.
  */
 import type pg from 'pg';
+import { guardCheckedOut } from './pool.js';
 
 /**
  * The advisory lock every migration run takes (one for all components: two components'
@@ -36,6 +37,7 @@ export class SchemaVersionError extends Error {
  */
 export async function migrate(pool: pg.Pool, component: string, migrations: readonly string[]): Promise<void> {
   const client = await pool.connect();
+  const unguard = guardCheckedOut(client);
   try {
     await client.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -61,8 +63,10 @@ export async function migrate(pool: pg.Pool, component: string, migrations: read
       }
     }
     await client.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]);
+    unguard();
     client.release();
   } catch (error) {
+    unguard();
     // Closing the connection rolls back an open transaction and releases the advisory lock,
     // whatever state the session was left in; a pooled connection would keep holding both.
     client.release(error instanceof Error ? error : true);

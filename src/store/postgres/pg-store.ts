@@ -47,7 +47,7 @@ import type {
 } from '../store.js';
 import { BLOCKS_MESSAGES } from '../store.js';
 import { migrate } from './migrate.js';
-import { createPool, DEFAULT_POOL_SIZE } from './pool.js';
+import { createPool, DEFAULT_POOL_SIZE, guardCheckedOut } from './pool.js';
 import { STORE_MIGRATIONS } from './store-migrations.js';
 
 export interface PostgresStoreOptions {
@@ -300,18 +300,21 @@ export class PostgresStore implements Store {
    * Runs `work` in one transaction on one connection. Resolves after COMMIT; on any error
    * rolls back and rejects with it (a deadlock or serialisation failure is retried first).
    */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
+      const unguard = guardCheckedOut(client);
       try {
-        await client.query(begin);
+        await client.query('BEGIN');
         const result = await work(client);
         await client.query('COMMIT');
+        unguard();
         client.release();
         return result;
       } catch (error) {
         let reusable = true;
         await client.query('ROLLBACK').catch(() => (reusable = false));
+        unguard();
         // A connection that cannot even roll back is closed rather than handed to the next caller.
         client.release(!reusable);
         const code = (error as { code?: unknown }).code;
