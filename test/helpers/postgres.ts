@@ -33,8 +33,11 @@ export function postgresMissing(): Promise<string | undefined> {
       await client.query('SELECT 1');
       return undefined;
     } catch (error) {
-      const why = `postgres tests skipped: cannot reach ${shown(TEST_POSTGRES_URL)} (${error instanceof Error ? error.message : String(error)}); set TWILIO_MCP_TEST_POSTGRES_URL`;
-      if (process.env.TWILIO_MCP_REQUIRE_POSTGRES === '1') throw new Error(`${why}, and TWILIO_MCP_REQUIRE_POSTGRES=1 requires it`);
+      const reason = `cannot reach ${shown(TEST_POSTGRES_URL)} (${error instanceof Error ? error.message : String(error)})`;
+      if (process.env.TWILIO_MCP_REQUIRE_POSTGRES === '1') {
+        throw new Error(`postgres tests cannot run: ${reason}, and TWILIO_MCP_REQUIRE_POSTGRES=1 requires them (start PostgreSQL, or set TWILIO_MCP_TEST_POSTGRES_URL)`);
+      }
+      const why = `postgres tests skipped: ${reason}; set TWILIO_MCP_TEST_POSTGRES_URL, or TWILIO_MCP_REQUIRE_POSTGRES=1 to fail instead`;
       console.warn(why);
       return why;
     } finally {

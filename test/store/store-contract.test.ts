@@ -45,14 +45,18 @@ afterEach(async () => {
  * test costs up to a second on a busy machine). What is kept: the schema version and the
  * reservation lock's one row, which belong to the schema, not to the data.
  */
-let database: Promise<string> | undefined;
-const sharedDatabase = () =>
-  (database ??= (async () => {
-    const created = await createTempDatabase();
-    afterAll(() => created.drop());
-    await (await openPostgresStore(created.url, { poolSize: 1 })).close();
-    return created.url;
-  })());
+let database: Promise<{ url: string; drop(): Promise<void> }> | undefined;
+const sharedDatabase = async () =>
+  (
+    await (database ??= (async () => {
+      const created = await createTempDatabase();
+      await (await openPostgresStore(created.url, { poolSize: 1 })).close();
+      return created;
+    })())
+  ).url;
+afterAll(async () => {
+  if (database) await (await database).drop();
+});
 
 async function openBackend(backend: Backend): Promise<Opened> {
   if (backend === 'sqlite') {
