@@ -124,6 +124,22 @@ describe.skipIf(missing !== undefined)('PostgreSQL store across instances', () =
     expect(total).toBe(1);
   });
 
+  it('in a group commit, a reservation the database refuses fails alone: the others are reserved', async () => {
+    const { url } = await tempDatabase();
+    const s = await store(url);
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        // The first goes alone; the other five arrive while it holds the lock and share one transaction.
+        s.reserveSend(keys(`+1415555${5000 + i}`), () => request(`+1415555${5000 + i}`, i === 3 ? { kind: 'fax' as 'call' } : {})),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((results[3] as PromiseRejectedResult).reason)).toMatch(/check constraint/);
+    expect((await sql(url).query('SELECT to_number FROM send_reservations ORDER BY to_number')).rows.map((r) => r.to_number)).toEqual(
+      ['+14155555000', '+14155555001', '+14155555002', '+14155555004', '+14155555005'],
+    );
+  });
+
   it('status callbacks for one SID on two instances at once never move it backwards', async () => {
     const { url } = await tempDatabase();
     const a = await store(url, { instanceId: 'a' });

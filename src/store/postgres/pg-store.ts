@@ -64,8 +64,6 @@ export interface PostgresStoreOptions {
   isAlive?: (pid: number) => boolean;
 }
 
-type Client = pg.PoolClient | pg.Pool;
-
 /** Reservations in these states count against caps, spend and duplicates. */
 const COUNTS = "state <> 'released'";
 
