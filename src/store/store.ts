@@ -251,6 +251,31 @@ export interface SendTotals {
   spendToday: number;
 }
 
+/**
+ * What the reserve step's rules need to know, named before the transaction starts so a
+ * networked adapter can fetch it in one round trip under its lock (policy-engine.ts
+ * `ledgerKeys` computes them from the send).
+ */
+export interface LedgerKeys {
+  /** E.164 without a `whatsapp:` prefix. */
+  to: string;
+  /** The content's hash and the start of the duplicate window; null: no duplicate check. */
+  bodyHash: string | null;
+  duplicateSince: Date | null;
+  /** Calendar windows of the caps (UTC hour and day of the send). */
+  hourStart: Date;
+  dayStart: Date;
+}
+
+/** The ledger facts for one send, read inside the reserving transaction. */
+export interface LedgerSnapshot {
+  totals: SendTotals;
+  /** The latest counting send of the same content to `to` since `duplicateSince`. */
+  earlier: EarlierSendRow | undefined;
+  /** Whether anything was ever sent to (or reserved for) `to`: the first-contact rule. */
+  contacted: boolean;
+}
+
 export interface AuditEntry {
   at: Date;
   tool: string;
@@ -270,100 +295,106 @@ export interface Store {
    * (kind, sid, status), is `{ duplicate: true }` and changes nothing. With the event come
    * its effects (inbox row, status move, opt-out changes), all or nothing.
    */
-  ingestBatch(items: Array<{ event: WebhookEvent; change: Ingest }>): IngestResult[];
+  ingestBatch(items: Array<{ event: WebhookEvent; change: Ingest }>): Promise<IngestResult[]>;
 
   /** Inbound messages, newest first. */
-  listInbound(filter: InboundFilter): InboundMessage[];
+  listInbound(filter: InboundFilter): Promise<InboundMessage[]>;
   /** Marks the messages read (those not read yet); returns how many changed. */
-  markRead(messageSids: string[], at: Date): number;
+  markRead(messageSids: string[], at: Date): Promise<number>;
   /** Oldest unread inbound message from `from` received at or after `after` (wait_for_reply). */
-  findUnreadFrom(from: string, after: Date): InboundMessage | undefined;
+  findUnreadFrom(from: string, after: Date): Promise<InboundMessage | undefined>;
 
   /** Current status (never moved backwards by a late callback) and every callback received. */
-  getMessageStatus(sid: string): StatusRecord | undefined;
-  getCallStatus(sid: string): StatusRecord | undefined;
+  getMessageStatus(sid: string): Promise<StatusRecord | undefined>;
+  getCallStatus(sid: string): Promise<StatusRecord | undefined>;
 
   /**
    * Adds or removes one opt-out and appends the change to the opt-out audit, in one
    * transaction. Returns whether the list changed (adding an existing opt-out keeps the
    * original row; removing a missing one is a no-op, but both are still audited).
    */
-  applyOptOut(change: OptOutChange, at: Date): boolean;
+  applyOptOut(change: OptOutChange, at: Date): Promise<boolean>;
   /**
    * The opt-out that blocks `recipient` from any of `senders` (or from every sender, '*'),
    * counting only opt-outs whose channel is one of `channels` (default: those that block messages).
    */
-  isOptedOut(senders: string[], recipient: string, channels?: readonly OptOutChannel[]): OptOut | undefined;
+  isOptedOut(senders: string[], recipient: string, channels?: readonly OptOutChannel[]): Promise<OptOut | undefined>;
   /** The first opt-out of any of `recipients` from any sender at all (account-wide scope), by channel as above. */
-  findAnyOptOut(recipients: string[], channels?: readonly OptOutChannel[]): OptOut | undefined;
+  findAnyOptOut(recipients: string[], channels?: readonly OptOutChannel[]): Promise<OptOut | undefined>;
   /** Current opt-outs, newest first. */
-  listOptOuts(filter: { recipient?: string; sender?: string; limit: number }): OptOut[];
+  listOptOuts(filter: { recipient?: string; sender?: string; limit: number }): Promise<OptOut[]>;
   /** The opt-out audit, newest first. */
-  listOptOutAudit(filter: { recipient?: string; sender?: string; limit: number }): OptOutAuditEntry[];
+  listOptOutAudit(filter: { recipient?: string; sender?: string; limit: number }): Promise<OptOutAuditEntry[]>;
 
   /** Records a settled send directly (tests, imports); the pipeline reserves and settles instead. */
-  recordSend(record: SendRecord): void;
+  recordSend(record: SendRecord): Promise<void>;
   /** Counts and estimated spend of every send that still counts (not released), in one read. */
-  sendTotals(hourStart: Date, dayStart: Date): SendTotals;
+  sendTotals(hourStart: Date, dayStart: Date): Promise<SendTotals>;
   /** The latest send (sent, in flight or of unknown outcome) of the same content to `to` since `since`. */
-  findRecentSend(to: string, bodyHash: string, since: Date): EarlierSendRow | undefined;
-  hasContacted(to: string): boolean;
+  findRecentSend(to: string, bodyHash: string, since: Date): Promise<EarlierSendRow | undefined>;
+  hasContacted(to: string): Promise<boolean>;
 
   /**
-   * Decides and reserves in one write transaction (BEGIN IMMEDIATE): `decide` reads the
-   * ledger through the store and throws to refuse; what it returns is inserted as an
-   * `in_flight` reservation with its audit intent row before the transaction commits. Two
-   * senders (two calls, or two processes on one file) cannot both take the last slot.
+   * Decides and reserves in one write transaction: the store reads the ledger facts named
+   * by `keys` inside the transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: under the
+   * reservation lock), hands them to `decide`, which throws to refuse; what it returns is
+   * inserted as an `in_flight` reservation with its audit intent row before the transaction
+   * commits, and the promise resolves only after the commit. Two senders (two calls, two
+   * processes on one file, two instances on one database) cannot both take the last slot.
+   * An adapter may commit several concurrent reservations in one transaction (group commit),
+   * each decided in turn against the ledger including the ones before it.
    */
-  reserveSend(decide: () => ReservationRequest): Reservation;
+  reserveSend(keys: LedgerKeys, decide: (ledger: LedgerSnapshot) => ReservationRequest): Promise<Reservation>;
+  /** The same snapshot reserveSend hands to `decide`, read outside any reservation (dry runs). */
+  readLedger(keys: LedgerKeys): Promise<LedgerSnapshot>;
   /** Records Twilio's answer (or its absence) for a reservation, and on its audit row. */
-  settleSend(reservationId: number, settlement: Settlement): void;
+  settleSend(reservationId: number, settlement: Settlement): Promise<void>;
   /**
    * Reservations left `in_flight` by a process that is gone become `outcome_unknown`
    * (they still count). `isAlive(pid)` tells whether the owning process still runs.
    */
-  recoverInFlight(isAlive: (pid: number) => boolean, at: Date): Reservation[];
+  recoverInFlight(isAlive: (pid: number) => boolean, at: Date): Promise<Reservation[]>;
   /** The reservation that produced `sid` (e.g. to show a scheduled message's send time). */
-  findReservationBySid(sid: string): Reservation | undefined;
+  findReservationBySid(sid: string): Promise<Reservation | undefined>;
 
   /** Stores a flow under its name (replacing one of the same name); true when it is new. */
-  saveIvrFlow(name: string, definition: unknown, at: Date): boolean;
-  getIvrFlow(name: string): StoredIvrFlow | undefined;
-  listIvrFlows(): StoredIvrFlow[];
+  saveIvrFlow(name: string, definition: unknown, at: Date): Promise<boolean>;
+  getIvrFlow(name: string): Promise<StoredIvrFlow | undefined>;
+  listIvrFlows(): Promise<StoredIvrFlow[]>;
   /** Deletes a flow and every number's use of it; false when there was none. */
-  deleteIvrFlow(name: string): boolean;
+  deleteIvrFlow(name: string): Promise<boolean>;
   /** Which flow answers inbound calls to `number` (null clears it). */
-  setInboundCallFlow(number: string, flowName: string | null, at: Date): void;
-  getInboundCallFlow(number: string): string | undefined;
+  setInboundCallFlow(number: string, flowName: string | null, at: Date): Promise<void>;
+  getInboundCallFlow(number: string): Promise<string | undefined>;
   /** Numbers answered by a flow (all flows when no name is given). */
-  listInboundCallFlows(flowName?: string): Array<{ number: string; flowName: string; setAt: Date }>;
-  appendCallEvent(event: CallEvent): void;
+  listInboundCallFlows(flowName?: string): Promise<Array<{ number: string; flowName: string; setAt: Date }>>;
+  appendCallEvent(event: CallEvent): Promise<void>;
   /** A call's events, oldest first. */
-  listCallEvents(callSid: string): CallEvent[];
+  listCallEvents(callSid: string): Promise<CallEvent[]>;
 
-  openRelaySession(session: Omit<RelaySession, 'endedAt' | 'outcome' | 'callSid'>): void;
-  bindRelaySession(sessionId: string, callSid: string): void;
-  endRelaySession(sessionId: string, outcome: string, at: Date): void;
-  getRelaySession(sessionId: string): RelaySession | undefined;
-  findRelaySessionByCall(callSid: string): RelaySession | undefined;
+  openRelaySession(session: Omit<RelaySession, 'endedAt' | 'outcome' | 'callSid'>): Promise<void>;
+  bindRelaySession(sessionId: string, callSid: string): Promise<void>;
+  endRelaySession(sessionId: string, outcome: string, at: Date): Promise<void>;
+  getRelaySession(sessionId: string): Promise<RelaySession | undefined>;
+  findRelaySessionByCall(callSid: string): Promise<RelaySession | undefined>;
   /** Sessions a stopped process left open become ended (`server_restarted`); returns them. */
-  endOrphanRelaySessions(at: Date): RelaySession[];
-  appendTranscript(sessionId: string, entry: TranscriptEntry): void;
-  listTranscript(sessionId: string): TranscriptEntry[];
+  endOrphanRelaySessions(at: Date): Promise<RelaySession[]>;
+  appendTranscript(sessionId: string, entry: TranscriptEntry): Promise<void>;
+  listTranscript(sessionId: string): Promise<TranscriptEntry[]>;
 
   /**
    * Messages this server sent (or may have: outcome unknown) in [start, end), with their
    * current status from the status callbacks and when they were delivered, for insights.
    */
-  messagesSentBetween(start: Date, end: Date): SentMessageFact[];
+  messagesSentBetween(start: Date, end: Date): Promise<SentMessageFact[]>;
   /** Opt-out changes (add/remove) recorded in [start, end). */
-  optOutChangesBetween(start: Date, end: Date): OptOutAuditEntry[];
+  optOutChangesBetween(start: Date, end: Date): Promise<OptOutAuditEntry[]>;
   /** Inbound messages received in [start, end). */
-  countInboundBetween(start: Date, end: Date): number;
+  countInboundBetween(start: Date, end: Date): Promise<number>;
 
   /** Appends one audit row; returns its id. */
-  appendAudit(entry: AuditEntry): number;
-  listAudit(filter: { tool?: string; since?: Date; limit: number }): AuditEntry[];
+  appendAudit(entry: AuditEntry): Promise<number>;
+  listAudit(filter: { tool?: string; since?: Date; limit: number }): Promise<AuditEntry[]>;
 
-  close(): void;
+  close(): Promise<void>;
 }

@@ -45,3 +45,16 @@ export function createPool(url: string, options: { max?: number } = {}): pg.Pool
   });
   return pool;
 }
+
+/**
+ * pg-pool listens for errors on idle clients only: a checked-out client whose connection
+ * drops between two queries emits 'error' with no listener, which ends the process. Held
+ * connections (transactions, the migration lock) get a listener for as long as they are
+ * held; the error still reaches the next query, which fails and rolls back. Returns the
+ * remover, to call before release().
+ */
+export function guardCheckedOut(client: pg.PoolClient): () => void {
+  const onError = (error: Error) => log.debug(`PostgreSQL: a connection in use failed (${error.message}); its transaction fails and is rolled back.`);
+  client.on('error', onError);
+  return () => client.removeListener('error', onError);
+}
