@@ -177,7 +177,7 @@ export class CampaignService {
           continue;
         }
         const channel = (['sms', 'voice', 'all'] as const).find((c) => c === record.channel) ?? input.channel ?? 'all';
-        const changed = store.applyOptOut({ action: 'add', sender: '*', recipient, source: 'manual', channel, reason: redactSecrets(record.reason ?? `imported from ${input.path}`) }, new Date());
+        const changed = await store.applyOptOut({ action: 'add', sender: '*', recipient, source: 'manual', channel, reason: redactSecrets(record.reason ?? `imported from ${input.path}`) }, new Date());
         if (changed) added += 1;
         else unchanged += 1;
       }
@@ -189,7 +189,7 @@ export class CampaignService {
 
   async exportOptOuts(input: { path: string }) {
     const store = await this.store();
-    const rows = store.listOptOuts({ limit: 1_000_000 }).map((o) => ({ phone: o.recipient, channel: o.channel, sender: o.sender === '*' ? 'all' : o.sender, source: o.source, keyword: o.keyword ?? '', since: o.createdAt.toISOString() }));
+    const rows = (await store.listOptOuts({ limit: 1_000_000 })).map((o) => ({ phone: o.recipient, channel: o.channel, sender: o.sender === '*' ? 'all' : o.sender, source: o.source, keyword: o.keyword ?? '', since: o.createdAt.toISOString() }));
     if (!/\.csv$/i.test(input.path)) throw new ToolFailure({ message: `${input.path} does not end in .csv.`, nextStep: 'Give a new file name ending in .csv.' });
     try {
       // "wx": never overwrite a file that exists (an agent must not clobber one by mistake).
