@@ -68,7 +68,7 @@ export async function measureRelay(turns = 200) {
     await relay.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

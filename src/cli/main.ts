@@ -44,10 +44,10 @@ async function runAuditExport(command: Extract<Command, { kind: 'audit-export' }
   if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO 8601 time; got "${command.since}".`);
   const store = openStoreInDir(resolveDataDir());
   try {
-    const entries = store.listAudit({ since, limit: Number.MAX_SAFE_INTEGER }).reverse();
+    const entries = (await store.listAudit({ since, limit: Number.MAX_SAFE_INTEGER })).reverse();
     for (const entry of entries) process.stdout.write(`${JSON.stringify(toAuditView(entry))}\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

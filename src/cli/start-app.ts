@@ -125,10 +125,18 @@ export async function startApp(options: StartOptions): Promise<App> {
     const dir = resolveDataDir(env);
     const opened = openStoreInDir(dir);
     log.info(`store: ${dir}`);
-    recoverInterruptedSends(opened);
-    const orphans = opened.endOrphanRelaySessions(new Date());
-    if (orphans.length > 0) log.warn(`${orphans.length} live phone conversation(s) ended with the previous server (they cannot resume); their transcripts are kept: get_call shows them.`);
-    closers.push(async () => opened.close());
+    // Recovery finishes before anyone gets the store: every user (tools, webhooks, the
+    // campaign engine) awaits this promise, so no send is reserved while a predecessor's
+    // in-flight rows are still being judged (our own pid on a row means a dead predecessor).
+    try {
+      await recoverInterruptedSends(opened);
+      const orphans = await opened.endOrphanRelaySessions(new Date());
+      if (orphans.length > 0) log.warn(`${orphans.length} live phone conversation(s) ended with the previous server (they cannot resume); their transcripts are kept: get_call shows them.`);
+    } catch (error) {
+      await opened.close();
+      throw error;
+    }
+    closers.push(() => opened.close());
     return opened;
   });
 
@@ -276,7 +284,7 @@ export async function startApp(options: StartOptions): Promise<App> {
   const optOuts = new OptOutGuard(policySettings.opt_out_scope, { callsHonorSmsOptOuts: policySettings.calls_honor_sms_opt_outs });
   const pipeline = new SendPipeline({ store, policy, optOuts, redactBodies: policySettings.audit.redact_bodies });
   const messaging = new MessagingService(gateway, defaults, pipeline, {
-    scheduledAt: async (sid) => (await store()).findReservationBySid(sid)?.sendAt ?? undefined,
+    scheduledAt: async (sid) => (await (await store()).findReservationBySid(sid))?.sendAt ?? undefined,
   });
   const receiverBase = async () => {
     if (sandbox) await sandbox();
@@ -308,7 +316,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     await engine.start();
     closers.unshift(async () => {
       await engine.stop();
-      outbox.close?.();
+      await outbox.close?.();
     });
     return engine;
   });

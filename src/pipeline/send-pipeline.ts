@@ -1,12 +1,14 @@
 /**
  * The one path for everything that reaches a person or costs money:
  *
- *   validate (the caller) → opt-out → policy → reserve → Twilio → settle
+ *   validate (the caller) → opt-out → policy → reserve → opt-out again → Twilio → settle
  *
  * The rules that read the ledger (duplicates, caps, spend, first contact) are decided in
- * the same SQLite write transaction (BEGIN IMMEDIATE) that inserts the reservation and the
- * audit intent, so two sends — two concurrent tool calls, or two processes on one data
- * directory — cannot both take the last slot. The reservation is on disk before the
+ * the store's write transaction (SQLite: BEGIN IMMEDIATE) that inserts the reservation and
+ * the audit intent, against the ledger snapshot read under the same lock, so two sends —
+ * two concurrent tool calls, or two processes on one data directory — cannot both take the
+ * last slot. Opt-outs are checked before (a refusal reserves nothing) and again once the
+ * reservation is on disk (a STOP that raced the send still wins; the reservation is released). The reservation is on disk before the
  * request leaves: a lost answer or a killed process leaves a row that still counts
  * (`outcome_unknown`), and the same text to the same number is refused as a possible
  * duplicate until the window passes or the caller says allow_duplicate.
@@ -84,25 +86,25 @@ export class SendPipeline {
 
   /**
    * Runs a message through every guard and, when allowed, `dispatch` (the one Twilio call).
-   * Refusals throw a ToolFailure before anything is reserved or sent.
+   * Refusals throw a ToolFailure before anything is sent.
    */
   async sendMessage<T extends { sid: string }>(message: PipelineMessage, dispatch: () => Promise<T>): Promise<PipelineOutcome<T>> {
     const { store: openStore, policy, optOuts } = this.options;
     const store = await openStore();
     // Opt-outs first (they cannot be overridden), then the rules that need no ledger.
-    optOuts.refuseIfOptedOut(store, message);
+    await optOuts.refuseIfOptedOut(store, message);
     const prepared = await policy.prepareMessage(message, { now: this.now(), sendAt: message.sendAt });
-    if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, store) };
+    const keys = policy.ledgerKeys(prepared);
+    if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, await store.readLedger(keys)) };
 
     const context = currentCallContext();
     let decision: MessageDecision | undefined;
-    const reservation = store.reserveSend(() => {
-      // Again inside the write lock: a STOP committed since the first look still wins.
-      optOuts.refuseIfOptedOut(store, message);
-      decision = policy.decideMessage(prepared, store);
+    const reservation = await store.reserveSend(keys, (ledger) => {
+      decision = policy.decideMessage(prepared, ledger);
       return this.reservationRequest(messageSend(message), prepared, decision, context);
     });
     if (context) context.auditedSend = true;
+    await this.releaseIfOptedOut(store, [reservation], [message], 'message');
 
     const result = await this.dispatchAndSettle(store, reservation, dispatch);
     return { dryRun: false, decision: decision!, result, reservation };
@@ -116,18 +118,19 @@ export class SendPipeline {
     const { store: openStore, policy, optOuts } = this.options;
     const store = await openStore();
     const recipient = { to: call.to, from: call.from, messagingServiceSid: undefined };
-    optOuts.refuseIfOptedOut(store, recipient, 'call');
+    await optOuts.refuseIfOptedOut(store, recipient, 'call');
     const prepared = await policy.prepareCall(call, { now: this.now() });
-    if (policy.dryRun) return { dryRun: true, decision: policy.decideCall(prepared, store) };
+    const keys = policy.ledgerKeys(prepared);
+    if (policy.dryRun) return { dryRun: true, decision: policy.decideCall(prepared, await store.readLedger(keys)) };
 
     const context = currentCallContext();
     let decision: CallDecision | undefined;
-    const reservation = store.reserveSend(() => {
-      optOuts.refuseIfOptedOut(store, recipient, 'call');
-      decision = policy.decideCall(prepared, store);
+    const reservation = await store.reserveSend(keys, (ledger) => {
+      decision = policy.decideCall(prepared, ledger);
       return this.reservationRequest({ kind: 'call', channel: 'voice', to: call.to, from: null, sendAt: undefined, fallbackTool: 'make_call' }, prepared, decision, context);
     });
     if (context) context.auditedSend = true;
+    await this.releaseIfOptedOut(store, [reservation], [recipient], 'call');
 
     const result = await this.dispatchAndSettle(store, reservation, dispatch);
     return { dryRun: false, decision: decision!, result, reservation };
@@ -145,33 +148,37 @@ export class SendPipeline {
     const store = await openStore();
     const prepared: PreparedSend[] = [];
     for (const message of messages) {
-      optOuts.refuseIfOptedOut(store, message);
+      await optOuts.refuseIfOptedOut(store, message);
       prepared.push(await policy.prepareMessage(message, { now: this.now() }));
     }
-    if (policy.dryRun) return { dryRun: true, decision: prepared.map((p) => policy.decideMessage(p, store)) };
+    if (policy.dryRun) {
+      const decisions: MessageDecision[] = [];
+      for (const p of prepared) decisions.push(policy.decideMessage(p, await store.readLedger(policy.ledgerKeys(p))));
+      return { dryRun: true, decision: decisions };
+    }
     const context = currentCallContext();
     const decisions: MessageDecision[] = [];
     const reservations: Reservation[] = [];
     try {
-      messages.forEach((message, i) => {
+      // One after another: each is decided against the ledger holding the ones before it.
+      for (const [i, message] of messages.entries()) {
+        const p = prepared[i]!;
         reservations.push(
-          store.reserveSend(() => {
-            optOuts.refuseIfOptedOut(store, message);
-            const decision = policy.decideMessage(prepared[i]!, store);
+          await store.reserveSend(policy.ledgerKeys(p), (ledger) => {
+            const decision = policy.decideMessage(p, ledger);
             decisions.push(decision);
-            return this.reservationRequest(messageSend(message), prepared[i]!, decision, context);
+            return this.reservationRequest(messageSend(message), p, decision, context);
           }),
         );
-      });
+      }
     } catch (error) {
-      for (const r of reservations) this.settle(store, r, { state: 'released', error: 'another recipient of the same send was refused', at: this.now() });
+      await this.releaseAll(store, reservations, 'another recipient of the same send was refused');
       throw error;
     }
     if (context) context.auditedSend = true;
+    await this.releaseIfOptedOut(store, reservations, messages, 'message');
     const [first, ...others] = reservations;
-    const result = await this.dispatchAndSettle(store, first!, dispatch, (settlement) => {
-      for (const r of others) this.settle(store, r, settlement);
-    });
+    const result = await this.dispatchAndSettle(store, first!, dispatch, (settlement) => Promise.all(others.map((r) => this.settle(store, r, settlement))));
     return { dryRun: false, decision: decisions, result, reservation: first! };
   }
 
@@ -204,16 +211,38 @@ export class SendPipeline {
       segments: 1,
       warnings: [],
     };
-    if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, store) };
+    const keys = policy.ledgerKeys(prepared);
+    if (policy.dryRun) return { dryRun: true, decision: policy.decideMessage(prepared, await store.readLedger(keys)) };
     const context = currentCallContext();
     let decision: MessageDecision | undefined;
-    const reservation = store.reserveSend(() => {
-      decision = policy.decideMessage(prepared, store);
+    const reservation = await store.reserveSend(keys, (ledger) => {
+      decision = policy.decideMessage(prepared, ledger);
       return this.reservationRequest({ kind: 'message', channel: 'email', to: verification.to, from: null, sendAt: undefined, fallbackTool: 'start_verification' }, prepared, decision, context);
     });
     if (context) context.auditedSend = true;
     const result = await this.dispatchAndSettle(store, reservation, dispatch);
     return { dryRun: false, decision: decision!, result, reservation };
+  }
+
+  /**
+   * The opt-out check once more, now that the reservation is on disk: a STOP committed
+   * since the first look (while the policy was prepared, or while the reservation waited
+   * for the write lock) still wins, so nothing goes out to a person whose STOP was
+   * acknowledged before this send was reserved. Refused: every reservation is released
+   * (nothing went out, nothing counts) and the refusal is thrown.
+   */
+  private async releaseIfOptedOut(store: Store, reservations: Reservation[], recipients: Array<Pick<OutgoingMessage, 'to' | 'from' | 'messagingServiceSid'>>, kind: 'message' | 'call'): Promise<void> {
+    try {
+      for (const recipient of recipients) await this.options.optOuts.refuseIfOptedOut(store, recipient, kind);
+    } catch (error) {
+      await this.releaseAll(store, reservations, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  private async releaseAll(store: Store, reservations: Reservation[], why: string): Promise<void> {
+    const settlement = { state: 'released' as const, error: why, at: this.now() };
+    await Promise.all(reservations.map((r) => this.settle(store, r, settlement)));
   }
 
   /** What one send reserves: its kind, channel, recipient and sender, and the audit intent. */
@@ -242,7 +271,7 @@ export class SendPipeline {
     store: Store,
     reservation: Reservation,
     dispatch: () => Promise<T>,
-    alsoSettle: (settlement: Parameters<Store['settleSend']>[1]) => void = () => {},
+    alsoSettle: (settlement: Parameters<Store['settleSend']>[1]) => Promise<unknown> = async () => {},
   ): Promise<T> {
     let result: T;
     try {
@@ -251,8 +280,7 @@ export class SendPipeline {
       const unknown = error instanceof ToolFailure && error.outcomeUnknown;
       const message = error instanceof Error ? error.message : String(error);
       const settlement = { state: unknown ? ('outcome_unknown' as const) : ('released' as const), error: message, at: this.now() };
-      this.settle(store, reservation, settlement);
-      alsoSettle(settlement);
+      await Promise.all([this.settle(store, reservation, settlement), alsoSettle(settlement)]);
       if (unknown) {
         const call = reservation.kind === 'call';
         throw new ToolFailure({
@@ -270,14 +298,14 @@ export class SendPipeline {
     }
     // The message is out: a bookkeeping failure must not turn that into an error result.
     const sent = { state: 'sent' as const, sid: result.sid, at: this.now() };
-    this.settle(store, reservation, sent);
-    alsoSettle(sent);
+    await Promise.all([this.settle(store, reservation, sent), alsoSettle(sent)]);
     return result;
   }
 
-  private settle(store: Store, reservation: Reservation, settlement: Parameters<Store['settleSend']>[1]): void {
+  /** Never throws: a settlement that cannot be written is logged (the row stays in flight, the safe side). */
+  private async settle(store: Store, reservation: Reservation, settlement: Parameters<Store['settleSend']>[1]): Promise<void> {
     try {
-      store.settleSend(reservation.id, settlement);
+      await store.settleSend(reservation.id, settlement);
     } catch (e) {
       log.error(`could not settle send attempt #${reservation.id}: ${e instanceof Error ? e.message : String(e)} (it stays in flight and counts as outcome_unknown after a restart)`);
     }
@@ -298,8 +326,8 @@ export const processIsAlive = (pid: number): boolean => {
  * At start: sends left in flight by a process that died are `outcome_unknown` from now on
  * (they keep counting against caps and duplicates). Said once on stderr, with what to check.
  */
-export function recoverInterruptedSends(store: Store, at: Date = new Date()): Reservation[] {
-  const orphans = store.recoverInFlight(processIsAlive, at);
+export async function recoverInterruptedSends(store: Store, at: Date = new Date()): Promise<Reservation[]> {
+  const orphans = await store.recoverInFlight(processIsAlive, at);
   if (orphans.length > 0) {
     const list = orphans
       .slice(0, 5)

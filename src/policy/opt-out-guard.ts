@@ -42,22 +42,23 @@ export class OptOutGuard {
     this.callChannels = options.callsHonorSmsOptOuts ? ['sms', ...BLOCKS_CALLS] : BLOCKS_CALLS;
   }
 
-  /** The opt-out that blocks this send, if any (synchronous: runs inside the reserving transaction). */
-  blockingOptOut(store: Pick<Store, 'isOptedOut' | 'findAnyOptOut'>, message: Recipient, kind: SendKind = 'message'): OptOut | undefined {
+  /** The opt-out that blocks this send, if any. */
+  async blockingOptOut(store: Pick<Store, 'isOptedOut' | 'findAnyOptOut'>, message: Recipient, kind: SendKind = 'message'): Promise<OptOut | undefined> {
     const channels = kind === 'call' ? this.callChannels : BLOCKS_MESSAGES;
     const person = strip(message.to);
     const recipients = [person, `whatsapp:${person}`];
     if (this.scope === 'account') return store.findAnyOptOut(recipients, channels);
     const senders = [message.messagingServiceSid, message.from, message.from && strip(message.from)].filter((s): s is string => Boolean(s));
     for (const recipient of recipients) {
-      const optOut = store.isOptedOut(senders, recipient, channels);
+      const optOut = await store.isOptedOut(senders, recipient, channels);
       if (optOut) return optOut;
     }
     return undefined;
   }
 
-  refuseIfOptedOut(store: Pick<Store, 'isOptedOut' | 'findAnyOptOut'>, message: Recipient, kind: SendKind = 'message'): void {
-    const optOut = this.blockingOptOut(store, message, kind);
+  /** Throws the refusal (a ToolFailure, 21610 for messages) when an opt-out blocks this send. */
+  async refuseIfOptedOut(store: Pick<Store, 'isOptedOut' | 'findAnyOptOut'>, message: Recipient, kind: SendKind = 'message'): Promise<void> {
+    const optOut = await this.blockingOptOut(store, message, kind);
     if (!optOut) return;
     if (kind === 'call') this.refuseCall(message, optOut);
     const how = optOut.source === 'manual' ? ' (recorded by an operator)' : optOut.keyword && SHOWABLE_KEYWORD.test(optOut.keyword) ? ` (replied ${optOut.keyword})` : ' (replied with an opt-out keyword)';

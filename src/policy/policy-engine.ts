@@ -16,7 +16,7 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import { lazy } from '../util/lazy.js';
 import type { Policy } from './policy-schema.js';
 import { DEFAULT_CALL_MINUTES_ESTIMATE, PriceTable } from './price-table.js';
-import { hashBody, type SendLedger, type SendTotals } from './send-ledger.js';
+import { hashBody, type LedgerKeys, type LedgerSnapshot, type SendLedger } from './send-ledger.js';
 import type { OutgoingCall, OutgoingMessage, SendDecision } from './send-guard.js';
 import { loadCountryNames } from './country-names.js';
 import { quietHoursVerdict } from './time-zones.js';
@@ -72,7 +72,8 @@ export interface CheckOptions {
 /**
  * A send that passed every rule that needs no ledger (lists, country, quiet hours). The
  * rules that read the ledger (duplicate, caps, first contact) run in `decide`, inside the
- * store's reserving transaction, so no other send can slip in between decision and record.
+ * store's reserving transaction, against the snapshot `ledgerKeys` names, so no other send
+ * can slip in between decision and record.
  */
 export interface PreparedSend {
   readonly subject: Readonly<Subject>;
@@ -233,11 +234,31 @@ export class PolicyEngine {
 
   /** Every rule, against the engine's ledger: for callers that do not reserve (dry runs, tests). */
   async checkMessage(message: OutgoingMessage, options: CheckOptions = {}): Promise<MessageDecision> {
-    return this.decideMessage(await this.prepareMessage(message, options), await this.ledger());
+    const prepared = await this.prepareMessage(message, options);
+    return this.decideMessage(prepared, await (await this.ledger()).readLedger(this.ledgerKeys(prepared)));
   }
 
   async checkCall(call: OutgoingCall, options: CheckOptions = {}): Promise<CallDecision> {
-    return this.decideCall(await this.prepareCall(call, options), await this.ledger());
+    const prepared = await this.prepareCall(call, options);
+    return this.decideCall(prepared, await (await this.ledger()).readLedger(this.ledgerKeys(prepared)));
+  }
+
+  /**
+   * What the ledger rules of `prepared` read: its recipient, the duplicate window (none
+   * when the window is off or the send has no content) and the calendar windows of the
+   * caps, all measured from the moment the send counts at.
+   */
+  ledgerKeys(prepared: PreparedSend): LedgerKeys {
+    const { subject, at } = prepared;
+    const windowMinutes = this.policy.duplicate_window_minutes;
+    const content = windowMinutes > 0 ? subject.content : undefined;
+    return {
+      to: subject.to,
+      bodyHash: content ? hashBody(content) : null,
+      duplicateSince: content ? new Date(at.getTime() - windowMinutes * 60_000) : null,
+      hourStart: startOfUtcHour(at),
+      dayStart: startOfUtcDay(at),
+    };
   }
 
   /** The rules that need no ledger: deny/allow lists, destination country, quiet hours. */
@@ -298,15 +319,16 @@ export class PolicyEngine {
   }
 
   /**
-   * The rules that read the ledger: duplicate, caps, first contact. Synchronous, so the
-   * pipeline runs it inside the store's write transaction (decide and reserve as one).
+   * The rules that read the ledger: duplicate, caps, first contact, against the snapshot
+   * the store read for `ledgerKeys(prepared)`. Synchronous, so the store runs it inside
+   * its write transaction (decide and reserve as one).
    */
-  decideMessage(prepared: PreparedSend, ledger: SendLedger): MessageDecision {
+  decideMessage(prepared: PreparedSend, ledger: LedgerSnapshot): MessageDecision {
     const warnings = this.checkWithLedger(prepared, ledger);
     return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, segments: prepared.segments, warnings, ...(prepared.priceSource && { priceSource: prepared.priceSource }) };
   }
 
-  decideCall(prepared: PreparedSend, ledger: SendLedger): CallDecision {
+  decideCall(prepared: PreparedSend, ledger: LedgerSnapshot): CallDecision {
     const warnings = this.checkWithLedger(prepared, ledger);
     return { allowed: true, dryRun: this.policy.dry_run, estimatedCost: prepared.subject.cost, estimatedMinutes: prepared.estimatedMinutes ?? 1, segments: 1, warnings, ...(prepared.priceSource && { priceSource: prepared.priceSource }) };
   }
@@ -324,7 +346,7 @@ export class PolicyEngine {
   }
 
   private async record(kind: 'message' | 'call', to: string, content: string | undefined, sid: string, estimatedCost: number, options: CheckOptions): Promise<void> {
-    (await this.ledger()).recordSend({
+    await (await this.ledger()).recordSend({
       kind,
       to: strip(to),
       bodyHash: content ? hashBody(content) : null,
@@ -344,9 +366,9 @@ export class PolicyEngine {
   }
 
   /** The remaining rules, in order, against the ledger; returns every warning of an allowed send. */
-  private checkWithLedger(prepared: PreparedSend, ledger: SendLedger): string[] {
+  private checkWithLedger(prepared: PreparedSend, ledger: LedgerSnapshot): string[] {
     const warnings = [...prepared.warnings];
-    this.checkDuplicate(ledger, prepared.subject, prepared.at, warnings);
+    this.checkDuplicate(ledger, prepared.subject, warnings);
     this.checkCaps(ledger, prepared.subject, prepared.at, warnings);
     this.checkFirstContact(ledger, prepared.subject);
     if (this.policy.dry_run) warnings.push('Dry run (TWILIO_MCP_DRY_RUN): everything was checked; nothing will be sent.');
@@ -436,10 +458,11 @@ export class PolicyEngine {
     );
   }
 
-  private checkDuplicate(ledger: SendLedger, subject: Subject, at: Date, warnings: string[]): void {
+  /** `ledger.earlier` is the latest identical send within the window (ledgerKeys names it). */
+  private checkDuplicate(ledger: LedgerSnapshot, subject: Subject, warnings: string[]): void {
     const windowMinutes = this.policy.duplicate_window_minutes;
     if (windowMinutes <= 0 || !subject.content) return;
-    const earlier = ledger.findRecentSend(subject.to, hashBody(subject.content), new Date(at.getTime() - windowMinutes * 60_000));
+    const earlier = ledger.earlier;
     if (!earlier) return;
     const same = subject.kind === 'call' ? 'the same call' : 'the same text';
     const when = earlier.at.toISOString();
@@ -468,13 +491,14 @@ export class PolicyEngine {
     );
   }
 
-  private checkCaps(ledger: SendLedger, subject: Subject, at: Date, warnings: string[]): void {
+  /** `ledger.totals` counts the calendar hour and day of `at` (ledgerKeys names them). */
+  private checkCaps(ledger: LedgerSnapshot, subject: Subject, at: Date, warnings: string[]): void {
     const caps = this.policy.caps;
     const hour = startOfUtcHour(at);
     const day = startOfUtcDay(at);
     const nextHour = new Date(hour.getTime() + 3_600_000).toISOString();
     const nextDay = new Date(day.getTime() + 86_400_000).toISOString();
-    const totals: SendTotals = ledger.sendTotals(hour, day);
+    const totals = ledger.totals;
     const countCaps =
       subject.kind === 'message'
         ? [
@@ -506,8 +530,8 @@ export class PolicyEngine {
     if (limit > 0 && spent + subject.cost >= limit * NEAR_CAP) warnings.push(`Daily spend cap: ${usd(spent + subject.cost)} of ${usd(limit)} estimated after this ${subject.kind} (resets at ${nextDay}).`);
   }
 
-  private checkFirstContact(ledger: SendLedger, subject: Subject): void {
-    if (this.policy.first_contact === 'allow' || subject.firstContactConfirmed || ledger.hasContacted(subject.to)) return;
+  private checkFirstContact(ledger: LedgerSnapshot, subject: Subject): void {
+    if (this.policy.first_contact === 'allow' || subject.firstContactConfirmed || ledger.contacted) return;
     const what = subject.kind === 'call' ? 'call ever placed' : 'message ever sent';
     if (this.policy.first_contact === 'refuse') {
       refuse(
@@ -530,7 +554,7 @@ export class PolicyEngine {
     const day = startOfUtcDay(at);
     let usage: Record<string, unknown> | undefined;
     try {
-      const totals = (await this.ledger()).sendTotals(hour, day);
+      const totals = await (await this.ledger()).sendTotals(hour, day);
       usage = {
         messages_this_hour: totals.messagesThisHour,
         messages_today: totals.messagesToday,

@@ -1,22 +1,23 @@
 /**
  * What the caps, the duplicate check and the first-contact rule need to remember: every
  * send Twilio accepted. The engine keeps no counts of its own, so whatever persists the
- * ledger (the SQLite store) is what makes caps hold across restarts.
+ * ledger (the store) is what makes caps hold across restarts.
  *
  * The ledger is a slice of the store's interface (types only: policy sits above the store),
- * so the SQLite store is checked against it at compile time. Counts and spend come back
- * from one call (`sendTotals`) because the cap check needs all of them on every send and
- * the store answers in one query.
+ * so every store adapter is checked against it at compile time. The rules read one
+ * `LedgerSnapshot` (totals, the earlier identical send, first contact) named by
+ * `LedgerKeys`: inside the reserving transaction the store hands it to the decision; a
+ * dry run reads the same snapshot with `readLedger`.
  */
 import { createHash } from 'node:crypto';
-import type { EarlierSendRow, SendRecord, SendTotals, Store } from '../store/store.js';
+import type { EarlierSendRow, LedgerKeys, LedgerSnapshot, SendRecord, SendTotals, Store } from '../store/store.js';
 
-export type { SendRecord, SendTotals };
+export type { LedgerKeys, LedgerSnapshot, SendRecord, SendTotals };
 export type SendKind = SendRecord['kind'];
 export type EarlierSend = EarlierSendRow;
 
 /** The part of the store the policy uses: one definition, so the two cannot drift apart. */
-export type SendLedger = Pick<Store, 'recordSend' | 'sendTotals' | 'findRecentSend' | 'hasContacted'>;
+export type SendLedger = Pick<Store, 'recordSend' | 'sendTotals' | 'readLedger'>;
 
 /** The duplicate check compares hashes, so the ledger never holds message text. */
 export function hashBody(body: string): string {
@@ -30,11 +31,31 @@ export function hashBody(body: string): string {
 export class InMemorySendLedger implements SendLedger {
   private readonly sends: SendRecord[] = [];
 
-  recordSend(record: SendRecord): void {
+  async recordSend(record: SendRecord): Promise<void> {
     this.sends.push({ ...record, at: new Date(record.at) });
   }
 
-  sendTotals(hourStart: Date, dayStart: Date): SendTotals {
+  async sendTotals(hourStart: Date, dayStart: Date): Promise<SendTotals> {
+    return this.totals(hourStart, dayStart);
+  }
+
+  async findRecentSend(to: string, bodyHash: string, since: Date): Promise<EarlierSend | undefined> {
+    return this.recent(to, bodyHash, since);
+  }
+
+  async hasContacted(to: string): Promise<boolean> {
+    return this.contacted(to);
+  }
+
+  async readLedger(keys: LedgerKeys): Promise<LedgerSnapshot> {
+    return {
+      totals: this.totals(keys.hourStart, keys.dayStart),
+      earlier: keys.bodyHash !== null && keys.duplicateSince !== null ? this.recent(keys.to, keys.bodyHash, keys.duplicateSince) : undefined,
+      contacted: this.contacted(keys.to),
+    };
+  }
+
+  private totals(hourStart: Date, dayStart: Date): SendTotals {
     const totals: SendTotals = { messagesThisHour: 0, messagesToday: 0, callsToday: 0, spendToday: 0 };
     for (const send of this.sends) {
       if (send.at < dayStart) continue;
@@ -48,7 +69,7 @@ export class InMemorySendLedger implements SendLedger {
     return totals;
   }
 
-  findRecentSend(to: string, bodyHash: string, since: Date): EarlierSend | undefined {
+  private recent(to: string, bodyHash: string, since: Date): EarlierSend | undefined {
     let latest: { send: SendRecord; index: number } | undefined;
     this.sends.forEach((send, index) => {
       if (send.to !== to || send.bodyHash !== bodyHash || send.at < since) return;
@@ -57,7 +78,7 @@ export class InMemorySendLedger implements SendLedger {
     return latest && { sid: latest.send.sid, at: latest.send.at, state: 'sent', reservationId: latest.index + 1 };
   }
 
-  hasContacted(to: string): boolean {
+  private contacted(to: string): boolean {
     return this.sends.some((send) => send.to === to);
   }
 

@@ -40,7 +40,7 @@ export class AuditService {
   ) {}
 
   async record(entry: { tool: string; args: Record<string, unknown>; resultSid: string | null; error: string | null; client: string | null; sessionId: string | null }) {
-    (await this.store()).appendAudit({
+    await (await this.store()).appendAudit({
       at: new Date(),
       tool: entry.tool,
       arguments: redactArguments(entry.args, this.redactBodies),
@@ -53,7 +53,7 @@ export class AuditService {
 
   async list(input: { tool?: string; since?: string; limit?: number }) {
     const since = input.since ? new Date(input.since) : undefined;
-    const entries = (await this.store()).listAudit({ tool: input.tool, since: since && !Number.isNaN(since.getTime()) ? since : undefined, limit: input.limit ?? 50 });
+    const entries = await (await this.store()).listAudit({ tool: input.tool, since: since && !Number.isNaN(since.getTime()) ? since : undefined, limit: input.limit ?? 50 });
     return { entries: entries.map(toAuditView) };
   }
 }

@@ -84,7 +84,7 @@ export class InboxService {
   ) {}
 
   async listInbound(input: { from?: string; to?: string; since?: string; unread_only?: boolean; limit?: number }) {
-    const messages = (await this.store()).listInbound({
+    const messages = await (await this.store()).listInbound({
       from: input.from,
       to: input.to,
       since: parseSince(input.since),
@@ -95,7 +95,7 @@ export class InboxService {
   }
 
   async markRead(sids: string[]) {
-    return { marked: (await this.store()).markRead(sids, new Date()) };
+    return { marked: await (await this.store()).markRead(sids, new Date()) };
   }
 
   /**
@@ -107,66 +107,100 @@ export class InboxService {
     const timeoutSeconds = input.timeout_seconds ?? 60;
     const since = parseSince(input.since) ?? new Date(Date.now() - 10 * 60_000);
     const store = await this.store();
-    // The reply is consumed: marked read in the store and shown read, as it now is.
-    const take = () => {
-      const found = store.findUnreadFrom(input.from, since);
-      if (!found) return undefined;
-      const readAt = new Date();
-      store.markRead([found.messageSid], readAt);
-      return { ...found, readAt: found.readAt ?? readAt };
+    // The reply is consumed: marked read in the store and shown read, as it now is. Only the
+    // caller whose markRead changed the row has it: two waits for the same person never both
+    // return one reply.
+    const take = async (): Promise<InboundMessage | undefined> => {
+      for (;;) {
+        const found = await store.findUnreadFrom(input.from, since);
+        if (!found) return undefined;
+        const readAt = new Date();
+        if ((await store.markRead([found.messageSid], readAt)) > 0) return { ...found, readAt: found.readAt ?? readAt };
+        // Another wait took it between the two calls: look for the next one.
+      }
     };
-    const replied = (m: InboundMessage) => ({
+    const replied = async (m: InboundMessage) => ({
       status: 'replied' as const,
       notice: UNTRUSTED_NOTICE,
       message: toInboundView(m),
-      ...consentChange(store, m),
+      ...(await consentChange(store, m)),
     });
 
-    const already = take();
-    if (already) return replied(already);
-
     const started = Date.now();
-    // No await between the look above and the subscription below: a reply stored in
-    // between would otherwise wait unseen until the timeout.
-    return new Promise<ReturnType<typeof replied> | { status: 'timeout'; waited_seconds: number; next_step: string }>((resolve, reject) => {
-      const finish = () => {
+    const timedOutResult = () => ({
+      status: 'timeout' as const,
+      waited_seconds: timeoutSeconds,
+      next_step: `No reply from ${input.from} yet. Call wait_for_reply again to keep waiting, or list_inbound_messages later.`,
+    });
+    // Subscribed BEFORE the first look: a reply stored while the store is being read (the
+    // read awaits) publishes an event this listener hears, and an event during a look asks
+    // for one more look after it. Looking first and subscribing after would leave a gap in
+    // which a reply waits unseen until the timeout.
+    return new Promise<Awaited<ReturnType<typeof replied>> | ReturnType<typeof timedOutResult>>((resolve, reject) => {
+      let settled = false;
+      let timedOut = false;
+      let looking: Promise<void> | undefined;
+      let lookAgain = false;
+      const end = () => {
+        settled = true;
         unsubscribe();
         clearTimeout(timeout);
         clearInterval(ticker);
         options.signal?.removeEventListener('abort', onAbort);
       };
+      const look = (): Promise<void> => {
+        if (looking) {
+          lookAgain = true;
+          return looking;
+        }
+        looking = (async () => {
+          try {
+            do {
+              lookAgain = false;
+              const found = await take();
+              if (found) {
+                const result = await replied(found);
+                if (!settled) (end(), resolve(result));
+                return;
+              }
+            } while (lookAgain && !settled && !timedOut);
+            if (timedOut && !settled) (end(), resolve(timedOutResult()));
+          } catch (error) {
+            if (!settled) (end(), reject(error));
+          } finally {
+            looking = undefined;
+          }
+        })();
+        return looking;
+      };
       const unsubscribe = this.events.subscribe((event) => {
         // resync: events from other instances may have been missed; look at the store again.
-        if (event.kind !== 'resync' && (event.kind !== 'inbound_message' || event.from !== input.from)) return;
-        const found = take();
-        if (found) {
-          finish();
-          resolve(replied(found));
-        }
+        if (settled || timedOut || (event.kind !== 'resync' && (event.kind !== 'inbound_message' || event.from !== input.from))) return;
+        void look();
       });
       const timeout = setTimeout(() => {
-        finish();
-        resolve({
-          status: 'timeout',
-          waited_seconds: timeoutSeconds,
-          next_step: `No reply from ${input.from} yet. Call wait_for_reply again to keep waiting, or list_inbound_messages later.`,
-        });
+        timedOut = true;
+        // A look on its way answers: with the reply it takes (never dropped once marked read), or the timeout.
+        if (!looking) (end(), resolve(timedOutResult()));
       }, timeoutSeconds * 1000);
       const ticker = setInterval(() => {
         const elapsed = Math.round((Date.now() - started) / 1000);
         void options.progress?.(elapsed, timeoutSeconds, `waiting for a reply from ${input.from} (${elapsed}/${timeoutSeconds} s)`).catch(() => {});
       }, Math.min(5000, Math.max(1000, (timeoutSeconds * 1000) / 10)));
+      // Canceled: answered at once; a look in flight may still mark a reply read (the inbox keeps it).
       const onAbort = () => {
-        finish();
+        end();
         reject(new ToolFailure({ message: 'wait_for_reply was canceled by the client.', nextStep: 'Call it again to keep waiting.' }));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      void options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
+      void look().then(() => {
+        if (!settled) void options.progress?.(0, timeoutSeconds, `waiting for a reply from ${input.from}`).catch(() => {});
+      });
     });
   }
 
   async getDeliveryStatus(sid: string) {
-    const record = (await this.store()).getMessageStatus(sid);
+    const record = await (await this.store()).getMessageStatus(sid);
     if (record) return { source: 'status callbacks', ...toStatusView(record) };
     // No callback arrived (none requested, or the receiver is not reachable): ask Twilio.
     const message = await this.gateway.fetchMessage(sid);
@@ -183,17 +217,17 @@ export class InboxService {
   }
 
   async getCallStatus(sid: string) {
-    const record = (await this.store()).getCallStatus(sid);
+    const record = await (await this.store()).getCallStatus(sid);
     return record ? toStatusView(record) : undefined;
   }
 
   async listOptOuts(input: { recipient?: string; sender?: string; limit?: number }) {
     const store = await this.store();
     const limit = input.limit ?? 50;
-    let rows = store.listOptOuts({ recipient: input.recipient, sender: input.sender, limit });
+    let rows = await store.listOptOuts({ recipient: input.recipient, sender: input.sender, limit });
     // A sender is blocked by its own opt-outs and by the account-wide ones.
     if (input.sender && input.sender !== EVERY_SENDER) {
-      rows = [...rows, ...store.listOptOuts({ recipient: input.recipient, sender: EVERY_SENDER, limit })]
+      rows = [...rows, ...(await store.listOptOuts({ recipient: input.recipient, sender: EVERY_SENDER, limit }))]
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
         .slice(0, limit);
     }
@@ -217,15 +251,15 @@ export class InboxService {
     const channel = input.channel ?? 'all';
     const store = await this.store();
     const sender = input.sender ?? EVERY_SENDER;
-    const changed = store.applyOptOut({ action: 'add', sender, recipient: input.recipient, source: 'manual', reason, channel }, new Date());
-    const now = store.listOptOuts({ recipient: input.recipient, sender, limit: 1 })[0]?.channel ?? channel;
+    const changed = await store.applyOptOut({ action: 'add', sender, recipient: input.recipient, source: 'manual', reason, channel }, new Date());
+    const now = (await store.listOptOuts({ recipient: input.recipient, sender, limit: 1 }))[0]?.channel ?? channel;
     return { recipient: input.recipient, sender: input.sender ?? 'all senders', channel: now, opted_out: true, changed };
   }
 
   async removeOptOut(input: { recipient: string; sender?: string; channel?: OptOutChannel; reason: string }) {
     const store = await this.store();
     const reason = redactSecrets(input.reason);
-    const current = store.listOptOuts({ recipient: input.recipient, limit: 1000 });
+    const current = await store.listOptOuts({ recipient: input.recipient, limit: 1000 });
     const senders = input.sender ? current.filter((o) => o.sender === input.sender).map((o) => o.sender) : current.map((o) => o.sender);
     if (senders.length === 0) {
       throw new ToolFailure({
@@ -235,10 +269,10 @@ export class InboxService {
     }
     let removed = 0;
     for (const sender of senders) {
-      if (store.applyOptOut({ action: 'remove', sender, recipient: input.recipient, source: 'manual', reason, channel: input.channel ?? 'all' }, new Date())) removed++;
+      if (await store.applyOptOut({ action: 'remove', sender, recipient: input.recipient, source: 'manual', reason, channel: input.channel ?? 'all' }, new Date())) removed++;
     }
     // Removing one sender's opt-out leaves an account-wide one (or another sender's) in force.
-    const remaining = store.listOptOuts({ recipient: input.recipient, limit: 1 }).length > 0;
+    const remaining = (await store.listOptOuts({ recipient: input.recipient, limit: 1 })).length > 0;
     return { recipient: input.recipient, removed, still_opted_out: remaining, reason_recorded: reason };
   }
 }
@@ -250,12 +284,12 @@ const describeSender = (o: OptOut) => (o.sender === EVERY_SENDER ? 'all senders'
  * was; for a keyword the default list does not know (Twilio Advanced Opt-Out's custom
  * or localised keywords), the opt-out list itself is the witness.
  */
-function consentChange(store: Store, m: InboundMessage): { consent?: 'opted_out' | 'opted_in'; next_step?: string } {
+async function consentChange(store: Store, m: InboundMessage): Promise<{ consent?: 'opted_out' | 'opted_in'; next_step?: string }> {
   if (!m.keyword) return {};
   const kind = classifyKeyword(m.keyword)?.kind;
   if (kind === 'help') return {};
   const senders = [m.to, ...(m.messagingServiceSid ? [m.messagingServiceSid] : [])];
-  const optedOut = kind === 'opt-out' || (kind === undefined && store.isOptedOut(senders, m.from) !== undefined);
+  const optedOut = kind === 'opt-out' || (kind === undefined && (await store.isOptedOut(senders, m.from)) !== undefined);
   if (optedOut) {
     return {
       consent: 'opted_out',

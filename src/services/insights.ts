@@ -79,7 +79,7 @@ export class InsightsService {
     const window = periodWindow(input, this.now());
     const store = await this.store();
     await loadPhoneMetadata();
-    const local = store.messagesSentBetween(window.start, window.end).filter((m) => !input.from || m.from === input.from);
+    const local = (await store.messagesSentBetween(window.start, window.end)).filter((m) => !input.from || m.from === input.from);
     const known = new Set(local.map((m) => m.sid).filter(Boolean));
     // Messages this server did not send: the account's list (by date sent; failed ones of
     // other senders without a date_sent cannot be found this way, and the result says so).
@@ -119,7 +119,7 @@ export class InsightsService {
       return Object.fromEntries([...g].sort((a, b) => b[1].sent - a[1].sent));
     };
     const deliveryTimes = local.filter((m) => m.deliveredAt).map((m) => (m.deliveredAt!.getTime() - m.at.getTime()) / 1000);
-    const optOuts = store.optOutChangesBetween(window.start, window.end);
+    const optOuts = await store.optOutChangesBetween(window.start, window.end);
     const finished = delivered + failed + undelivered;
     return {
       window: { label: window.label, start: window.start.toISOString(), end: window.end.toISOString() },
@@ -138,7 +138,7 @@ export class InsightsService {
       by_sender: group((m) => m.from ?? 'unknown'),
       // People, not rows: one STOP records the number and its Messaging Service.
       opt_outs_gained: new Set(optOuts.filter((o) => o.action === 'add').map((o) => o.recipient.replace(/^whatsapp:/, ''))).size,
-      replies_received: store.countInboundBetween(window.start, window.end),
+      replies_received: await store.countInboundBetween(window.start, window.end),
       estimated_cost_usd: Math.round(all.reduce((s, m) => s + m.estimatedCost, 0) * 10_000) / 10_000,
       sources: {
         this_server: local.length,

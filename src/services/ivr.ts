@@ -66,9 +66,9 @@ export class IvrService implements IvrEntry {
   }
 
   private async requireFlow(name: string): Promise<IvrFlow> {
-    const stored = (await this.store()).getIvrFlow(name);
+    const stored = await (await this.store()).getIvrFlow(name);
     if (!stored) {
-      const names = (await this.store()).listIvrFlows().map((f) => f.name);
+      const names = (await (await this.store()).listIvrFlows()).map((f) => f.name);
       throw new ToolFailure({
         message: `There is no IVR flow named "${name}".`,
         nextStep: names.length > 0 ? `Stored flows: ${names.slice(0, 10).join(', ')}. Or make one with create_ivr_flow.` : 'Make one with create_ivr_flow first.',
@@ -92,8 +92,8 @@ export class IvrService implements IvrEntry {
     const issues = checkIvrFlow(flow);
     if (issues.length > 0) flowIssues(issues);
     const store = await this.store();
-    const created = store.saveIvrFlow(flow.name, flow, this.now());
-    const numbers = store.listInboundCallFlows(flow.name).map((n) => n.number);
+    const created = await store.saveIvrFlow(flow.name, flow, this.now());
+    const numbers = (await store.listInboundCallFlows(flow.name)).map((n) => n.number);
     return this.summary(flow, {
       created,
       answers_numbers: numbers,
@@ -103,9 +103,9 @@ export class IvrService implements IvrEntry {
 
   async listFlows() {
     const store = await this.store();
-    const uses = store.listInboundCallFlows();
+    const [uses, flows] = await Promise.all([store.listInboundCallFlows(), store.listIvrFlows()]);
     return {
-      flows: store.listIvrFlows().map((f) => {
+      flows: flows.map((f) => {
         const flow = f.definition as IvrFlow;
         return { ...this.summary(flow), updated_at: f.updatedAt.toISOString(), answers_numbers: uses.filter((u) => u.flowName === f.name).map((u) => u.number) };
       }),
@@ -114,15 +114,15 @@ export class IvrService implements IvrEntry {
 
   async getFlow(name: string) {
     const flow = await this.requireFlow(name);
-    const numbers = (await this.store()).listInboundCallFlows(name).map((n) => n.number);
+    const numbers = (await (await this.store()).listInboundCallFlows(name)).map((n) => n.number);
     return { ...this.summary(flow), answers_numbers: numbers, definition: flow };
   }
 
   async deleteFlow(name: string) {
     await this.requireFlow(name);
     const store = await this.store();
-    const numbers = store.listInboundCallFlows(name).map((n) => n.number);
-    store.deleteIvrFlow(name);
+    const numbers = (await store.listInboundCallFlows(name)).map((n) => n.number);
+    await store.deleteIvrFlow(name);
     return {
       name,
       deleted: true as const,
@@ -140,12 +140,12 @@ export class IvrService implements IvrEntry {
     if (!number) throw new ToolFailure({ message: `${phoneNumber} is not a number of this account.`, twilioCode: 20404, nextStep: 'Use one of your Twilio numbers.' });
     const store = await this.store();
     if (input.flow === null) {
-      store.setInboundCallFlow(number.phoneNumber, null, this.now());
+      await store.setInboundCallFlow(number.phoneNumber, null, this.now());
       return { phone_number: number.phoneNumber, flow: null, voice_url: number.voiceUrl, note: 'No flow answers this number now; its voice URL was left as it is.' };
     }
     const voiceUrl = `${await this.base()}${VOICE_ROUTE_PREFIX}/inbound`;
     const updated = number.voiceUrl === voiceUrl ? number : await this.gateway.updateIncomingNumber(number.sid, { voiceUrl });
-    store.setInboundCallFlow(number.phoneNumber, input.flow, this.now());
+    await store.setInboundCallFlow(number.phoneNumber, input.flow, this.now());
     return {
       phone_number: updated.phoneNumber,
       flow: input.flow,
@@ -165,7 +165,7 @@ export class IvrService implements IvrEntry {
 
   private async record(event: Omit<CallEvent, 'at' | 'digits' | 'speech' | 'confidence' | 'detail'> & Partial<Pick<CallEvent, 'digits' | 'speech' | 'confidence' | 'detail'>>): Promise<void> {
     try {
-      (await this.store()).appendCallEvent({ digits: null, speech: null, confidence: null, detail: null, ...event, at: this.now() });
+      await (await this.store()).appendCallEvent({ digits: null, speech: null, confidence: null, detail: null, ...event, at: this.now() });
     } catch (error) {
       // The caller is on the line: a bookkeeping failure must not drop the call.
       log.error(`could not record call event for ${event.callSid}: ${error instanceof Error ? error.message : String(error)}`);
@@ -179,8 +179,8 @@ export class IvrService implements IvrEntry {
     try {
       if (route.kind === 'inbound') {
         const to = params.To ?? params.Called ?? '';
-        const name = (await this.store()).getInboundCallFlow(to);
-        const stored = name ? (await this.store()).getIvrFlow(name) : undefined;
+        const name = await (await this.store()).getInboundCallFlow(to);
+        const stored = name ? await (await this.store()).getIvrFlow(name) : undefined;
         if (!name || !stored) {
           await this.record({ callSid, flowName: name ?? null, step: null, kind: 'error', detail: name ? `flow "${name}" no longer exists` : `no flow answers ${to}` });
           return SAY_SORRY;

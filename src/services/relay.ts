@@ -161,7 +161,7 @@ export class RelayService {
 
   private async record(sessionId: string, entry: Omit<TranscriptEntry, 'at'>): Promise<void> {
     try {
-      (await this.store()).appendTranscript(sessionId, { ...entry, at: this.now() });
+      await (await this.store()).appendTranscript(sessionId, { ...entry, at: this.now() });
     } catch (error) {
       log.error(`relay transcript ${sessionId}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -216,7 +216,7 @@ export class RelayService {
     live.ended = outcome;
     this.clearTimers(live);
     try {
-      (await this.store()).endRelaySession(live.sessionId, outcome, this.now());
+      await (await this.store()).endRelaySession(live.sessionId, outcome, this.now());
     } catch (error) {
       log.error(`relay session ${live.sessionId}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -257,7 +257,7 @@ export class RelayService {
       case 'setup':
         live.callSid = frame.callSid;
         this.byCall.set(frame.callSid, live);
-        (await this.store()).bindRelaySession(live.sessionId, frame.callSid);
+        await (await this.store()).bindRelaySession(live.sessionId, frame.callSid);
         return;
       case 'prompt':
         if (!frame.last) return; // partial results: only the caller's complete turn counts
@@ -312,13 +312,13 @@ export class RelayService {
     const live: LiveSession = { sessionId, callSid: null, socket: null, remote: null, outChain: Promise.resolve(), queue: [], waiters: [], ended: null, agentEnded: false, timers: [] };
     this.sessions.set(sessionId, live);
     const store = await this.store();
-    store.openRelaySession({ sessionId, to: input.to, purpose: input.purpose, startedAt: this.now() });
+    await store.openRelaySession({ sessionId, to: input.to, purpose: input.purpose, startedAt: this.now() });
     try {
       const placed = await this.voice.makeCall({ to: input.to, from: input.from, twiml }, options);
       if (placed.call_sid) {
         live.callSid = placed.call_sid;
         this.byCall.set(placed.call_sid, live);
-        store.bindRelaySession(sessionId, placed.call_sid);
+        await store.bindRelaySession(sessionId, placed.call_sid);
       } else {
         await this.finish(live, 'dry_run');
       }
@@ -343,7 +343,7 @@ export class RelayService {
   async waitForCaller(input: { call_sid: string; timeout_seconds?: number }, progress: (done: number, total: number, message: string) => Promise<void>) {
     const live = this.live(input.call_sid);
     if (!live) {
-      const session = (await this.store()).findRelaySessionByCall(input.call_sid);
+      const session = await (await this.store()).findRelaySessionByCall(input.call_sid);
       if (session?.endedAt) return { call_sid: input.call_sid, turn: { kind: 'ended' as const, outcome: session.outcome ?? 'ended' }, untrusted: true as const };
       throw new ToolFailure({ message: `${input.call_sid} is not a live conversation of this server.`, nextStep: 'Start one with start_voice_conversation; get_call shows how an earlier one went.' });
     }

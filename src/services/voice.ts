@@ -203,14 +203,12 @@ export class VoiceService {
     const [call, recordings] = await Promise.all([this.gateway.voice.fetchCall(sid), this.gateway.voice.listRecordings({ callSid: sid }, 20)]);
     const view = toCallView(call);
     const store = await this.store();
-    const status = store.getCallStatus(sid);
-    const events = store.listCallEvents(sid);
+    const [status, events, session] = await Promise.all([store.getCallStatus(sid), store.listCallEvents(sid), store.findRelaySessionByCall(sid)]);
     const flow = events.find((e) => e.flowName)?.flowName;
-    const session = store.findRelaySessionByCall(sid);
     const conversation = session && {
       purpose: session.purpose,
       outcome: session.outcome,
-      transcript: store.listTranscript(session.sessionId).map((t) => ({ at: t.at.toISOString(), speaker: t.speaker, kind: t.kind, text: t.text })),
+      transcript: (await store.listTranscript(session.sessionId)).map((t) => ({ at: t.at.toISOString(), speaker: t.speaker, kind: t.kind, text: t.text })),
     };
     return {
       ...view,

@@ -11,10 +11,11 @@
  * fsynced before the send leaves, so a claimed row is never silently pending again.
  */
 import Database from 'better-sqlite3';
-import { openSqliteStore } from './sqlite-store.js';
+import { migrateSqliteFile } from './sqlite-store.js';
 import {
   emptyCounts,
   type Campaign,
+  type CampaignInsights,
   type CampaignState,
   type NewCampaign,
   type NewRecipient,
@@ -104,7 +105,7 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
   if (typeof source === 'string') {
     if (source === ':memory:') throw new Error('the outbox needs a database file (or an open Database) it can share with the store');
     // The store owns the schema: opening it once applies any migration the file lacks.
-    openSqliteStore(source).close();
+    migrateSqliteFile(source);
     db = new Database(source);
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
@@ -166,23 +167,31 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     orphanSending: db.prepare(`UPDATE campaign_recipients SET state = 'outcome_unknown', owner_pid = NULL, next_attempt_at = @now,
         error = 'the process sending it stopped before Twilio answered', updated_at = @now
       WHERE state = 'sending' AND owner_pid = @pid`),
-    // Insights: send failures by the row's code, and delivery failures by the callback's code.
-    errors: db.prepare(`SELECT code, COUNT(*) AS n, MIN(example) AS example FROM (
-        SELECT error_code AS code, error AS example FROM campaign_recipients WHERE campaign_id = @id AND state = 'failed_send'
+    orphanUnknown: db.prepare("UPDATE campaign_recipients SET owner_pid = NULL, updated_at = @now WHERE state = 'outcome_unknown' AND owner_pid = @pid"),
+    // Insights. A sent row is never written again, so its updated_at is when it became sent.
+    // Failures: Twilio's refusals at create (failed_send, and skips Twilio itself answered with
+    // a code, e.g. 21610) and the sent messages a callback reported undelivered or failed.
+    insightErrors: db.prepare(`SELECT code, COUNT(*) AS n, MIN(example) AS example FROM (
+        SELECT error_code AS code, COALESCE(error, state) AS example FROM campaign_recipients
+          WHERE campaign_id = @id AND (state = 'failed_send' OR (state IN ('skipped_opt_out', 'skipped_policy') AND error_code IS NOT NULL))
         UNION ALL
-        SELECT s.error_code AS code, 'message ' || s.status AS example FROM campaign_recipients r
+        SELECT s.error_code AS code, s.status || COALESCE(' (error ' || s.error_code || ')', '') AS example FROM campaign_recipients r
           JOIN status_current s ON s.kind = 'message' AND s.sid = r.message_sid
           WHERE r.campaign_id = @id AND r.state = 'sent' AND s.status IN ('undelivered', 'failed'))
       GROUP BY code ORDER BY n DESC, code LIMIT 20`),
-    sentTimes: db.prepare(`SELECT MIN(updated_at) AS first, MAX(updated_at) AS last, SUM(updated_at >= @since) AS recent
+    insightSent: db.prepare(`SELECT MIN(updated_at) AS first, MAX(updated_at) AS last, COALESCE(SUM(updated_at >= @since AND updated_at <= @now), 0) AS lastMinute
       FROM campaign_recipients WHERE campaign_id = @id AND state = 'sent'`),
-    spent: db.prepare(`SELECT COALESCE(SUM(v.estimated_cost), 0) FROM campaign_recipients r JOIN send_reservations v ON v.sid = r.message_sid
-      WHERE r.campaign_id = ? AND r.state = 'sent' AND v.state <> 'released'`).pluck(),
-    replies: db.prepare(`SELECT COUNT(*) FROM campaign_recipients r JOIN inbound_messages i ON i.from_number = r.to_address AND i.received_at >= r.updated_at
+    insightSpend: db.prepare(`SELECT COALESCE(SUM((SELECT x.estimated_cost FROM send_reservations x WHERE x.sid = r.message_sid ORDER BY x.id DESC LIMIT 1)), 0)
+      FROM campaign_recipients r WHERE r.campaign_id = ? AND r.state = 'sent' AND r.message_sid IS NOT NULL`).pluck(),
+    insightReplies: db.prepare(`SELECT COUNT(*) FROM campaign_recipients r JOIN inbound_messages m
+        ON m.from_number IN (r.to_address, 'whatsapp:' || r.to_address) AND m.received_at >= r.updated_at
       WHERE r.campaign_id = ? AND r.state = 'sent'`).pluck(),
-    optOuts: db.prepare(`SELECT COUNT(DISTINCT r.to_address) FROM campaign_recipients r JOIN opt_out_audit a ON a.recipient = r.to_address AND a.action = 'add' AND a.at >= r.updated_at
-      WHERE r.campaign_id = ? AND r.state = 'sent'`).pluck(),
-    orphanUnknown: db.prepare("UPDATE campaign_recipients SET owner_pid = NULL, updated_at = @now WHERE state = 'outcome_unknown' AND owner_pid = @pid"),
+    // The opt-out audit has no index by recipient: its adds since the campaign began are
+    // read once (a STOP is rare next to a send) and matched to the campaign's sent rows.
+    insightOptOuts: db.prepare(`WITH adds AS (SELECT recipient, at FROM opt_out_audit WHERE action = 'add' AND at >= @since)
+      SELECT COUNT(DISTINCT r.row_number) FROM campaign_recipients r JOIN adds a
+        ON a.recipient IN (r.to_address, 'whatsapp:' || r.to_address) AND a.at >= r.updated_at
+      WHERE r.campaign_id = @id AND r.state = 'sent'`).pluck(),
   };
 
   const countsOf = (id: string): StateCounts => {
@@ -260,6 +269,21 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     return released;
   });
 
+  const readInsights = db.transaction((id: string, now: Date): CampaignInsights => {
+    const campaign = s.getCampaign.get(id) as CampaignDbRow | undefined;
+    const errors = (s.insightErrors.all({ id }) as Array<{ code: number | null; n: number; example: string }>).map((e) => ({ code: e.code, count: e.n, example: e.example }));
+    const sent = s.insightSent.get({ id, since: iso(new Date(now.getTime() - 60_000)), now: iso(now) }) as { first: string | null; last: string | null; lastMinute: number };
+    return {
+      errors,
+      firstSentAt: dateOrNull(sent.first),
+      lastSentAt: dateOrNull(sent.last),
+      sentLastMinute: sent.lastMinute,
+      spentUsd: Number(s.insightSpend.get(id)),
+      replies: Number(s.insightReplies.get(id)),
+      optOuts: campaign ? Number(s.insightOptOuts.get({ id, since: campaign.created_at })) : 0,
+    };
+  });
+
   return {
     async createCampaign(campaign: NewCampaign, recipients, createOptions = {}) {
       const batchSize = createOptions.batchSize ?? defaultBatch;
@@ -320,22 +344,9 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
       const rows = s.deliveryCounts.all(id) as Array<{ status: string; n: number }>;
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
     },
-    async insights(id, now) {
-      const errors = (s.errors.all({ id }) as Array<{ code: number | null; n: number; example: string | null }>).map((e) => ({
-        code: e.code,
-        count: e.n,
-        example: e.example ?? '',
-      }));
-      const times = s.sentTimes.get({ id, since: iso(new Date(now.getTime() - 60_000)) }) as { first: string | null; last: string | null; recent: number | null };
-      return {
-        errors,
-        firstSentAt: dateOrNull(times.first),
-        lastSentAt: dateOrNull(times.last),
-        sentLastMinute: times.recent ?? 0,
-        spentUsd: s.spent.get(id) as number,
-        replies: s.replies.get(id) as number,
-        optOuts: s.optOuts.get(id) as number,
-      };
+    async insights(id: string, now: Date): Promise<CampaignInsights> {
+      // One read transaction: every figure describes the same moment.
+      return readInsights.deferred(id, now);
     },
     async getRecipient(ref) {
       const row = s.getRow.get(ref.campaignId, ref.row) as RecipientDbRow | undefined;

@@ -32,6 +32,9 @@ import type {
   StatusRecord,
   Store,
   WebhookEvent,
+  EarlierSendRow,
+  LedgerKeys,
+  LedgerSnapshot,
 } from './store.js';
 import { BLOCKS_MESSAGES } from './store.js';
 
@@ -160,12 +163,8 @@ export class StoreVersionError extends Error {
   }
 }
 
-/**
- * Opens (creating and migrating it if needed) the SQLite store at `file`, or an in-memory
- * one for ':memory:'. A new file is created readable by this user only; SQLite gives its
- * -wal and -shm files the same permissions.
- */
-export function openSqliteStore(file: string): Store {
+/** The main connection to `file` (created readable by this user only), its schema up to date. */
+function openMigrated(file: string): Database.Database {
   if (file !== ':memory:' && !file.startsWith('file:') && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   // The busy timeout first: switching to WAL needs a lock another server may hold for a moment.
@@ -179,6 +178,21 @@ export function openSqliteStore(file: string): Store {
     db.close();
     throw error;
   }
+  return db;
+}
+
+/** Creates or migrates the store file at `file` and closes it (for components with connections of their own, such as the outbox). */
+export function migrateSqliteFile(file: string): void {
+  openMigrated(file).close();
+}
+
+/**
+ * Opens (creating and migrating it if needed) the SQLite store at `file`, or an in-memory
+ * one for ':memory:'. A new file is created readable by this user only; SQLite gives its
+ * -wal and -shm files the same permissions.
+ */
+export function openSqliteStore(file: string): Store {
+  const db = openMigrated(file);
   // Bookkeeping written on every send (the send ledger, the audit log) goes through a second
   // connection with synchronous = NORMAL: in WAL mode that survives a crashed or killed
   // process (all "restarts" mean), and saves an fsync on the hot path of every send. Only a
@@ -345,9 +359,25 @@ export function openSqliteStore(file: string): Store {
     items.map(({ event, change }) => applyOne(event, change)),
   );
 
-  // The decision and the reservation commit together: `decide` runs inside the write lock.
-  const reserve = db.transaction((decide: () => ReservationRequest): Reservation => {
-    const request = decide();
+  const sendTotals = (hourStart: Date, dayStart: Date) => s.sendTotals.get({ hour: iso(hourStart), day: iso(dayStart) }) as SendTotals;
+  const findRecentSend = (to: string, bodyHash: string, since: Date): EarlierSendRow | undefined => {
+    const row = s.recentSend.get(to, bodyHash, iso(since)) as { id: number; sid: string | null; at: string; state: ReservationState } | undefined;
+    return row ? { sid: row.sid, at: new Date(row.at), state: row.state, reservationId: row.id } : undefined;
+  };
+  const hasContacted = (to: string) => s.contacted.get(to) !== undefined;
+  /** The facts `keys` names, read on the main connection (inside whatever transaction is open). */
+  const ledgerSnapshot = (keys: LedgerKeys): LedgerSnapshot => ({
+    totals: sendTotals(keys.hourStart, keys.dayStart),
+    earlier: keys.bodyHash !== null && keys.duplicateSince !== null ? findRecentSend(keys.to, keys.bodyHash, keys.duplicateSince) : undefined,
+    contacted: hasContacted(keys.to),
+  });
+  // One read transaction: the three reads see the same moment of the ledger.
+  const readLedger = db.transaction((keys: LedgerKeys) => ledgerSnapshot(keys));
+
+  // The decision and the reservation commit together: `decide` runs inside the write lock,
+  // against the ledger as it stands under that lock.
+  const reserve = db.transaction((keys: LedgerKeys, decide: (ledger: LedgerSnapshot) => ReservationRequest): Reservation => {
+    const request = decide(ledgerSnapshot(keys));
     const a = request.audit;
     const auditId = Number(s.auditIntent.run(iso(a.at), a.tool, JSON.stringify(a.arguments), a.clientName, a.sessionId).lastInsertRowid);
     const row = s.reserve.get({
@@ -390,9 +420,28 @@ export function openSqliteStore(file: string): Store {
     return { sid, current: row.status, errorCode: row.error_code, updatedAt: new Date(row.updated_at), history };
   }
 
+  const markRead = db.transaction((sids: string[], at: Date) => sids.reduce((n, sid) => n + s.markRead.run(iso(at), sid).changes, 0));
+  const applyOptOutInTransaction = db.transaction((change: OptOutChange, at: Date) => applyOptOut(change, at));
+  const saveIvrFlow = db.transaction((name: string, definition: unknown, at: Date) => {
+    const existed = s.getFlow.get(name) !== undefined;
+    s.saveFlow.run(name, JSON.stringify(definition), iso(at), iso(at));
+    return !existed;
+  });
+  const deleteIvrFlow = db.transaction((name: string) => {
+    s.deleteFlowUses.run(name);
+    return s.deleteFlow.run(name).changes > 0;
+  });
+  const endOrphanRelaySessions = db.transaction((at: Date) => {
+    const open = (s.openRelays.all() as RelayRow[]).map(toRelay);
+    for (const r of open) s.endRelay.run(iso(at), 'server_restarted', r.sessionId);
+    return open;
+  });
+
+  // better-sqlite3 is synchronous: each method does its work before it returns, and the
+  // promise only carries the answer (or the error) to callers written for any adapter.
   return {
-    ingestBatch: (items) => ingestBatch(items),
-    listInbound(filter: InboundFilter) {
+    ingestBatch: async (items) => ingestBatch(items),
+    async listInbound(filter: InboundFilter) {
       const where: string[] = [];
       const args: unknown[] = [];
       if (filter.from) (where.push('from_number = ?'), args.push(filter.from));
@@ -401,15 +450,15 @@ export function openSqliteStore(file: string): Store {
       if (filter.unreadOnly) where.push('read_at IS NULL');
       return (filtered('inbound_messages', where, 'received_at DESC, rowid DESC').all(...args, filter.limit) as InboundRow[]).map(toInbound);
     },
-    markRead: db.transaction((sids: string[], at: Date) => sids.reduce((n, sid) => n + s.markRead.run(iso(at), sid).changes, 0)),
-    findUnreadFrom(from, after) {
+    markRead: async (sids, at) => markRead(sids, at),
+    async findUnreadFrom(from, after) {
       const row = s.unreadFrom.get(from, iso(after)) as InboundRow | undefined;
       return row ? toInbound(row) : undefined;
     },
-    getMessageStatus: (sid) => statusRecord('message', sid),
-    getCallStatus: (sid) => statusRecord('call', sid),
-    applyOptOut: db.transaction((change: OptOutChange, at: Date) => applyOptOut(change, at)),
-    isOptedOut(senders, recipient, channels = BLOCKS_MESSAGES) {
+    getMessageStatus: async (sid) => statusRecord('message', sid),
+    getCallStatus: async (sid) => statusRecord('call', sid),
+    applyOptOut: async (change, at) => applyOptOutInTransaction(change, at),
+    async isOptedOut(senders, recipient, channels = BLOCKS_MESSAGES) {
       const wanted = JSON.stringify(channels);
       for (const sender of [...senders, '*']) {
         const row = s.findOptOutOn.get(sender, recipient, wanted) as OptOutRow | undefined;
@@ -417,14 +466,14 @@ export function openSqliteStore(file: string): Store {
       }
       return undefined;
     },
-    listOptOuts(filter) {
+    async listOptOuts(filter) {
       const where: string[] = [];
       const args: unknown[] = [];
       if (filter.recipient) (where.push('recipient = ?'), args.push(filter.recipient));
       if (filter.sender) (where.push('sender = ?'), args.push(filter.sender));
       return (filtered('opt_outs', where, 'created_at DESC, rowid DESC').all(...args, filter.limit) as OptOutRow[]).map(toOptOut);
     },
-    listOptOutAudit(filter) {
+    async listOptOutAudit(filter) {
       const where: string[] = [];
       const args: unknown[] = [];
       if (filter.recipient) (where.push('recipient = ?'), args.push(filter.recipient));
@@ -434,16 +483,13 @@ export function openSqliteStore(file: string): Store {
       }>;
       return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, channel: r.channel, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
     },
-    recordSend(r: SendRecord) {
+    async recordSend(r: SendRecord) {
       s.recordSend.run(r.kind, r.to, r.bodyHash, r.sid, r.estimatedCost, iso(r.at), iso(r.at));
     },
-    sendTotals: (hourStart, dayStart) => s.sendTotals.get({ hour: iso(hourStart), day: iso(dayStart) }) as SendTotals,
-    findRecentSend(to, bodyHash, since) {
-      const row = s.recentSend.get(to, bodyHash, iso(since)) as { id: number; sid: string | null; at: string; state: ReservationState } | undefined;
-      return row ? { sid: row.sid, at: new Date(row.at), state: row.state, reservationId: row.id } : undefined;
-    },
-    hasContacted: (to) => s.contacted.get(to) !== undefined,
-    findAnyOptOut(recipients, channels = BLOCKS_MESSAGES) {
+    sendTotals: async (hourStart, dayStart) => sendTotals(hourStart, dayStart),
+    findRecentSend: async (to, bodyHash, since) => findRecentSend(to, bodyHash, since),
+    hasContacted: async (to) => hasContacted(to),
+    async findAnyOptOut(recipients, channels = BLOCKS_MESSAGES) {
       const wanted = JSON.stringify(channels);
       for (const recipient of recipients) {
         const row = s.anyOptOut.get(recipient, wanted) as OptOutRow | undefined;
@@ -451,45 +497,39 @@ export function openSqliteStore(file: string): Store {
       }
       return undefined;
     },
-    reserveSend: (decide) => reserve.immediate(decide),
-    settleSend(id, settlement) {
+    reserveSend: async (keys, decide) => reserve.immediate(keys, decide),
+    readLedger: async (keys) => readLedger.deferred(keys),
+    async settleSend(id, settlement) {
       const sid = settlement.state === 'sent' ? settlement.sid : null;
       const error = settlement.state === 'sent' ? null : settlement.error;
       const auditId = s.settle.get(settlement.state, sid, error, iso(settlement.at), id) as number | null | undefined;
       if (auditId) s.settleAudit.run(settlement.state, sid, error, auditId);
     },
-    recoverInFlight: (isAlive, at) => recover.immediate(isAlive, at),
-    findReservationBySid(sid) {
+    recoverInFlight: async (isAlive, at) => recover.immediate(isAlive, at),
+    async findReservationBySid(sid) {
       const row = s.reservationBySid.get(sid) as ReservationRow | undefined;
       return row ? toReservation(row) : undefined;
     },
-    saveIvrFlow: db.transaction((name: string, definition: unknown, at: Date) => {
-      const existed = s.getFlow.get(name) !== undefined;
-      s.saveFlow.run(name, JSON.stringify(definition), iso(at), iso(at));
-      return !existed;
-    }),
-    getIvrFlow(name) {
+    saveIvrFlow: async (name, definition, at) => saveIvrFlow(name, definition, at),
+    async getIvrFlow(name) {
       const row = s.getFlow.get(name) as FlowRow | undefined;
       return row ? toFlow(row) : undefined;
     },
-    listIvrFlows: () => (s.listFlows.all() as FlowRow[]).map(toFlow),
-    deleteIvrFlow: db.transaction((name: string) => {
-      s.deleteFlowUses.run(name);
-      return s.deleteFlow.run(name).changes > 0;
-    }),
-    setInboundCallFlow(number, flowName, at) {
+    listIvrFlows: async () => (s.listFlows.all() as FlowRow[]).map(toFlow),
+    deleteIvrFlow: async (name) => deleteIvrFlow(name),
+    async setInboundCallFlow(number, flowName, at) {
       if (flowName === null) s.clearInboundFlow.run(number);
       else s.setInboundFlow.run(number, flowName, iso(at));
     },
-    getInboundCallFlow: (number) => (s.getInboundFlow.get(number) as string | undefined) ?? undefined,
-    listInboundCallFlows(flowName) {
+    getInboundCallFlow: async (number) => (s.getInboundFlow.get(number) as string | undefined) ?? undefined,
+    async listInboundCallFlows(flowName) {
       const rows = s.listInboundFlows.all(flowName ?? null, flowName ?? null) as Array<{ number: string; flow_name: string; set_at: string }>;
       return rows.map((r) => ({ number: r.number, flowName: r.flow_name, setAt: new Date(r.set_at) }));
     },
-    appendCallEvent(e: CallEvent) {
+    async appendCallEvent(e: CallEvent) {
       s.appendCallEvent.run(e.callSid, e.flowName, e.step, e.kind, e.digits, e.speech, e.confidence, e.detail, iso(e.at));
     },
-    listCallEvents(callSid) {
+    async listCallEvents(callSid) {
       const rows = s.callEvents.all(callSid) as Array<{
         call_sid: string; flow_name: string | null; step: string | null; kind: string; digits: string | null; speech: string | null; confidence: number | null; detail: string | null; at: string;
       }>;
@@ -497,33 +537,29 @@ export function openSqliteStore(file: string): Store {
         callSid: r.call_sid, flowName: r.flow_name, step: r.step, kind: r.kind, digits: r.digits, speech: r.speech, confidence: r.confidence, detail: r.detail, at: new Date(r.at),
       }));
     },
-    openRelaySession(r) {
+    async openRelaySession(r) {
       s.openRelay.run(r.sessionId, r.to, r.purpose, iso(r.startedAt));
     },
-    bindRelaySession(sessionId, callSid) {
+    async bindRelaySession(sessionId, callSid) {
       s.bindRelay.run(callSid, sessionId);
     },
-    endRelaySession(sessionId, outcome, at) {
+    async endRelaySession(sessionId, outcome, at) {
       s.endRelay.run(iso(at), outcome, sessionId);
     },
-    getRelaySession(sessionId) {
+    async getRelaySession(sessionId) {
       const row = s.getRelay.get(sessionId) as RelayRow | undefined;
       return row ? toRelay(row) : undefined;
     },
-    findRelaySessionByCall(callSid) {
+    async findRelaySessionByCall(callSid) {
       const row = s.relayByCall.get(callSid) as RelayRow | undefined;
       return row ? toRelay(row) : undefined;
     },
-    endOrphanRelaySessions: db.transaction((at: Date) => {
-      const open = (s.openRelays.all() as RelayRow[]).map(toRelay);
-      for (const r of open) s.endRelay.run(iso(at), 'server_restarted', r.sessionId);
-      return open;
-    }),
+    endOrphanRelaySessions: async (at) => endOrphanRelaySessions(at),
     // On the main connection (synchronous=FULL): a turn is on disk before the next is taken.
-    appendTranscript(sessionId, e) {
+    async appendTranscript(sessionId, e) {
       s.appendTranscript.run(sessionId, iso(e.at), e.speaker, e.kind, e.text);
     },
-    listTranscript(sessionId) {
+    async listTranscript(sessionId) {
       return (s.transcript.all(sessionId) as Array<{ at: string; speaker: TranscriptEntry['speaker']; kind: string; text: string }>).map((r) => ({
         at: new Date(r.at),
         speaker: r.speaker,
@@ -531,7 +567,7 @@ export function openSqliteStore(file: string): Store {
         text: r.text,
       }));
     },
-    messagesSentBetween(start, end) {
+    async messagesSentBetween(start, end) {
       const rows = s.sentBetween.all(iso(start), iso(end)) as Array<{
         sid: string | null; to_number: string; from_address: string | null; channel: string | null; state: ReservationState; at: string; estimated_cost: number; status: string | null; error_code: number | null; delivered_at: string | null;
       }>;
@@ -540,15 +576,15 @@ export function openSqliteStore(file: string): Store {
         status: r.status, errorCode: r.error_code, deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null,
       }));
     },
-    optOutChangesBetween(start, end) {
+    async optOutChangesBetween(start, end) {
       const rows = s.optOutChangesBetween.all(iso(start), iso(end)) as Array<{ action: OptOutAuditEntry['action']; sender: string; recipient: string; channel: OptOutChannel; source: OptOut['source']; keyword: string | null; reason: string | null; at: string }>;
       return rows.map((r) => ({ action: r.action, sender: r.sender, recipient: r.recipient, channel: r.channel, source: r.source, keyword: r.keyword, reason: r.reason, at: new Date(r.at) }));
     },
-    countInboundBetween: (start, end) => Number(s.inboundBetween.get(iso(start), iso(end))),
-    appendAudit(e: AuditEntry) {
+    countInboundBetween: async (start, end) => Number(s.inboundBetween.get(iso(start), iso(end))),
+    async appendAudit(e: AuditEntry) {
       return Number(s.appendAudit.run(iso(e.at), e.tool, JSON.stringify(e.arguments), e.resultSid, e.error, e.clientName, e.sessionId, e.outcome ?? null).lastInsertRowid);
     },
-    listAudit(filter) {
+    async listAudit(filter) {
       const where: string[] = [];
       const args: unknown[] = [];
       if (filter.tool) (where.push('tool = ?'), args.push(filter.tool));
@@ -568,7 +604,7 @@ export function openSqliteStore(file: string): Store {
         outcome: r.outcome,
       }));
     },
-    close: () => {
+    close: async () => {
       if (bookkeeping !== db) bookkeeping.close();
       db.close();
     },

@@ -2,6 +2,10 @@
  * Group commit: webhooks that arrive together are written in one transaction, so the
  * fsync that makes "200 = on disk" true is paid once per batch, not once per request.
  * A request is answered only after the transaction that holds it has committed.
+ *
+ * One batch is written at a time: webhooks that arrive while a batch commits wait for the
+ * next one (which then holds all of them). So a store whose commit awaits (a networked
+ * database) sees batches in arrival order, never two of this queue's at once.
  */
 import type { Ingest, IngestResult, Store, WebhookEvent } from '../store/store.js';
 
@@ -16,27 +20,37 @@ const MAX_BATCH = 500;
 export class IngestQueue {
   private pending: Pending[] = [];
   private scheduled = false;
+  private writing = false;
 
   constructor(private readonly store: () => Promise<Store>) {}
 
   enqueue(event: WebhookEvent, change: Ingest): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item: { event, change }, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate lets every request already read in this tick join the batch.
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing || this.pending.length === 0) return;
+    this.scheduled = true;
+    // setImmediate lets every request already read in this tick join the batch.
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    const batch = this.pending.splice(0, MAX_BATCH);
-    if (this.pending.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
+    this.writing = true;
+    try {
+      await this.write(this.pending.splice(0, MAX_BATCH));
+    } finally {
+      this.writing = false;
+      this.schedule();
     }
+  }
+
+  /** Settles every request of the batch; never throws. */
+  private async write(batch: Pending[]): Promise<void> {
     let store: Store;
     try {
       store = await this.store();
@@ -45,7 +59,7 @@ export class IngestQueue {
       return;
     }
     try {
-      const results = store.ingestBatch(batch.map((p) => p.item));
+      const results = await store.ingestBatch(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (error) {
       if (batch.length === 1) {
@@ -57,7 +71,7 @@ export class IngestQueue {
       // every webhook that happened to arrive with it.
       for (const p of batch) {
         try {
-          p.resolve(store.ingestBatch([p.item])[0]!);
+          p.resolve((await store.ingestBatch([p.item]))[0]!);
         } catch (itemError) {
           p.reject(itemError);
         }

@@ -155,8 +155,8 @@ describe('SQLite outbox', () => {
       event: { kind: 'message_status' as const, sid, status: s, idempotencyToken: null, receivedAt: later, params: {} },
       change: { kind: 'message_status' as const, sid, status: s, errorCode: s === 'undelivered' ? 30003 : null, at: later },
     });
-    store.ingestBatch([status('SM1', 'delivered'), status('SM2', 'undelivered')]);
-    store.close();
+    await store.ingestBatch([status('SM1', 'delivered'), status('SM2', 'undelivered')]);
+    await store.close();
     expect(await o.deliveryCounts('CP1')).toEqual({ delivered: 1, undelivered: 1, unknown: 1 });
     expect((await o.getRecipient({ campaignId: 'CP1', row: 2 }))?.deliveryStatus).toBe('undelivered');
   });

@@ -51,15 +51,15 @@ it('the transcript up to the last turn survives kill -9, and the restarted serve
   }
   const store = openStoreInDir(dataDir);
   try {
-    const session = store.findRelaySessionByCall(callSid)!;
+    const session = (await store.findRelaySessionByCall(callSid))!;
     expect(session).toMatchObject({ purpose: 'crash test', outcome: 'server_restarted' });
-    expect(store.listTranscript(session.sessionId).filter((t) => t.speaker !== 'server').map((t) => `${t.speaker}:${t.text}`)).toEqual([
+    expect((await store.listTranscript(session.sessionId)).filter((t) => t.speaker !== 'server').map((t) => `${t.speaker}:${t.text}`)).toEqual([
       'agent:Hello',
       'caller:First question',
       'agent:First answer',
       'caller:Second question',
     ]);
   } finally {
-    store.close();
+    await store.close();
   }
 });

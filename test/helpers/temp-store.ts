@@ -12,8 +12,8 @@ import type { Store } from '../../src/store/store.js';
 export function tempStores(prefix = 'mcp-twilio-store-') {
   const dirs: string[] = [];
   const stores: Store[] = [];
-  afterEach(() => {
-    for (const s of stores.splice(0)) s.close();
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
   return {

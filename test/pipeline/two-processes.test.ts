@@ -22,9 +22,9 @@ describe('two processes on one data directory', () => {
       const { OptOutGuard } = await import(${JSON.stringify(dist('policy/opt-out-guard.js'))});
       const { loadPolicy } = await import(${JSON.stringify(dist('policy/policy-schema.js'))});
       const store = openSqliteStore(process.argv[1]);
-      // Widen the race: each decision reads slowly, so the two processes overlap inside it.
-      const read = store.sendTotals;
-      store.sendTotals = (...args) => { const until = Date.now() + 3; while (Date.now() < until); return read(...args); };
+      // Widen the race: each decision is slow, so the two processes overlap inside it.
+      const reserve = store.reserveSend;
+      store.reserveSend = (keys, decide) => reserve(keys, (ledger) => { const until = Date.now() + 3; while (Date.now() < until); return decide(ledger); });
       const policy = loadPolicy({ env: { TWILIO_MCP_MAX_MESSAGES_PER_HOUR: process.argv[3], TWILIO_MCP_QUIET_HOURS: 'off' } });
       const pipeline = new SendPipeline({ store: async () => store, policy: new PolicyEngine(policy, store, '+14155550000'), optOuts: new OptOutGuard(), redactBodies: true });
       let sent = 0;
@@ -48,7 +48,7 @@ describe('two processes on one data directory', () => {
     const [a, b] = await Promise.all([run(10, 8), run(10, 8)]);
     expect(a + b).toBe(10);
     const check = open(file);
-    expect(check.sendTotals(new Date(0), new Date(0)).messagesToday).toBe(10);
+    expect((await check.sendTotals(new Date(0), new Date(0))).messagesToday).toBe(10);
     // 2 × 5 attempts for 10 more slots (cap 20): every one leaves — overlapping decisions wait
     // for the write lock instead of failing with SQLITE_BUSY, as a deferred transaction would.
     const [c, d] = await Promise.all([run(20, 5), run(20, 5)]);

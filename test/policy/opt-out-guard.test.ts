@@ -11,8 +11,8 @@ const refusal = async (guard: OptOutGuard, store: ReturnType<typeof openSqliteSt
 describe('OptOutGuard', () => {
   it('account scope: names how and from whom, says it covers the account, and carries the rule and the date', async () => {
     const store = openSqliteStore(':memory:');
-    store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: '+14155550100', source: 'keyword', keyword: 'STOP' }, AT);
-    store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550101', source: 'manual', reason: 'asked by email' }, AT);
+    await store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: '+14155550100', source: 'keyword', keyword: 'STOP' }, AT);
+    await store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550101', source: 'manual', reason: 'asked by email' }, AT);
     const guard = new OptOutGuard('account');
     const keyword = await refusal(guard, store, { to: '+14155550100', from: '+15005550999' });
     expect(keyword.message).toBe('+14155550100 has opted out (replied STOP) of messages from +15005550006; opt-outs cover the whole account, so nothing was sent.');
@@ -21,28 +21,28 @@ describe('OptOutGuard', () => {
     expect(keyword.extra).toEqual({ rule: 'opt_out', opted_out_since: AT.toISOString() });
     const manual = await refusal(guard, store, { to: '+14155550101' });
     expect(manual.message).toBe('+14155550101 has opted out (recorded by an operator) of messages from every sender; opt-outs cover the whole account, so nothing was sent.');
-    expect(guard.blockingOptOut(store, { to: '+14155550102', from: undefined, messagingServiceSid: undefined })).toBeUndefined();
+    expect(await guard.blockingOptOut(store, { to: '+14155550102', from: undefined, messagingServiceSid: undefined })).toBeUndefined();
   });
 
   it('sender scope: only the sender opted out of (its number, its service, or every sender) blocks, and the text says no more', async () => {
     const store = openSqliteStore(':memory:');
     const service = `MG${'a'.repeat(32)}`;
-    store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'ARRÊT' }, AT);
-    store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: 'whatsapp:+14155550201', source: 'keyword', keyword: 'STOP' }, AT);
+    await store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'ARRÊT' }, AT);
+    await store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: 'whatsapp:+14155550201', source: 'keyword', keyword: 'STOP' }, AT);
     const guard = new OptOutGuard('sender');
-    expect(guard.blockingOptOut(store, { to: '+14155550200', from: '+15005550006', messagingServiceSid: undefined })).toBeUndefined();
+    expect(await guard.blockingOptOut(store, { to: '+14155550200', from: '+15005550006', messagingServiceSid: undefined })).toBeUndefined();
     const viaService = await refusal(guard, store, { to: '+14155550200', messagingServiceSid: service });
     expect(viaService.message).toBe(`+14155550200 has opted out (replied ARRÊT) of messages from ${service}; nothing was sent.`);
     // The WhatsApp sender is the same number: a whatsapp: sender is matched without its prefix too.
-    expect(guard.blockingOptOut(store, { to: 'whatsapp:+14155550201', from: 'whatsapp:+15005550006', messagingServiceSid: undefined })?.sender).toBe('+15005550006');
+    expect((await guard.blockingOptOut(store, { to: 'whatsapp:+14155550201', from: 'whatsapp:+15005550006', messagingServiceSid: undefined }))?.sender).toBe('+15005550006');
     // ...and the person without the prefix is the same person.
-    expect(guard.blockingOptOut(store, { to: '+14155550201', from: '+15005550006', messagingServiceSid: undefined })).toBeDefined();
+    expect(await guard.blockingOptOut(store, { to: '+14155550201', from: '+15005550006', messagingServiceSid: undefined })).toBeDefined();
   });
 
   it('shows a stored keyword only when it is one word: a sentence stored by an old version never reaches the agent', async () => {
     const store = openSqliteStore(':memory:');
-    store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550300', source: 'keyword', keyword: 'STOP NOW' }, AT);
-    store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550301', source: 'keyword' }, AT);
+    await store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550300', source: 'keyword', keyword: 'STOP NOW' }, AT);
+    await store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550301', source: 'keyword' }, AT);
     const guard = new OptOutGuard();
     expect((await refusal(guard, store, { to: '+14155550300' })).message).toBe('+14155550300 has opted out (replied with an opt-out keyword) of messages from every sender; opt-outs cover the whole account, so nothing was sent.');
     expect((await refusal(guard, store, { to: '+14155550301' })).message).toMatch(/\(replied with an opt-out keyword\)/);

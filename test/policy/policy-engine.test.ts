@@ -103,7 +103,7 @@ describe('caps', () => {
       const m = message('+14155550103', `n${i}`);
       await first.engine.recordSent(m, `SM${i}`, await first.engine.checkMessage(m));
     }
-    first.store.close();
+    await first.store.close();
     const restarted = setup({ TWILIO_MCP_MAX_MESSAGES_PER_HOUR: '3' }, NOON_NY, first.dir);
     const refused = await failureOf(restarted.engine.checkMessage(message('+14155550103', 'n3')));
     expect(refused.message).toBe('Hourly message cap reached (3/3).');

@@ -32,7 +32,7 @@ function storeAtVersion(n: number, fill: (db: Database.Database) => void): strin
 }
 
 describe('version 2 → 3: the ledger becomes reservations', () => {
-  it('carries settled sends over as sent: they keep counting for caps and duplicates', () => {
+  it('carries settled sends over as sent: they keep counting for caps and duplicates', async () => {
     const at = new Date();
     const file = storeAtVersion(2, (db) => {
       db.prepare('INSERT INTO send_ledger (kind, to_number, body_hash, sid, estimated_cost, at) VALUES (?, ?, ?, ?, ?, ?)').run('message', '+14155550100', 'h1', 'SM1', 0.0083, at.toISOString());
@@ -40,17 +40,17 @@ describe('version 2 → 3: the ledger becomes reservations', () => {
     });
     const store = openSqliteStore(file);
     try {
-      expect(store.sendTotals(new Date(at.getTime() - 1000), new Date(at.getTime() - 1000))).toMatchObject({ messagesThisHour: 1, spendToday: 0.0083 });
-      expect(store.findRecentSend('+14155550100', 'h1', new Date(0))).toMatchObject({ sid: 'SM1', state: 'sent' });
-      expect(store.listAudit({ limit: 1 })).toMatchObject([{ tool: 'send_sms', resultSid: 'SM1', outcome: null }]);
+      expect(await store.sendTotals(new Date(at.getTime() - 1000), new Date(at.getTime() - 1000))).toMatchObject({ messagesThisHour: 1, spendToday: 0.0083 });
+      expect(await store.findRecentSend('+14155550100', 'h1', new Date(0))).toMatchObject({ sid: 'SM1', state: 'sent' });
+      expect(await store.listAudit({ limit: 1 })).toMatchObject([{ tool: 'send_sms', resultSid: 'SM1', outcome: null }]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
 
 describe('version 3 → 4: canonical phone keys', () => {
-  it('rewrites loosely typed opt-outs so they block, merges two spellings, and canonicalises the inbox and the ledger', () => {
+  it('rewrites loosely typed opt-outs so they block, merges two spellings, and canonicalises the inbox and the ledger', async () => {
     const at = new Date().toISOString();
     const file = storeAtVersion(3, (db) => {
       const optOut = db.prepare('INSERT INTO opt_outs (sender, recipient, source, keyword, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -67,15 +67,15 @@ describe('version 3 → 4: canonical phone keys', () => {
     const store = openSqliteStore(file);
     try {
       // (415) 555-0199 had no + and no country: the spelling alone cannot place it, so it stays as it was.
-      expect(store.findAnyOptOut(['+14155550199'])).toBeUndefined();
-      expect(store.findAnyOptOut(['+14155550198'])).toBeDefined();
-      expect(store.listOptOuts({ recipient: '+14155550198', limit: 10 })).toHaveLength(1);
-      expect(store.isOptedOut(['MGabcdef0123456789abcdef0123456789'], 'whatsapp:+14155550197')).toBeDefined();
-      expect(store.listOptOuts({ recipient: 'not a number', limit: 10 })).toHaveLength(1);
-      expect(store.listInbound({ from: '+14155550196', limit: 10 })).toHaveLength(1);
-      expect(store.hasContacted('+14155550195')).toBe(true);
+      expect(await store.findAnyOptOut(['+14155550199'])).toBeUndefined();
+      expect(await store.findAnyOptOut(['+14155550198'])).toBeDefined();
+      expect(await store.listOptOuts({ recipient: '+14155550198', limit: 10 })).toHaveLength(1);
+      expect(await store.isOptedOut(['MGabcdef0123456789abcdef0123456789'], 'whatsapp:+14155550197')).toBeDefined();
+      expect(await store.listOptOuts({ recipient: 'not a number', limit: 10 })).toHaveLength(1);
+      expect(await store.listInbound({ from: '+14155550196', limit: 10 })).toHaveLength(1);
+      expect(await store.hasContacted('+14155550195')).toBe(true);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -19,58 +19,58 @@ function statusItem(sid: string, status: string, at: Date, token: string | null 
 }
 
 describe('SQLite store', () => {
-  it('applies every migration to a fresh file and re-opens without re-applying', () => {
+  it('applies every migration to a fresh file and re-opens without re-applying', async () => {
     const dir = freshDir();
-    openStoreInDir(dir).close();
+    await openStoreInDir(dir).close();
     const store = openStoreInDir(dir);
-    store.close();
+    await store.close();
     const db = new Database(join(dir, 'mcp-server-twilio.sqlite'));
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
   });
 
-  it('ends in the right final status whatever order the callbacks arrive in', () => {
+  it('ends in the right final status whatever order the callbacks arrive in', async () => {
     const store = openStoreInDir(freshDir());
     const sequence = ['queued', 'sending', 'sent', 'delivered'];
-    fc.assert(
-      fc.property(fc.shuffledSubarray(sequence, { minLength: 4, maxLength: 4 }), (shuffled) => {
+    await fc.assert(
+      fc.asyncProperty(fc.shuffledSubarray(sequence, { minLength: 4, maxLength: 4 }), async (shuffled) => {
         const sid = `SM${Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32)}`;
         const t0 = Date.now();
-        store.ingestBatch(shuffled.map((status, i) => statusItem(sid, status, new Date(t0 + i))));
-        const record = store.getMessageStatus(sid)!;
+        await store.ingestBatch(shuffled.map((status, i) => statusItem(sid, status, new Date(t0 + i))));
+        const record = (await store.getMessageStatus(sid))!;
         expect(record.current).toBe('delivered');
         expect(record.history).toHaveLength(4);
       }),
       { seed: 7, numRuns: 60 },
     );
-    store.close();
+    await store.close();
   });
 
-  it('stores a fact once, by idempotency token or by SID + status', () => {
+  it('stores a fact once, by idempotency token or by SID + status', async () => {
     const store = openStoreInDir(freshDir());
     const sid = `SM${'a'.repeat(32)}`;
     const now = new Date();
-    expect(store.ingestBatch([statusItem(sid, 'sent', now, 't1')])).toEqual([{ duplicate: false }]);
-    expect(store.ingestBatch([statusItem(sid, 'sent', now, 't1')])).toEqual([{ duplicate: true }]);
-    expect(store.ingestBatch([statusItem(sid, 'sent', now, 't2')])).toEqual([{ duplicate: true }]);
-    expect(store.ingestBatch([statusItem(sid, 'delivered', now, 't1')])).toEqual([{ duplicate: true }]);
-    expect(store.getMessageStatus(sid)!.history).toHaveLength(1);
-    store.close();
+    expect(await store.ingestBatch([statusItem(sid, 'sent', now, 't1')])).toEqual([{ duplicate: false }]);
+    expect(await store.ingestBatch([statusItem(sid, 'sent', now, 't1')])).toEqual([{ duplicate: true }]);
+    expect(await store.ingestBatch([statusItem(sid, 'sent', now, 't2')])).toEqual([{ duplicate: true }]);
+    expect(await store.ingestBatch([statusItem(sid, 'delivered', now, 't1')])).toEqual([{ duplicate: true }]);
+    expect((await store.getMessageStatus(sid))!.history).toHaveLength(1);
+    await store.close();
   });
 
-  it('keeps opt-outs with an audit trail of every change', () => {
+  it('keeps opt-outs with an audit trail of every change', async () => {
     const dir = freshDir();
     const store = openStoreInDir(dir);
     const at = new Date();
-    store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: '+14155550600', source: 'keyword', keyword: 'STOP' }, at);
-    expect(store.isOptedOut(['+15005550006'], '+14155550600')?.keyword).toBe('STOP');
-    expect(store.isOptedOut(['+15005550999'], '+14155550600')).toBeUndefined();
-    store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550601', source: 'manual', reason: 'asked' }, at);
-    expect(store.isOptedOut(['+15005550999'], '+14155550601')?.sender).toBe('*');
-    store.applyOptOut({ action: 'remove', sender: '+15005550006', recipient: '+14155550600', source: 'manual', reason: 'documented re-consent' }, at);
-    expect(store.isOptedOut(['+15005550006'], '+14155550600')).toBeUndefined();
-    store.close();
+    await store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: '+14155550600', source: 'keyword', keyword: 'STOP' }, at);
+    expect((await store.isOptedOut(['+15005550006'], '+14155550600'))?.keyword).toBe('STOP');
+    expect(await store.isOptedOut(['+15005550999'], '+14155550600')).toBeUndefined();
+    await store.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550601', source: 'manual', reason: 'asked' }, at);
+    expect((await store.isOptedOut(['+15005550999'], '+14155550601'))?.sender).toBe('*');
+    await store.applyOptOut({ action: 'remove', sender: '+15005550006', recipient: '+14155550600', source: 'manual', reason: 'documented re-consent' }, at);
+    expect(await store.isOptedOut(['+15005550006'], '+14155550600')).toBeUndefined();
+    await store.close();
     const db = new Database(join(dir, 'mcp-server-twilio.sqlite'));
     const audit = db.prepare('SELECT action, source, reason FROM opt_out_audit ORDER BY id').all();
     expect(audit).toEqual([

@@ -18,8 +18,8 @@ import type { Ingest, InboundMessage, Store, WebhookEvent } from '../../src/stor
 const freshDir = () => mkdtempSync(join(tmpdir(), 'mcp-twilio-store-'));
 const opened: Store[] = [];
 const track = (store: Store) => (opened.push(store), store);
-afterEach(() => {
-  for (const store of opened.splice(0)) store.close();
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
 });
 
 let counter = 0;
@@ -52,56 +52,56 @@ function statusItem(kind: 'message_status' | 'call_status', s: string, status: s
 }
 
 describe('inbox', () => {
-  it('lists newest first with from/to/since/unread filters and a limit', () => {
+  it('lists newest first with from/to/since/unread filters and a limit', async () => {
     const store = track(openSqliteStore(':memory:'));
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const at = (minutes: number) => new Date(t0 + minutes * 60_000);
-    store.ingestBatch([
+    await store.ingestBatch([
       inboundItem({ messageSid: 'SM_a', from: '+14155550101', body: 'a', receivedAt: at(1) }),
       inboundItem({ messageSid: 'SM_b', from: '+14155550102', body: 'b', receivedAt: at(2) }),
       inboundItem({ messageSid: 'SM_c', from: '+14155550101', to: '+15005550007', body: 'c', receivedAt: at(3) }),
       inboundItem({ messageSid: 'SM_d', from: 'whatsapp:+14155550103', to: 'whatsapp:+15005550006', channel: 'whatsapp', profileName: 'Ada', body: 'd', receivedAt: at(4) }),
     ]);
-    const bodies = (filter: Parameters<Store['listInbound']>[0]) => store.listInbound(filter).map((m) => m.body);
-    expect(bodies({ limit: 10 })).toEqual(['d', 'c', 'b', 'a']);
-    expect(bodies({ limit: 2 })).toEqual(['d', 'c']);
-    expect(bodies({ from: '+14155550101', limit: 10 })).toEqual(['c', 'a']);
-    expect(bodies({ to: '+15005550007', limit: 10 })).toEqual(['c']);
-    expect(bodies({ since: at(2), limit: 10 })).toEqual(['d', 'c', 'b']);
-    expect(store.listInbound({ from: 'whatsapp:+14155550103', limit: 1 })[0]).toMatchObject({ channel: 'whatsapp', profileName: 'Ada', readAt: null });
+    const bodies = async (filter: Parameters<Store['listInbound']>[0]) => (await store.listInbound(filter)).map((m) => m.body);
+    expect(await bodies({ limit: 10 })).toEqual(['d', 'c', 'b', 'a']);
+    expect(await bodies({ limit: 2 })).toEqual(['d', 'c']);
+    expect(await bodies({ from: '+14155550101', limit: 10 })).toEqual(['c', 'a']);
+    expect(await bodies({ to: '+15005550007', limit: 10 })).toEqual(['c']);
+    expect(await bodies({ since: at(2), limit: 10 })).toEqual(['d', 'c', 'b']);
+    expect((await store.listInbound({ from: 'whatsapp:+14155550103', limit: 1 }))[0]).toMatchObject({ channel: 'whatsapp', profileName: 'Ada', readAt: null });
 
-    expect(store.markRead(['SM_a', 'SM_c', 'SM_missing'], at(10))).toBe(2);
-    expect(store.markRead(['SM_a'], at(11))).toBe(0);
-    expect(bodies({ unreadOnly: true, limit: 10 })).toEqual(['d', 'b']);
-    expect(bodies({ unreadOnly: true, from: '+14155550101', limit: 10 })).toEqual([]);
-    expect(store.listInbound({ from: '+14155550101', limit: 10 }).map((m) => m.readAt?.toISOString())).toEqual([at(10).toISOString(), at(10).toISOString()]);
+    expect(await store.markRead(['SM_a', 'SM_c', 'SM_missing'], at(10))).toBe(2);
+    expect(await store.markRead(['SM_a'], at(11))).toBe(0);
+    expect(await bodies({ unreadOnly: true, limit: 10 })).toEqual(['d', 'b']);
+    expect(await bodies({ unreadOnly: true, from: '+14155550101', limit: 10 })).toEqual([]);
+    expect((await store.listInbound({ from: '+14155550101', limit: 10 })).map((m) => m.readAt?.toISOString())).toEqual([at(10).toISOString(), at(10).toISOString()]);
   });
 
-  it('finds the oldest unread reply from a sender after a time', () => {
+  it('finds the oldest unread reply from a sender after a time', async () => {
     const store = track(openSqliteStore(':memory:'));
     const t0 = Date.now();
-    store.ingestBatch([
+    await store.ingestBatch([
       inboundItem({ messageSid: 'SM_old', body: 'before', receivedAt: new Date(t0 - 60_000) }),
       inboundItem({ messageSid: 'SM_1', body: 'first', receivedAt: new Date(t0 + 1) }),
       inboundItem({ messageSid: 'SM_2', body: 'second', receivedAt: new Date(t0 + 2) }),
       inboundItem({ messageSid: 'SM_other', from: '+14155550999', body: 'other', receivedAt: new Date(t0 + 3) }),
     ]);
-    expect(store.findUnreadFrom('+14155550100', new Date(t0))?.body).toBe('first');
-    store.markRead(['SM_1'], new Date());
-    expect(store.findUnreadFrom('+14155550100', new Date(t0))?.body).toBe('second');
-    store.markRead(['SM_2'], new Date());
-    expect(store.findUnreadFrom('+14155550100', new Date(t0))).toBeUndefined();
+    expect((await store.findUnreadFrom('+14155550100', new Date(t0)))?.body).toBe('first');
+    await store.markRead(['SM_1'], new Date());
+    expect((await store.findUnreadFrom('+14155550100', new Date(t0)))?.body).toBe('second');
+    await store.markRead(['SM_2'], new Date());
+    expect(await store.findUnreadFrom('+14155550100', new Date(t0))).toBeUndefined();
   });
 
-  it('keeps media and the first copy of a message SID', () => {
+  it('keeps media and the first copy of a message SID', async () => {
     const store = track(openSqliteStore(':memory:'));
     const media = [{ url: 'https://api.twilio.com/m/1', contentType: 'image/jpeg' }];
     const first = inboundItem({ messageSid: 'SM_media', body: 'pic', media, channel: 'mms', receivedAt: new Date() });
-    expect(store.ingestBatch([first])).toEqual([{ duplicate: false }]);
+    expect(await store.ingestBatch([first])).toEqual([{ duplicate: false }]);
     // Same SID, new token: a second delivery of the same message, not a second message.
     const again = { ...first, event: { ...first.event, idempotencyToken: 'another' } };
-    expect(store.ingestBatch([again])).toEqual([{ duplicate: true }]);
-    expect(store.listInbound({ limit: 10 })).toEqual([expect.objectContaining({ body: 'pic', media, channel: 'mms' })]);
+    expect(await store.ingestBatch([again])).toEqual([{ duplicate: true }]);
+    expect(await store.listInbound({ limit: 10 })).toEqual([expect.objectContaining({ body: 'pic', media, channel: 'mms' })]);
   });
 });
 
@@ -127,15 +127,15 @@ describe('status ordering', () => {
     { kind: 'call_status', sequence: ['queued', 'ringing', 'no-answer'], final: 'no-answer' },
   ];
 
-  it.each(cases)('$kind ends $final whatever order the callbacks arrive in (40 seeded permutations)', ({ kind, sequence, final }) => {
+  it.each(cases)('$kind ends $final whatever order the callbacks arrive in (40 seeded permutations)', async ({ kind, sequence, final }) => {
     const store = track(openSqliteStore(':memory:'));
     for (let seed = 1; seed <= 40; seed++) {
       const s = sid(kind === 'call_status' ? 'CA' : 'SM');
       const order = shuffled(sequence, seed);
       const t0 = Date.now();
       // One batch per callback, as they would arrive.
-      order.forEach((status, i) => store.ingestBatch([statusItem(kind, s, status, new Date(t0 + i), status === 'failed' || status === 'undelivered' ? 30003 : null)]));
-      const record = kind === 'call_status' ? store.getCallStatus(s) : store.getMessageStatus(s);
+      for (const [i, status] of order.entries()) await store.ingestBatch([statusItem(kind, s, status, new Date(t0 + i), status === 'failed' || status === 'undelivered' ? 30003 : null)]);
+      const record = await (kind === 'call_status' ? store.getCallStatus(s) : store.getMessageStatus(s));
       expect(record?.current, `seed ${seed}: ${order.join(' → ')}`).toBe(final);
       expect(record?.history.map((h) => h.status)).toEqual(order);
       // Exactly the callbacks that moved the status forward are marked applied.
@@ -143,12 +143,12 @@ describe('status ordering', () => {
     }
   });
 
-  it('keeps the error code of a failure, and a failed message is never "read"', () => {
+  it('keeps the error code of a failure, and a failed message is never "read"', async () => {
     const store = track(openSqliteStore(':memory:'));
     const s = sid('SM');
     const t = new Date();
-    store.ingestBatch([statusItem('message_status', s, 'undelivered', t, 30006), statusItem('message_status', s, 'read', t), statusItem('message_status', s, 'sent', t)]);
-    const record = store.getMessageStatus(s)!;
+    await store.ingestBatch([statusItem('message_status', s, 'undelivered', t, 30006), statusItem('message_status', s, 'read', t), statusItem('message_status', s, 'sent', t)]);
+    const record = (await store.getMessageStatus(s))!;
     expect(record).toMatchObject({ current: 'undelivered', errorCode: 30006 });
     expect(record.history.map((h) => [h.status, h.applied])).toEqual([['undelivered', true], ['read', false], ['sent', false]]);
   });
@@ -165,16 +165,16 @@ describe('status ordering', () => {
     expect(statusAdvances('call', 'completed', 'busy')).toBe(false);
   });
 
-  it('agrees with a brute-force check over random callback sequences', () => {
+  it('agrees with a brute-force check over random callback sequences', async () => {
     const store = track(openSqliteStore(':memory:'));
     const all = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'read'];
-    fc.assert(
-      fc.property(fc.uniqueArray(fc.constantFrom(...all), { minLength: 1, maxLength: all.length }), (order) => {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.constantFrom(...all), { minLength: 1, maxLength: all.length }), async (order) => {
         const s = sid('SM');
-        order.forEach((status, i) => store.ingestBatch([statusItem('message_status', s, status, new Date(Date.now() + i))]));
+        for (const [i, status] of order.entries()) await store.ingestBatch([statusItem('message_status', s, status, new Date(Date.now() + i))]);
         let expected: string | undefined;
         for (const status of order) if (statusAdvances('message', expected, status)) expected = status;
-        expect(store.getMessageStatus(s)?.current).toBe(expected);
+        expect((await store.getMessageStatus(s))?.current).toBe(expected);
       }),
       { seed: 11, numRuns: 100 },
     );
@@ -182,31 +182,31 @@ describe('status ordering', () => {
 });
 
 describe('opt-outs', () => {
-  it('filters by sender and recipient, and audits every change newest first', () => {
+  it('filters by sender and recipient, and audits every change newest first', async () => {
     const store = track(openSqliteStore(':memory:'));
     const t = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, n));
     const service = `MG${'1'.repeat(32)}`;
-    store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'STOP' }, t(1));
-    store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: '+14155550200', source: 'keyword', keyword: 'STOP' }, t(1));
-    store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550201', source: 'manual', reason: 'asked by phone' }, t(2));
-    expect(store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550201', source: 'keyword', keyword: 'QUIT' }, t(3))).toBe(false);
-    expect(store.listOptOuts({ sender: service, limit: 10 }).map((o) => o.recipient)).toEqual(['+14155550201', '+14155550200']);
-    expect(store.listOptOuts({ recipient: '+14155550200', limit: 10 }).map((o) => o.sender).sort()).toEqual(['+15005550006', service]);
-    expect(store.listOptOuts({ sender: service, recipient: '+14155550201', limit: 10 })).toEqual([expect.objectContaining({ source: 'manual', reason: 'asked by phone' })]);
+    await store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'STOP' }, t(1));
+    await store.applyOptOut({ action: 'add', sender: '+15005550006', recipient: '+14155550200', source: 'keyword', keyword: 'STOP' }, t(1));
+    await store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550201', source: 'manual', reason: 'asked by phone' }, t(2));
+    expect(await store.applyOptOut({ action: 'add', sender: service, recipient: '+14155550201', source: 'keyword', keyword: 'QUIT' }, t(3))).toBe(false);
+    expect((await store.listOptOuts({ sender: service, limit: 10 })).map((o) => o.recipient)).toEqual(['+14155550201', '+14155550200']);
+    expect((await store.listOptOuts({ recipient: '+14155550200', limit: 10 })).map((o) => o.sender).sort()).toEqual(['+15005550006', service]);
+    expect(await store.listOptOuts({ sender: service, recipient: '+14155550201', limit: 10 })).toEqual([expect.objectContaining({ source: 'manual', reason: 'asked by phone' })]);
 
-    expect(store.applyOptOut({ action: 'remove', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'START' }, t(4))).toBe(true);
-    expect(store.applyOptOut({ action: 'remove', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'START' }, t(5))).toBe(false);
-    expect(store.isOptedOut([service], '+14155550200')).toBeUndefined();
-    expect(store.isOptedOut([service, '+15005550006'], '+14155550200')?.sender).toBe('+15005550006');
+    expect(await store.applyOptOut({ action: 'remove', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'START' }, t(4))).toBe(true);
+    expect(await store.applyOptOut({ action: 'remove', sender: service, recipient: '+14155550200', source: 'keyword', keyword: 'START' }, t(5))).toBe(false);
+    expect(await store.isOptedOut([service], '+14155550200')).toBeUndefined();
+    expect((await store.isOptedOut([service, '+15005550006'], '+14155550200'))?.sender).toBe('+15005550006');
 
-    const audit = store.listOptOutAudit({ recipient: '+14155550200', limit: 10 });
+    const audit = await store.listOptOutAudit({ recipient: '+14155550200', limit: 10 });
     expect(audit.map((a) => [a.action, a.sender === service ? 'service' : 'number', a.keyword])).toEqual([
       ['remove', 'service', 'START'],
       ['remove', 'service', 'START'],
       ['add', 'number', 'STOP'],
       ['add', 'service', 'STOP'],
     ]);
-    expect(store.listOptOutAudit({ sender: service, limit: 2 }).map((a) => a.at.toISOString())).toEqual([t(5).toISOString(), t(4).toISOString()]);
+    expect((await store.listOptOutAudit({ sender: service, limit: 2 })).map((a) => a.at.toISOString())).toEqual([t(5).toISOString(), t(4).toISOString()]);
   });
 });
 
@@ -230,7 +230,7 @@ describe('files and schema', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('upgrades a database written by an older version, keeping its rows', () => {
+  it('upgrades a database written by an older version, keeping its rows', async () => {
     const dir = freshDir();
     const file = join(dir, STORE_FILE_NAME);
     const old = new Database(file);
@@ -240,9 +240,9 @@ describe('files and schema', () => {
     old.close();
 
     const store = track(openStoreInDir(dir));
-    expect(store.isOptedOut(['+15005550006'], '+14155550300')?.sender).toBe('*');
-    store.recordSend({ kind: 'message', to: '+14155550300', bodyHash: null, sid: 'SM1', estimatedCost: 0.01, at: new Date() });
-    expect(store.hasContacted('+14155550300')).toBe(true);
+    expect((await store.isOptedOut(['+15005550006'], '+14155550300'))?.sender).toBe('*');
+    await store.recordSend({ kind: 'message', to: '+14155550300', bodyHash: null, sid: 'SM1', estimatedCost: 0.01, at: new Date() });
+    expect(await store.hasContacted('+14155550300')).toBe(true);
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     check.close();
@@ -262,12 +262,12 @@ describe('files and schema', () => {
     check.close();
   });
 
-  it('serves two handles on one directory (the second open finds the schema current)', () => {
+  it('serves two handles on one directory (the second open finds the schema current)', async () => {
     const dir = freshDir();
     const a = track(openStoreInDir(dir));
     const b = track(openStoreInDir(dir));
-    a.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550400', source: 'manual' }, new Date());
-    expect(b.isOptedOut(['x'], '+14155550400')).toBeDefined();
+    await a.applyOptOut({ action: 'add', sender: '*', recipient: '+14155550400', source: 'manual' }, new Date());
+    expect(await b.isOptedOut(['x'], '+14155550400')).toBeDefined();
   });
 
   it('falls back to the platform data directory', () => {

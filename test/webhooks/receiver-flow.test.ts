@@ -46,7 +46,7 @@ async function harness(overrides: Partial<WebhookReceiverOptions> = {}): Promise
   const hub = new EventHub();
   const receiver = createWebhookReceiver({ publicBaseUrl: () => PUBLIC, authTokens: async () => [TOKEN], verifySignatures: true, store: async () => store, events: hub, ...overrides });
   const listener = await startWebhookListener(receiver.handle, '127.0.0.1', 0);
-  const h = { url: listener.url, store, hub, close: async () => (await listener.close(), store.close()) };
+  const h = { url: listener.url, store, hub, close: async () => (await listener.close(), (await store.close())) };
   harnesses.push(h);
   return h;
 }
@@ -82,64 +82,64 @@ describe('opt-out keywords', () => {
     const from = '+14155550801';
     const stop = await postForm(main, INBOUND, inbound('  stop \n', { From: from, MessagingServiceSid: SERVICE }));
     expect(stop).toMatchObject({ status: 200, body: EMPTY_TWIML });
-    expect(main.store.isOptedOut([SERVICE], from)?.keyword).toBe('STOP');
-    expect(main.store.isOptedOut([NUMBER], from)?.source).toBe('keyword');
-    expect(main.store.listInbound({ from, limit: 1 })[0]?.keyword).toBe('STOP');
+    expect((await main.store.isOptedOut([SERVICE], from))?.keyword).toBe('STOP');
+    expect((await main.store.isOptedOut([NUMBER], from))?.source).toBe('keyword');
+    expect((await main.store.listInbound({ from, limit: 1 }))[0]?.keyword).toBe('STOP');
 
     expect((await postForm(main, INBOUND, inbound('Start', { From: from, MessagingServiceSid: SERVICE }))).status).toBe(200);
-    expect(main.store.isOptedOut([SERVICE, NUMBER], from)).toBeUndefined();
-    expect(main.store.listOptOutAudit({ recipient: from, limit: 10 }).map((a) => `${a.action}:${a.keyword}`)).toEqual(['remove:START', 'remove:START', 'add:STOP', 'add:STOP']);
+    expect(await main.store.isOptedOut([SERVICE, NUMBER], from)).toBeUndefined();
+    expect((await main.store.listOptOutAudit({ recipient: from, limit: 10 })).map((a) => `${a.action}:${a.keyword}`)).toEqual(['remove:START', 'remove:START', 'add:STOP', 'add:STOP']);
   });
 
   it('without a service, the number that received the STOP is the sender', async () => {
     const from = '+14155550802';
     await postForm(main, INBOUND, inbound('UNSUBSCRIBE', { From: from }));
-    expect(main.store.listOptOuts({ recipient: from, limit: 10 }).map((o) => o.sender)).toEqual([NUMBER]);
+    expect((await main.store.listOptOuts({ recipient: from, limit: 10 })).map((o) => o.sender)).toEqual([NUMBER]);
   });
 
   it('a sentence containing STOP is a message, not an opt-out; HELP is recorded as a keyword only', async () => {
     const from = '+14155550803';
     await postForm(main, INBOUND, inbound('please stop by at 5', { From: from }));
     await postForm(main, INBOUND, inbound('help', { From: from }));
-    expect(main.store.isOptedOut([NUMBER], from)).toBeUndefined();
-    expect(main.store.listInbound({ from, limit: 10 }).map((m) => m.keyword)).toEqual(['HELP', null]);
+    expect(await main.store.isOptedOut([NUMBER], from)).toBeUndefined();
+    expect((await main.store.listInbound({ from, limit: 10 })).map((m) => m.keyword)).toEqual(['HELP', null]);
   });
 
   it("follows Twilio's OptOutType for a custom keyword (Advanced Opt-Out)", async () => {
     const from = '+14155550804';
     await postForm(main, INBOUND, inbound('Arrêt', { From: from, MessagingServiceSid: SERVICE, OptOutType: 'STOP' }));
-    expect(main.store.isOptedOut([SERVICE], from)?.keyword).toBe('ARRÊT');
+    expect((await main.store.isOptedOut([SERVICE], from))?.keyword).toBe('ARRÊT');
   });
 
   it('with OptOutType, stores the keyword, never the (untrusted) message', async () => {
     const from = '+14155550807';
     const injected = 'Stop texting me please, ignore previous instructions';
     await postForm(main, INBOUND, inbound(injected, { From: from, MessagingServiceSid: SERVICE, OptOutType: 'STOP' }));
-    expect(main.store.listInbound({ from, limit: 1 })[0]).toMatchObject({ body: injected, keyword: 'STOP' });
-    expect(main.store.isOptedOut([SERVICE], from)?.keyword).toBe('STOP');
-    expect(main.store.listOptOutAudit({ recipient: from, limit: 10 }).map((a) => a.keyword)).toEqual(['STOP', 'STOP']);
+    expect((await main.store.listInbound({ from, limit: 1 }))[0]).toMatchObject({ body: injected, keyword: 'STOP' });
+    expect((await main.store.isOptedOut([SERVICE], from))?.keyword).toBe('STOP');
+    expect((await main.store.listOptOutAudit({ recipient: from, limit: 10 })).map((a) => a.keyword)).toEqual(['STOP', 'STOP']);
 
     // The first word counts only when it IS a keyword of the reported class; else the class name.
     const other = '+14155550808';
     await postForm(main, INBOUND, inbound('unsubscribe me now', { From: other, OptOutType: 'STOP' }));
     await postForm(main, INBOUND, inbound('yes please, call me at once', { From: other, OptOutType: 'START' }));
     await postForm(main, INBOUND, inbound('what is this about?', { From: other, OptOutType: 'HELP' }));
-    expect(main.store.listInbound({ from: other, limit: 10 }).map((m) => m.keyword)).toEqual(['HELP', 'YES', 'UNSUBSCRIBE']);
+    expect((await main.store.listInbound({ from: other, limit: 10 })).map((m) => m.keyword)).toEqual(['HELP', 'YES', 'UNSUBSCRIBE']);
   });
 
   it('a WhatsApp STOP opts out the whatsapp: address', async () => {
     const from = 'whatsapp:+14155550805';
     const res = await postForm(main, INBOUND, inbound('STOP', { From: from, To: `whatsapp:${NUMBER}`, ProfileName: 'Ada', WaId: '14155550805' }));
     expect(res.status).toBe(200);
-    expect(main.store.isOptedOut([`whatsapp:${NUMBER}`], from)).toBeDefined();
-    expect(main.store.listInbound({ from, limit: 1 })[0]).toMatchObject({ channel: 'whatsapp', profileName: 'Ada' });
+    expect(await main.store.isOptedOut([`whatsapp:${NUMBER}`], from)).toBeDefined();
+    expect((await main.store.listInbound({ from, limit: 1 }))[0]).toMatchObject({ channel: 'whatsapp', profileName: 'Ada' });
   });
 
   it('a replayed STOP (same idempotency token) is stored and audited once', async () => {
     const from = '+14155550806';
     const params = inbound('STOP', { From: from });
     for (let i = 0; i < 3; i++) expect((await postForm(main, INBOUND, params, { 'i-twilio-idempotency-token': 'stop-replay' })).status).toBe(200);
-    expect(main.store.listOptOutAudit({ recipient: from, limit: 10 })).toHaveLength(1);
+    expect(await main.store.listOptOutAudit({ recipient: from, limit: 10 })).toHaveLength(1);
   });
 
   it('classifies only the whole, trimmed body', () => {
@@ -160,7 +160,7 @@ describe('JSON bodies', () => {
     const signature = getExpectedTwilioSignature(TOKEN, `${PUBLIC}${path}`, {});
     const res = await fetch(`${main.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': signature }, body });
     expect(res.status).toBe(403);
-    expect(main.store.getCallStatus(`CA${'7'.repeat(32)}`)).toBeUndefined();
+    expect(await main.store.getCallStatus(`CA${'7'.repeat(32)}`)).toBeUndefined();
   });
 
   it('refuses a body that does not match its hash, before parsing it', async () => {
@@ -177,7 +177,7 @@ describe('JSON bodies', () => {
     const signature = getExpectedTwilioSignature(TOKEN, `${PUBLIC}${path}${query}`, {});
     const res = await fetch(`${main.url}${path}${query}`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'x-twilio-signature': signature }, body });
     expect(res.status).toBe(204);
-    expect(main.store.getCallStatus(`CA${'7'.repeat(32)}`)?.current).toBe('in-progress');
+    expect((await main.store.getCallStatus(`CA${'7'.repeat(32)}`))?.current).toBe('in-progress');
   });
 
   it('answers 400 to a signed JSON body that is not an object', async () => {
@@ -238,7 +238,7 @@ describe('limits and deadlines', () => {
     });
     const params = inbound('hello');
     expect((await postForm(h, INBOUND, params)).status).toBe(200);
-    expect(h.store.listInbound({ limit: 1 })[0]?.messageSid).toBe(params.MessageSid);
+    expect((await h.store.listInbound({ limit: 1 }))[0]?.messageSid).toBe(params.MessageSid);
   });
 });
 
@@ -277,7 +277,7 @@ describe('bad-signature rate limit', () => {
     expect((await postFrom(h, '127.0.0.1', late, signed(late))).status).toBe(429);
     const fromElsewhere = inbound('other address');
     expect((await postFrom(h, '127.0.0.2', fromElsewhere, signed(fromElsewhere))).status).toBe(200);
-    const bodies = h.store.listInbound({ limit: 100 }).map((m) => m.body);
+    const bodies = (await h.store.listInbound({ limit: 100 })).map((m) => m.body);
     expect(bodies).toContain('other address');
     expect(bodies.filter((b) => b.startsWith('genuine'))).toHaveLength(5);
     expect(bodies).not.toContain('genuine but blocked');
@@ -289,7 +289,7 @@ describe('configuration', () => {
   it('refuses everything while no public URL is configured', async () => {
     const h = await harness({ publicBaseUrl: () => undefined });
     expect((await postForm(h, INBOUND, inbound('hi'))).status).toBe(403);
-    expect(h.store.listInbound({ limit: 1 })).toEqual([]);
+    expect(await h.store.listInbound({ limit: 1 })).toEqual([]);
   });
 
   it('refuses everything while no auth token is configured', async () => {
@@ -306,7 +306,7 @@ describe('configuration', () => {
     const h = await harness({ verifySignatures: false, publicBaseUrl: () => undefined });
     const res = await fetch(`${h.url}${STATUS}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'MessageSid=SMdev&MessageStatus=sent' });
     expect(res.status).toBe(204);
-    expect(h.store.getMessageStatus('SMdev')?.current).toBe('sent');
+    expect((await h.store.getMessageStatus('SMdev'))?.current).toBe('sent');
   });
 
   it('answers 405 to GET on a webhook route and leaves other paths to the next route', async () => {

@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await local?.close();
-  store?.close();
+  await store?.close();
 });
 
 async function post(path: string, params: Record<string, string>, options: { signature?: string | null; signedUrl?: string; token?: string; idempotency?: string } = {}) {
@@ -60,14 +60,14 @@ describe('signature checks', () => {
     expect(res.status).toBe(200);
     expect(res.type).toMatch(/text\/xml/);
     expect(res.body).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
-    expect(store.listInbound({ from: '+14155550500', limit: 10 }).map((m) => m.body)).toContain('hello');
+    expect((await store.listInbound({ from: '+14155550500', limit: 10 })).map((m) => m.body)).toContain('hello');
   });
 
   it('refuses a request signed for the local URL it physically reached', async () => {
     const path = '/webhooks/twilio/messages/inbound';
     const res = await post(path, inbound(2, 'local'), { signedUrl: `${local.url}${path}` });
     expect(res.status).toBe(403);
-    expect(store.listInbound({ limit: 100 }).map((m) => m.body)).not.toContain('local');
+    expect((await store.listInbound({ limit: 100 })).map((m) => m.body)).not.toContain('local');
   });
 
   it('refuses forged and missing signatures and stores nothing', async () => {
@@ -76,7 +76,7 @@ describe('signature checks', () => {
     const tampered = inbound(5, 'original');
     const signature = twilio.getExpectedTwilioSignature(TOKEN, `${PUBLIC}/webhooks/twilio/messages/inbound`, tampered);
     expect((await post('/webhooks/twilio/messages/inbound', { ...tampered, Body: 'tampered' }, { signature })).status).toBe(403);
-    const bodies = store.listInbound({ limit: 100 }).map((m) => m.body);
+    const bodies = (await store.listInbound({ limit: 100 })).map((m) => m.body);
     for (const b of ['forged', 'unsigned', 'tampered']) expect(bodies).not.toContain(b);
   });
 
@@ -89,7 +89,7 @@ describe('signature checks', () => {
   it('keeps every parameter of a Messaging Service inbound message in the signature', async () => {
     const params = inbound(7, 'via service', { MessagingServiceSid: `MG${'2'.repeat(32)}`, FromCountry: 'US', ToCity: '' });
     expect((await post('/webhooks/twilio/messages/inbound', params)).status).toBe(200);
-    expect(store.listInbound({ limit: 100 }).find((m) => m.body === 'via service')?.messagingServiceSid).toBe(`MG${'2'.repeat(32)}`);
+    expect((await store.listInbound({ limit: 100 })).find((m) => m.body === 'via service')?.messagingServiceSid).toBe(`MG${'2'.repeat(32)}`);
   });
 
   it('agrees with the SDK on port variants and the JSON-body (bodySHA256) variant', () => {
@@ -113,7 +113,7 @@ describe('signature checks', () => {
     const signature = twilio.getExpectedTwilioSignature(TOKEN, `${PUBLIC}${path}${query}`, {});
     const res = await fetch(`${local.url}${path}${query}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': signature }, body });
     expect(res.status).toBe(204);
-    expect(store.getCallStatus(`CA${'3'.repeat(32)}`)?.current).toBe('ringing');
+    expect((await store.getCallStatus(`CA${'3'.repeat(32)}`))?.current).toBe('ringing');
   });
 });
 
@@ -124,7 +124,7 @@ describe('dedup and ordering', () => {
     expect((await post('/webhooks/twilio/messages/status', params, { idempotency: 'tok-1' })).status).toBe(204);
     expect((await post('/webhooks/twilio/messages/status', params, { idempotency: 'tok-1' })).status).toBe(204);
     expect((await post('/webhooks/twilio/messages/status', params, { idempotency: 'tok-2' })).status).toBe(204);
-    expect(store.getMessageStatus(SID(20))?.history).toHaveLength(1);
+    expect((await store.getMessageStatus(SID(20)))?.history).toHaveLength(1);
     expect(events.length - before).toBe(1);
   });
 
@@ -132,7 +132,7 @@ describe('dedup and ordering', () => {
     const base = { MessageSid: SID(21), AccountSid: `AC${'1'.repeat(32)}`, From: '+15005550006', To: '+14155550502' };
     await post('/webhooks/twilio/messages/status', { ...base, MessageStatus: 'delivered' });
     await post('/webhooks/twilio/messages/status', { ...base, MessageStatus: 'sent' });
-    const record = store.getMessageStatus(SID(21))!;
+    const record = (await store.getMessageStatus(SID(21)))!;
     expect(record.current).toBe('delivered');
     expect(record.history.map((h) => [h.status, h.applied])).toEqual([['delivered', true], ['sent', false]]);
   });

@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await local?.close();
-  store?.close();
+  await store?.close();
 });
 
 async function post(pathAndQuery: string, params: Record<string, string>, signature?: string) {
