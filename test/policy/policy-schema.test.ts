@@ -37,6 +37,7 @@ describe('defaults', () => {
       first_contact_without_elicitation: 'refuse',
       opt_out_scope: 'account',
       calls_honor_sms_opt_outs: false,
+      campaign_caps: {},
       prices: { sms_per_segment: {}, call_per_minute: {} },
       audit: { redact_bodies: true },
     });
