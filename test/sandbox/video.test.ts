@@ -98,12 +98,13 @@ describe('room lifecycle', () => {
   });
 
   it('an emptied room completes after EmptyRoomTimeout simulated minutes', async () => {
-    const created = await room({ EmptyRoomTimeout: '1', UnusedRoomTimeout: '60' });
+    // 25 simulated minutes (500 ms): room enough that a loaded machine still sees it in progress first.
+    const created = await room({ EmptyRoomTimeout: '25', UnusedRoomTimeout: '60' });
     const alice = sandbox.joinVideoParticipant(created.sid, 'alice');
     const left = await api('POST', `/v1/Rooms/${created.sid}/Participants/${alice.sid}`, { Status: 'disconnected' });
     expect(left).toMatchObject({ status: 202, json: { status: 'disconnected' } });
     expect((await api('GET', `/v1/Rooms/${created.sid}`)).json.status).toBe('in-progress');
-    await expect.poll(async () => (await api('GET', `/v1/Rooms/${created.sid}`)).json.status, { timeout: 2000, interval: 10 }).toBe('completed');
+    await expect.poll(async () => (await api('GET', `/v1/Rooms/${created.sid}`)).json.status, { timeout: 5000, interval: 10 }).toBe('completed');
   });
 
   it('a room nobody joins completes after UnusedRoomTimeout; one with a participant stays', async () => {
