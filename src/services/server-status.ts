@@ -37,6 +37,8 @@ export interface StatusFacts {
 export interface StatusExtensions {
   policy?: () => Promise<Record<string, unknown>>;
   webhooks?: () => Record<string, unknown>;
+  /** Where the store lives: SQLite's folder, or PostgreSQL with this instance and the other live ones. */
+  store?: () => Promise<Record<string, unknown>>;
 }
 
 /** What each toolset would let an agent do, said plainly for the ones this version lacks. */
@@ -128,6 +130,7 @@ export class ServerStatusService {
       hidden_tools: f.hiddenTools,
       policy: await this.getPolicy(),
       webhooks: this.extensions.webhooks?.() ?? { receiver: 'not running' },
+      ...(this.extensions.store && { store: await this.extensions.store().catch((error: Error) => ({ error: `the store could not be read: ${error.message}` })) }),
     };
   }
 }
