@@ -15,6 +15,7 @@ import { openSqliteStore } from './sqlite-store.js';
 import {
   emptyCounts,
   type Campaign,
+  type CampaignInsights,
   type CampaignState,
   type NewCampaign,
   type NewRecipient,
@@ -166,6 +167,28 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
         error = 'the process sending it stopped before Twilio answered', updated_at = @now
       WHERE state = 'sending' AND owner_pid = @pid`),
     orphanUnknown: db.prepare("UPDATE campaign_recipients SET owner_pid = NULL, updated_at = @now WHERE state = 'outcome_unknown' AND owner_pid = @pid"),
+    // Insights. A sent row is not touched again after its settlement, so its updated_at is
+    // when it became sent. Replies and opt-outs match the recipient with or without the
+    // whatsapp: prefix (a WhatsApp reply comes from whatsapp:+…; a STOP may be kept either way).
+    insightErrors: db.prepare(`SELECT code, COUNT(*) AS n, MIN(example) AS example FROM (
+        SELECT COALESCE(s.error_code, r.error_code) AS code,
+          CASE WHEN r.state = 'sent' THEN s.status || ' (' || r.message_sid || ')' ELSE COALESCE(r.error, r.state) END AS example
+        FROM campaign_recipients r LEFT JOIN status_current s ON s.kind = 'message' AND s.sid = r.message_sid
+        WHERE r.campaign_id = ? AND (r.state = 'failed_send' OR (r.state = 'sent' AND s.status IN ('failed', 'undelivered'))))
+      GROUP BY code ORDER BY n DESC, code`),
+    insightSent: db.prepare(`SELECT MIN(updated_at) AS first, MAX(updated_at) AS last, SUM(updated_at > @since) AS recent
+      FROM campaign_recipients WHERE campaign_id = @id AND state = 'sent'`),
+    insightSpent: db.prepare(`SELECT COALESCE(SUM(res.estimated_cost), 0) FROM campaign_recipients r
+      JOIN send_reservations res ON res.sid = r.message_sid AND res.state <> 'released'
+      WHERE r.campaign_id = ? AND r.state = 'sent'`).pluck(),
+    insightReplies: db.prepare(`SELECT COUNT(DISTINCT i.message_sid) FROM campaign_recipients r
+      JOIN inbound_messages i ON i.from_number IN (REPLACE(r.to_address, 'whatsapp:', ''), 'whatsapp:' || REPLACE(r.to_address, 'whatsapp:', ''))
+        AND i.received_at > r.updated_at
+      WHERE r.campaign_id = ? AND r.state = 'sent'`).pluck(),
+    insightOptOuts: db.prepare(`SELECT COUNT(*) FROM campaign_recipients r
+      WHERE r.campaign_id = ? AND r.state = 'sent' AND EXISTS (
+        SELECT 1 FROM opt_out_audit a WHERE a.action = 'add' AND a.at > r.updated_at
+          AND a.recipient IN (REPLACE(r.to_address, 'whatsapp:', ''), 'whatsapp:' || REPLACE(r.to_address, 'whatsapp:', '')))`).pluck(),
   };
 
   const countsOf = (id: string): StateCounts => {
@@ -302,6 +325,18 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     async deliveryCounts(id) {
       const rows = s.deliveryCounts.all(id) as Array<{ status: string; n: number }>;
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+    async insights(id, now): Promise<CampaignInsights> {
+      const sent = s.insightSent.get({ id, since: iso(new Date(now.getTime() - 60_000)) }) as { first: string | null; last: string | null; recent: number | null };
+      return {
+        errors: (s.insightErrors.all(id) as Array<{ code: number | null; n: number; example: string }>).map((e) => ({ code: e.code, count: e.n, example: e.example })),
+        firstSentAt: dateOrNull(sent.first),
+        lastSentAt: dateOrNull(sent.last),
+        sentLastMinute: sent.recent ?? 0,
+        spentUsd: Math.round((s.insightSpent.get(id) as number) * 10_000) / 10_000,
+        replies: s.insightReplies.get(id) as number,
+        optOuts: s.insightOptOuts.get(id) as number,
+      };
     },
     async getRecipient(ref) {
       const row = s.getRow.get(ref.campaignId, ref.row) as RecipientDbRow | undefined;
