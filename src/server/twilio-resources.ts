@@ -58,7 +58,7 @@ export function twilioResourceChanges(events: EventHub): SubscriptionSource {
       events.subscribe((event) => {
         if (event.kind === 'inbound_message') onChanged(INBOX_URI);
         else if (event.kind === 'message_status') onChanged(`twilio://messages/${event.sid}`);
-        else onChanged(`twilio://calls/${event.sid}`);
+        else if (event.kind === 'call_status') onChanged(`twilio://calls/${event.sid}`);
       }),
   };
 }

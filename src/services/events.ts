@@ -1,6 +1,7 @@
 /**
- * In-process notifications from the webhook receiver to whoever waits: wait_for_reply,
- * resource-update notifications. Events are already on disk when published.
+ * In-process notifications from the webhook receiver (and, for `activity`, the tool layer)
+ * to whoever waits: wait_for_reply, resource-update notifications, the dashboard's live
+ * stream. Events are already on disk when published.
  */
 import { EventEmitter } from 'node:events';
 
@@ -17,7 +18,14 @@ export interface StatusEvent {
   status: string;
 }
 
-export type TwilioEvent = InboundMessageEvent | StatusEvent;
+/** A tool call with a side effect finished and its audit row is written: a send, a refusal, a change. */
+export interface ActivityEvent {
+  kind: 'activity';
+  tool: string;
+  failed: boolean;
+}
+
+export type TwilioEvent = InboundMessageEvent | StatusEvent | ActivityEvent;
 
 export class EventHub {
   private readonly emitter = new EventEmitter();
