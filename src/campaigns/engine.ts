@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
-import { ACTIVE_STATES, type Campaign, type CampaignState, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
+import { ACTIVE_STATES, type Campaign, type CampaignInsights, type CampaignState, type ListFilter, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
 import { defaultRatePerSecond, RateLimiter, type RateRule } from './rate-limiter.js';
 import { judgeRecipients, readRecipients } from './recipients.js';
 import { render } from './template.js';
@@ -198,6 +198,21 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
 
   async list(filter?: { state?: CampaignState; limit?: number }): Promise<Campaign[]> {
     return this.outbox.listCampaigns(filter);
+  }
+
+  /** Errors by code, throughput, spend, replies and opt-outs of one campaign (a live view). */
+  async insights(id: string): Promise<CampaignInsights> {
+    return this.outbox.insights(id, new Date(this.clock.now()));
+  }
+
+  /** Recipient rows in row order (e.g. the first few, to estimate what the campaign costs). */
+  async recipients(id: string, filter: ListFilter): Promise<RecipientRow[]> {
+    return this.outbox.listRecipients(id, filter);
+  }
+
+  /** The sends per second this campaign's sender is paced at (0: no limit). */
+  ratePerSecond(campaign: Campaign): number {
+    return this.rateRules(campaign)[0]!.perSecond;
   }
 
   private async changeState(id: string, state: CampaignState): Promise<CampaignReport | undefined> {

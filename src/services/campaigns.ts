@@ -90,12 +90,7 @@ export class CampaignService {
     });
     // The estimate: every row still to send at the price of the first preview's body.
     const pending = report.counts.pending + report.counts.held;
-    const sample = preview.find((p) => !p.body.startsWith('('));
-    let perMessage = 0;
-    if (sample) {
-      const [{ countSegments }] = await Promise.all([import('../domain/segments.js'), loadPhoneMetadata()]);
-      perMessage = this.policy.estimateCost({ channel, to: sample.to, from, messagingServiceSid, body: sample.body, segments: channel === 'sms' ? countSegments(sample.body).segments : 1 });
-    }
+    const perMessage = await this.perMessageCost(channel, preview.find((p) => !p.body.startsWith('(')), from, messagingServiceSid);
     const result = {
       ...reportView(report),
       estimated_cost_usd: Math.round(perMessage * pending * 10_000) / 10_000,
@@ -114,6 +109,70 @@ export class CampaignService {
       await progress(total - active, total, `${total - active} of ${total} recipients done`).catch(() => {});
     }
     return { ...result, ...reportView(latest) };
+  }
+
+  /** One message's estimated price: `sample` (a rendered body and its recipient) as the policy prices it; 0 without one. */
+  private async perMessageCost(channel: 'sms' | 'whatsapp', sample: { to: string; body: string } | undefined, from: string | undefined, messagingServiceSid: string | undefined): Promise<number> {
+    if (!sample) return 0;
+    const [{ countSegments }] = await Promise.all([import('../domain/segments.js'), loadPhoneMetadata()]);
+    return this.policy.estimateCost({ channel, to: sample.to, from, messagingServiceSid, body: sample.body, segments: channel === 'sms' ? countSegments(sample.body).segments : 1 });
+  }
+
+  /**
+   * A campaign as a live view shows it: counts per state, delivery, throughput, what it cost
+   * so far against the estimate, the replies and opt-outs it caused, and its errors. The
+   * estimate is start_campaign's (the first of the first rows that renders, priced by the
+   * policy, times every row that was to be sent), recomputed, since no copy is kept.
+   */
+  async live(id: string) {
+    const engine = await this.engine();
+    const report = await engine.get(id);
+    if (!report) throw new ToolFailure({ message: `There is no campaign ${id}.`, nextStep: 'list_campaigns shows them.' });
+    const [insights, firstRows] = await Promise.all([engine.insights(id), engine.recipients(id, { limit: PREVIEW })]);
+    const template = report.template;
+    const sample =
+      template === null
+        ? undefined
+        : firstRows
+            .map((r) => ({ to: r.to, rendered: render(template, r.variables) }))
+            .map((r) => (r.rendered.ok ? { to: r.to, body: r.rendered.text } : undefined))
+            .find((r) => r !== undefined);
+    const from = report.from ? (report.channel === 'whatsapp' ? `whatsapp:${report.from}` : report.from) : undefined;
+    const perMessage = await this.perMessageCost(report.channel, sample, from, report.messagingServiceSid ?? undefined);
+    const total = Object.values(report.counts).reduce((a, b) => a + b, 0);
+    const toSend = total - report.counts.invalid - report.counts.duplicate;
+    const active = report.counts.pending + report.counts.held + report.counts.sending + report.counts.outcome_unknown;
+    const minutes = insights.firstSentAt && insights.lastSentAt ? (insights.lastSentAt.getTime() - insights.firstSentAt.getTime()) / 60_000 : 0;
+    const { explainTwilioError } = await import('../errors/twilio-error-catalog.js');
+    return {
+      ...reportView(report),
+      total,
+      done: total - active,
+      throughput: {
+        sent_last_minute: insights.sentLastMinute,
+        average_per_minute: minutes > 0 ? Math.round(((report.counts.sent - 1) / minutes) * 10) / 10 : null,
+        paced_per_second: engine.ratePerSecond(report),
+        first_sent_at: insights.firstSentAt?.toISOString() ?? null,
+        last_sent_at: insights.lastSentAt?.toISOString() ?? null,
+      },
+      spent_usd: insights.spentUsd,
+      estimated_cost_usd: Math.round(perMessage * toSend * 10_000) / 10_000,
+      replies: insights.replies,
+      opt_outs: insights.optOuts,
+      errors: insights.errors.map((e) => ({ error_code: e.code, count: e.count, meaning: (e.code !== null && explainTwilioError(e.code)?.meaning) || null, example: redactSecrets(e.example) })),
+    };
+  }
+
+  /** Calls `listener` with a campaign's id whenever its progress moves (sends settle, state changes, completion). */
+  async watch(listener: (campaignId: string) => void): Promise<() => void> {
+    const engine = await this.engine();
+    const onProgress = (p: { campaignId: string }) => listener(p.campaignId);
+    engine.on('progress', onProgress);
+    engine.on('completed', onProgress);
+    return () => {
+      engine.off('progress', onProgress);
+      engine.off('completed', onProgress);
+    };
   }
 
   private fileFailure(error: RecipientFileError): ToolFailure {
