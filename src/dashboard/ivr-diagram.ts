@@ -52,7 +52,8 @@ const ENDS: Record<string, string> = {
   hangup: 'hung up by the flow',
   error: 'error',
 };
-const LEFT = 'caller left';
+/** No end event: the caller hung up, or the flow ended the call after a step without a gather. */
+const LEFT = 'call ended';
 
 /** One call's walk: the steps in the order it heard them (a repeat is the same step), then its end. */
 function walk(path: IvrPathEvent[]): { steps: string[]; end: string; digitsBefore: Map<number, string> } {

@@ -64,6 +64,8 @@ describe.skipIf(skip !== undefined)('the dashboard in a browser', () => {
 
   async function openPage(context: BrowserContext, url: string): Promise<Page> {
     const page = await context.newPage();
+    // A missing element fails in seconds, with its locator named, not at the test's timeout.
+    page.setDefaultTimeout(10_000);
     page.on('console', (m) => {
       if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
     });
@@ -110,7 +112,7 @@ describe.skipIf(skip !== undefined)('the dashboard in a browser', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 60_000);
 
   it('with the link, every panel shows what the tools say, live; pause works; inbound text stays text', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -168,9 +170,10 @@ describe.skipIf(skip !== undefined)('the dashboard in a browser', () => {
     const id = campaign.json.campaign_id as string;
     const card = page.locator(`[data-campaign-id="${id}"]`);
     await card.locator('[data-action="pause"]').click({ timeout: 15_000 });
+    // Paused: rows the workers held for their pacing slots go back to pending, and nothing more is sent.
     const paused = await pollUntil(async () => {
       const got = await tool('get_campaign', { campaign_id: id });
-      return got.json.state === 'paused' ? got.json : undefined;
+      return got.json.state === 'paused' && !got.json.counts.sending ? got.json : undefined;
     });
     await page.locator(`[data-campaign-id="${id}"][data-state="paused"]`).waitFor({ timeout: 15_000 });
     const audit = await tool('get_audit_log', { tool: 'control_campaign', limit: 5 });
@@ -250,9 +253,11 @@ describe.skipIf(skip !== undefined)('the dashboard in a browser', () => {
     for (const name of PANELS) await page.locator(`#panel-${name}`).screenshot({ path: `${ARTIFACTS}${name}.png` });
     await page.screenshot({ path: `${ARTIFACTS}page.png`, fullPage: true });
 
+    // Seconds later (longer than its pacing interval), the paused campaign has sent nothing more.
+    expect((await tool('get_campaign', { campaign_id: id })).json.counts).toEqual(paused.counts);
     // The campaign must not go on sending after the test.
     await tool('control_campaign', { campaign_id: id, action: 'cancel' });
     expect(problems, problems.join('\n')).toEqual([]);
     await context.close();
-  });
+  }, 180_000);
 });

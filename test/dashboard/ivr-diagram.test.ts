@@ -22,13 +22,13 @@ describe('buildIvrDiagrams', () => {
       ['menu', 'step', 4, 0],
       ['billing', 'step', 2, 1],
       ['end:hung up by the flow', 'end', 2, 2],
-      ['end:caller left', 'end', 1, 2],
+      ['end:call ended', 'end', 1, 2],
       ['end:transferred', 'end', 1, 2],
     ]);
     expect(d!.edges).toEqual([
       { from: 'billing', to: 'end:hung up by the flow', calls: 2, share: 1, digits: [] },
       { from: 'menu', to: 'billing', calls: 2, share: 0.5, digits: ['1'] },
-      { from: 'menu', to: 'end:caller left', calls: 1, share: 0.25, digits: [] },
+      { from: 'menu', to: 'end:call ended', calls: 1, share: 0.25, digits: [] },
       { from: 'menu', to: 'end:transferred', calls: 1, share: 0.25, digits: ['2'] },
     ]);
   });
