@@ -104,8 +104,19 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
       const callsEnabled = app.tools.enabled.some((t) => t.toolset === 'voice');
       return {
         access: { loopback, bearerToken, allowedHosts: allowedHosts?.length ? allowedHosts : [command.host] },
-        sources: { insights, campaigns, inbox, voice, ivr, audit, callsEnabled, describePolicy: () => app.policy.describe({ calls: callsEnabled }) },
+        sources: {
+          insights,
+          campaigns,
+          inbox,
+          voice,
+          ivr,
+          audit,
+          callsEnabled,
+          campaignControl: app.tools.enabled.some((t) => t.name === 'control_campaign'),
+          describePolicy: () => app.policy.describe({ calls: callsEnabled }),
+        },
         events: app.events,
+        mode: app.mode,
       };
     });
     const http = await startHttp(factory, {

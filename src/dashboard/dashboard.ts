@@ -42,6 +42,8 @@ export interface DashboardOptions {
   feed?: LiveFeedOptions;
   /** How long a link printed on request stays valid. Default 10 minutes. */
   linkTtlMs?: number;
+  /** Shown on the page: sandbox (nothing reaches a phone) or live. */
+  mode?: 'live' | 'sandbox';
 }
 
 export interface Dashboard {
@@ -59,7 +61,8 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
   const access = new DashboardAccess(options.access);
   for (const token of options.linkTokens ?? []) access.addLinkToken(token);
   const assets = new PageAssets(options.pageDir);
-  const build = (window: DashboardWindow, panels: readonly PanelName[]) => new PanelBuilder(options.sources, window).build(panels);
+  const sources: PanelSources = { ...options.sources, finishedCalls: new Map() };
+  const build = (window: DashboardWindow, panels: readonly PanelName[]) => new PanelBuilder(sources, window).build(panels);
   const feed = new LiveFeed(build, (session) => access.isLive(session as DashboardSession), options.feed);
   const stopEvents = options.events.subscribe((event) => feed.changed(panelsChangedBy(event)));
   // The engine starts with the store; a failure here leaves the campaigns panel to its next event.
@@ -79,6 +82,9 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
   };
 
   async function control(res: ServerResponse, session: DashboardSession, campaignId: string, action: 'pause' | 'resume' | 'cancel') {
+    if (!options.sources.campaignControl) {
+      return refuse(res, 403, 'Campaign controls are off on this server (--read-only, or the campaigns toolset is not enabled).', 'Start the server without --read-only and with the campaigns toolset to pause, resume or cancel from here.');
+    }
     const args = { campaign_id: campaignId, action };
     try {
       const result = await options.sources.campaigns.control(args);
@@ -130,7 +136,7 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
     const route = path.slice(`${DASHBOARD_PATH}/api`.length);
 
     if (route === '/access' && read) {
-      return sendJson(res, 200, { loopback: access.options.loopback, token_sign_in: access.options.bearerToken !== undefined, sign_in: access.signInAdvice() });
+      return sendJson(res, 200, { loopback: access.options.loopback, token_sign_in: access.options.bearerToken !== undefined, sign_in: access.signInAdvice(), ...(options.mode && { mode: options.mode }) });
     }
     if (route === '/session' && method === 'POST') {
       if (!access.failures.admit(req, res, 'failed dashboard sign-ins')) return;

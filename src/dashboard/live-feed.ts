@@ -17,9 +17,9 @@ import { PANELS, windowKey, type DashboardWindow, type PanelName } from './panel
 export type PanelBuild = (window: DashboardWindow, panels: readonly PanelName[]) => Promise<Partial<Record<PanelName, unknown>>>;
 
 export interface LiveFeedOptions {
-  /** Least time between two builds of one panel for one window. Default 500 ms. */
+  /** Least time between two builds of one panel for one window. Default 1 s (delivery reads Twilio's message list in live mode). */
   minIntervalMs?: number;
-  /** The same for the calls panel (each build reads calls from Twilio). Default 3 s. */
+  /** The same for the calls panel (each build lists calls at Twilio and reads the unfinished ones). Default 5 s. */
   callsMinIntervalMs?: number;
   /** A comment line this often keeps proxies from closing an idle stream. Default 25 s. */
   heartbeatMs?: number;
@@ -148,7 +148,7 @@ export class LiveFeed {
   }
 
   private interval(panel: PanelName): number {
-    return panel === 'calls' ? (this.options.callsMinIntervalMs ?? 3000) : (this.options.minIntervalMs ?? 500);
+    return panel === 'calls' ? (this.options.callsMinIntervalMs ?? 5000) : (this.options.minIntervalMs ?? 1000);
   }
 
   private schedule(group: Group): void {

@@ -57,7 +57,19 @@ export interface PanelSources {
   describePolicy: () => Promise<Record<string, unknown>>;
   /** Calls are listed only when the server may place or receive them (else the panel says so). */
   callsEnabled: boolean;
+  /**
+   * The campaign buttons work when control_campaign is one of this server's tools (not
+   * --read-only, campaigns toolset on): the page may do what an agent may, no more.
+   */
+  campaignControl: boolean;
+  /** Calls that reached a final status, as get_call read them (they no longer change): read once. */
+  finishedCalls?: Map<string, Awaited<ReturnType<VoiceService['getCall']>>>;
 }
+
+/** Call statuses after which nothing about a call changes. */
+const FINAL_CALL = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+const FINISHED_CALLS_KEPT = 500;
+const SETTLED_MS = 30_000;
 
 /** Most recent calls read in detail for the calls panel (each is a get_call). */
 const CALL_DETAILS = 25;
@@ -178,7 +190,11 @@ export class PanelBuilder {
   }
 
   async campaigns() {
-    return { campaigns: await this.liveCampaigns() };
+    return {
+      controls: this.sources.campaignControl,
+      ...(!this.sources.campaignControl && { controls_note: 'Pause, resume and cancel are off: this server is --read-only, or its campaigns toolset is not enabled.' }),
+      campaigns: await this.liveCampaigns(),
+    };
   }
 
   async inbox() {
@@ -203,7 +219,21 @@ export class PanelBuilder {
     if (!this.sources.callsEnabled) return { enabled: false, note: 'The voice toolset is not enabled on this server (--toolsets voice or all).' };
     const { start, end } = this.range();
     const listed = await this.sources.voice.listCalls({ limit: CALL_DETAILS });
-    const details = await Promise.all(listed.calls.map((c) => this.sources.voice.getCall(c.call_sid)));
+    const kept = this.sources.finishedCalls;
+    const details = await Promise.all(
+      listed.calls.map(async (c) => {
+        const known = kept?.get(c.call_sid);
+        if (known) return known;
+        const call = await this.sources.voice.getCall(c.call_sid);
+        // Settled a while ago: the last webhooks of a call (its IVR path's end) land just after it ends.
+        const endedAt = Date.parse(call.end_time ?? call.date_created ?? '');
+        if (kept && FINAL_CALL.has(call.status) && Date.now() - endedAt > SETTLED_MS && !(call.conversation && call.conversation.outcome === null)) {
+          if (kept.size >= FINISHED_CALLS_KEPT) kept.delete(kept.keys().next().value!);
+          kept.set(c.call_sid, call);
+        }
+        return call;
+      }),
+    );
     // A call that never started (busy, no answer) has no start time: its creation dates it.
     const inWindow = details.filter((c) => {
       const at = Date.parse(c.start_time ?? c.date_created ?? '');

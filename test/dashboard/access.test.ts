@@ -200,6 +200,16 @@ describe('dashboard access beyond loopback', () => {
 });
 
 describe('dashboard campaign controls', () => {
+  it('are off, on the page and in the API, where control_campaign is not a tool (read-only server)', async () => {
+    const h = await harness({ linkTokens: [LINK], campaignControl: false });
+    const session = await signIn(h);
+    const refused = await h.request('/dashboard/api/campaigns/CP00000000000000000000000000000000/pause', { method: 'POST', headers: auth(session) });
+    expect(refused.status).toBe(403);
+    expect(refused.json().error).toMatch(/read-only/);
+    expect((await h.request('/dashboard/api/panels?panels=campaigns', { headers: auth(session) })).json().campaigns).toMatchObject({ controls: false, controls_note: expect.stringMatching(/read-only/) });
+    expect((await h.server.callTool('get_audit_log', { tool: 'control_campaign', limit: 5 })).json.entries).toEqual([]);
+  });
+
   it('pause goes through the campaign service and is audited with the dashboard as client', async () => {
     const h = await harness({ linkTokens: [LINK] });
     const started = await h.server.callTool('start_campaign', {

@@ -40,14 +40,14 @@ export interface DashboardHarness {
 }
 
 export async function startDashboard(
-  options: { access?: Partial<AccessOptions>; linkTokens?: string[]; env?: Record<string, string>; toolsets?: string; feed?: LiveFeedOptions; pageDir?: string } = {},
+  options: { access?: Partial<AccessOptions>; linkTokens?: string[]; env?: Record<string, string>; toolsets?: string; feed?: LiveFeedOptions; pageDir?: string; campaignControl?: boolean } = {},
 ): Promise<DashboardHarness> {
   const server = await startInProcess({ env: options.env, toolsets: options.toolsets ?? 'all' });
   const { insights, campaigns, inbox, voice, ivr, audit } = server.app.services;
   const dashboard = await createDashboard({
     access: { loopback: true, allowedHosts: ['127.0.0.1'], ...options.access },
     linkTokens: options.linkTokens,
-    sources: { insights, campaigns, inbox, voice, ivr, audit, callsEnabled: true, describePolicy: () => server.app.policy.describe({ calls: true }) },
+    sources: { insights, campaigns, inbox, voice, ivr, audit, callsEnabled: true, campaignControl: options.campaignControl ?? true, describePolicy: () => server.app.policy.describe({ calls: true }) },
     events: server.app.events,
     pageDir: options.pageDir ?? fakePageDir(),
     feed: options.feed,

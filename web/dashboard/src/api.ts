@@ -36,6 +36,7 @@ export interface AccessInfo {
   loopback: boolean;
   token_sign_in: boolean;
   sign_in: string;
+  mode?: 'live' | 'sandbox';
 }
 
 export const api = {

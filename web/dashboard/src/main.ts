@@ -109,6 +109,10 @@ function signedIn(): void {
 async function boot(): Promise<void> {
   const access = await api.access().catch(() => undefined);
   byId('signin-advice').textContent = access?.sign_in ?? '';
+  const mode = byId('mode');
+  mode.hidden = access?.mode === undefined;
+  mode.textContent = access?.mode === 'sandbox' ? 'Sandbox: nothing reaches a phone' : 'Live Twilio account';
+  mode.dataset.mode = access?.mode ?? '';
   byId('new-link').hidden = !access?.loopback;
   byId('signin-form').hidden = access !== undefined && !access.token_sign_in;
 

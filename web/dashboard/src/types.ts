@@ -68,6 +68,9 @@ export interface Campaign {
 }
 
 export interface CampaignsPanel {
+  /** false: the buttons are off (read-only server, or no campaigns toolset). */
+  controls: boolean;
+  controls_note?: string;
   campaigns: Campaign[];
 }
 

@@ -39,9 +39,9 @@ async function act(b: HTMLButtonElement, campaign: Campaign, action: Action): Pr
   }
 }
 
-function card(c: Campaign): HTMLElement {
+function card(c: Campaign, controls: boolean): HTMLElement {
   const states = STATE_ORDER.filter((s) => (c.counts[s] ?? 0) > 0);
-  const active = c.state === 'running' || c.state === 'paused';
+  const active = controls && (c.state === 'running' || c.state === 'paused');
   return h(
     'article',
     { class: `campaign state-${c.state}`, 'data-campaign-id': c.campaign_id, 'data-state': c.state },
@@ -80,5 +80,9 @@ function card(c: Campaign): HTMLElement {
 }
 
 export function renderCampaigns(root: HTMLElement, data: CampaignsPanel): void {
-  replace(root, data.campaigns.length === 0 ? h('p', { class: 'empty' }, 'No campaign is running, paused, or was started in this window.') : h('div', { class: 'cards' }, ...data.campaigns.map(card)));
+  replace(
+    root,
+    data.controls_note ? h('p', { class: 'note' }, data.controls_note) : null,
+    data.campaigns.length === 0 ? h('p', { class: 'empty' }, 'No campaign is running, paused, or was started in this window.') : h('div', { class: 'cards' }, ...data.campaigns.map((c) => card(c, data.controls))),
+  );
 }
