@@ -40,7 +40,8 @@ export function ivrDiagram(d: IvrDiagram): HTMLElement {
     const label = `${Math.round(e.share * 100)}% (${e.calls})${e.digits.length > 0 ? ` · ${e.digits.join('/')}` : ''}`;
     picture.append(
       svg('path', { d: path, fill: 'none', stroke: '#6b7280', 'stroke-width': 1 + 3 * e.share, 'marker-end': `url(#arrow-${d.flow})` }),
-      svg('text', { x: back ? (a.x + b.x + NODE_W) / 2 : (x1 + x2) / 2, y: back ? Math.max(a.y, b.y) + NODE_H + 34 : (y1 + y2) / 2 - 4, 'text-anchor': 'middle', class: 'edge-label' }, label),
+      // A sloping arrow is labelled near its end, clear of the boxes of the column it crosses.
+      svg('text', { x: back ? (a.x + b.x + NODE_W) / 2 : x1 + (x2 - x1) * (y1 === y2 ? 0.5 : 0.78), y: back ? Math.max(a.y, b.y) + NODE_H + 34 : y1 + (y2 - y1) * (y1 === y2 ? 0.5 : 0.78) - 6, 'text-anchor': 'middle', class: 'edge-label' }, label),
     );
   }
   for (const n of d.nodes) {
