@@ -174,7 +174,10 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
   }
 
   async pause(id: string): Promise<CampaignReport | undefined> {
-    return this.changeState(id, 'paused');
+    const report = await this.changeState(id, 'paused');
+    // Workers waiting for a rate slot let their rows of this campaign go now.
+    this.wake();
+    return report;
   }
 
   async resume(id: string): Promise<CampaignReport | undefined> {
@@ -185,7 +188,9 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
 
   /** Cancels: pending and held rows become canceled; sends in flight finish and are recorded. */
   async cancel(id: string): Promise<CampaignReport | undefined> {
-    return this.changeState(id, 'canceled');
+    const report = await this.changeState(id, 'canceled');
+    this.wake();
+    return report;
   }
 
   /** The campaign with its counts per state and delivery statuses. */
@@ -208,6 +213,11 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
   /** Errors by code, throughput, spend, and the replies and opt-outs the campaign caused. */
   async insights(id: string): Promise<CampaignInsights> {
     return this.outbox.insights(id, new Date(this.clock.now()));
+  }
+
+  /** The sends per second this campaign's sender is paced at (0: no limit). */
+  ratePerSecond(campaign: Campaign): number {
+    return this.rateRules(campaign)[0]!.perSecond;
   }
 
   private async changeState(id: string, state: CampaignState): Promise<CampaignReport | undefined> {
@@ -357,11 +367,19 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
       await this.finish(row, { state: 'failed_send', error: `row ${row.row}: ${message}` });
       return;
     }
-    // The slot is this row's: waited out in full (a wake-up for new work does not cut it short), unless stopping.
+    // The slot is this row's: waited out in full (a wake-up for new work does not cut it short),
+    // unless stopping, or unless the campaign was paused or canceled meanwhile (several
+    // workers may hold rows waiting for their slots: none of them may go out after a pause).
     const slot = this.clock.now() + this.limiter.reserve(this.rateRules(campaign));
-    while (this.running && this.clock.now() < slot) await this.idle(slot - this.clock.now());
+    const stillRunning = () => this.campaigns.get(row.campaignId)?.state === 'running';
+    while (this.running && stillRunning() && this.clock.now() < slot) await this.idle(slot - this.clock.now());
     if (!this.running) {
       await this.giveBack({ kind: 'send', row }, now());
+      return;
+    }
+    if (!stillRunning()) {
+      const state = (await this.campaignOf(row.campaignId))?.state;
+      await this.outbox.settle(row, this.pid, state === 'canceled' ? { state: 'canceled', error: 'campaign canceled' } : { state: 'pending', nextAttemptAt: now() }, now());
       return;
     }
     let outcome: Settlement;

@@ -96,22 +96,50 @@ async function runServer(command: Extract<Command, { kind: 'serve' }>): Promise<
     // Rate limiting guards a server others can reach; on loopback it is opt-in.
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(command.host);
     const perMinute = Number(process.env.TWILIO_MCP_RATE_LIMIT_PER_MINUTE ?? (loopback ? 0 : 600));
-    const { startHttp } = await import('../transports/http.js');
+    const [{ startHttp }, { mountDashboard }] = await Promise.all([import('../transports/http.js'), import('../dashboard/mount.js')]);
+    const allowedHosts = process.env.TWILIO_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
+    // /dashboard: its routes and page load on its first request, not here.
+    const dashboard = mountDashboard(loopback, () => {
+      const { insights, campaigns, inbox, voice, ivr, audit } = app.services;
+      const callsEnabled = app.tools.enabled.some((t) => t.toolset === 'voice');
+      return {
+        access: { loopback, bearerToken, allowedHosts: allowedHosts?.length ? allowedHosts : [command.host] },
+        sources: {
+          insights,
+          campaigns,
+          inbox,
+          voice,
+          ivr,
+          audit,
+          callsEnabled,
+          campaignControl: app.tools.enabled.some((t) => t.name === 'control_campaign'),
+          describePolicy: () => app.policy.describe({ calls: callsEnabled }),
+        },
+        events: app.events,
+        mode: app.mode,
+      };
+    });
     const http = await startHttp(factory, {
       host: command.host,
       port: command.port,
       stateless: command.stateless,
       bearerToken,
-      allowedHosts: process.env.TWILIO_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean),
+      allowedHosts,
       rateLimit: Number.isFinite(perMinute) && perMinute > 0 ? { perMinute, burst: Math.max(10, Math.round(perMinute / 5)) } : undefined,
-      extraRoutes: app.handleWebhook,
+      extraRoutes: async (req, res) => (await dashboard.route(req, res)) || app.handleWebhook(req, res),
       upgrade: app.handleUpgrade,
       // 2026-07-28 clients hear of resource changes only through the handler's event bus.
       resourceUpdates: (await import('../server/twilio-resources.js')).twilioResourceChanges(app.events),
     });
     app.setReceiverLocalUrl(http.url.replace(/\/mcp$/, ''));
-    transport = http;
+    transport = {
+      close: async () => {
+        await dashboard.close();
+        await http.close();
+      },
+    };
     log.info(`MCP Streamable HTTP at ${http.url} (${command.stateless ? 'stateless' : 'sessions'}; ${app.mode})`);
+    dashboard.announce(http.url.replace(/\/mcp$/, ''));
   } else {
     const { startStdio } = await import('../transports/stdio.js');
     transport = startStdio(factory, () => void shutdown(0));

@@ -12,6 +12,7 @@ import type { ToolEntry } from '../tools/catalog.js';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
 import { runInCallContext, type CallContext } from '../pipeline/call-context.js';
+import { auditErrorText } from '../services/audit.js';
 import { annotationsFor } from './annotations.js';
 import { CAMPAIGN_TASK_TOOL, installCampaignTasks } from './campaign-tasks.js';
 import { registerAppViews, registrarFor } from './app-views.js';
@@ -106,19 +107,26 @@ export function createServer(deps: ServerDependencies): McpServer {
         // reached the pipeline's reservation was audited there (intent first, then outcome).
         const run = tool.kind === 'read' ? execute : async (firstContactConfirmed: boolean) => {
           const context = callContext();
-          const audit = (resultSid: string | null, error: string | null) =>
-            context.auditedSend
-              ? Promise.resolve()
-              : deps.services.audit
-                  .record({ tool: tool.name, args: context.args, resultSid, error, client: context.clientName, sessionId: context.sessionId })
-                  .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
+          const audit = async (resultSid: string | null, error: string | null) => {
+            if (!context.auditedSend) {
+              await deps.services.audit
+                .record({ tool: tool.name, args: context.args, resultSid, error, client: context.clientName, sessionId: context.sessionId })
+                .catch((e: unknown) => log.error(`audit log write failed: ${e instanceof Error ? e.message : String(e)}`));
+            }
+            // Watchers (the dashboard) learn that a send, a refusal or a change is on disk.
+            try {
+              deps.events?.publish({ kind: 'activity', tool: tool.name, failed: error !== null });
+            } catch (e) {
+              log.error(`activity listener failed: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          };
           return runInCallContext(context, async () => {
             try {
               const output = (await execute(firstContactConfirmed)) as Record<string, unknown>;
               await audit(typeof output.message_sid === 'string' ? output.message_sid : null, null);
               return output;
             } catch (error) {
-              if (!(error instanceof NeedsConfirmation)) await audit(null, error instanceof Error ? error.message : String(error));
+              if (!(error instanceof NeedsConfirmation)) await audit(null, auditErrorText(error));
               throw error;
             }
           });

@@ -59,7 +59,7 @@ export function twilioResourceChanges(events: EventHub): SubscriptionSource {
         // A resync (events from other instances may have been missed): the inbox may have changed.
         if (event.kind === 'inbound_message' || event.kind === 'resync') onChanged(INBOX_URI);
         else if (event.kind === 'message_status') onChanged(`twilio://messages/${event.sid}`);
-        else onChanged(`twilio://calls/${event.sid}`);
+        else if (event.kind === 'call_status') onChanged(`twilio://calls/${event.sid}`);
       }),
   };
 }

@@ -331,6 +331,63 @@ export class CampaignService {
     };
   }
 
+  /**
+   * A campaign as a live view shows it: counts per state, delivery, throughput, what it cost
+   * so far against the estimate, the replies and opt-outs it caused, and its errors. The
+   * estimate is start_campaign's (the first of the first rows that renders, priced by the
+   * policy, times every row that was to be sent), recomputed, since no copy is kept.
+   */
+  async live(id: string) {
+    const engine = await this.engine();
+    const report = await engine.get(id);
+    if (!report) throw new ToolFailure({ message: `There is no campaign ${id}.`, nextStep: 'list_campaigns shows them.' });
+    const [insights, firstRows] = await Promise.all([engine.insights(id), engine.recipients(id, { limit: PREVIEW })]);
+    const template = report.template;
+    const sample =
+      template === null
+        ? undefined
+        : firstRows
+            .map((r) => ({ to: r.to, rendered: render(template, r.variables) }))
+            .map((r) => (r.rendered.ok ? { to: r.to, body: r.rendered.text } : undefined))
+            .find((r) => r !== undefined);
+    const from = report.from ? (report.channel === 'whatsapp' ? `whatsapp:${report.from}` : report.from) : undefined;
+    const perMessage = await this.perMessageCost(report.channel, sample, from, report.messagingServiceSid ?? undefined);
+    const total = Object.values(report.counts).reduce((a, b) => a + b, 0);
+    const toSend = total - report.counts.invalid - report.counts.duplicate;
+    const active = report.counts.pending + report.counts.held + report.counts.sending + report.counts.outcome_unknown;
+    const minutes = insights.firstSentAt && insights.lastSentAt ? (insights.lastSentAt.getTime() - insights.firstSentAt.getTime()) / 60_000 : 0;
+    const { explainTwilioError } = await import('../errors/twilio-error-catalog.js');
+    return {
+      ...reportView(report),
+      total,
+      done: total - active,
+      throughput: {
+        sent_last_minute: insights.sentLastMinute,
+        average_per_minute: minutes > 0 ? Math.round(((report.counts.sent - 1) / minutes) * 10) / 10 : null,
+        paced_per_second: engine.ratePerSecond(report),
+        first_sent_at: insights.firstSentAt?.toISOString() ?? null,
+        last_sent_at: insights.lastSentAt?.toISOString() ?? null,
+      },
+      spent_usd: insights.spentUsd,
+      estimated_cost_usd: Math.round(perMessage * toSend * 10_000) / 10_000,
+      replies: insights.replies,
+      opt_outs: insights.optOuts,
+      errors: insights.errors.map((e) => ({ error_code: e.code, count: e.count, meaning: (e.code !== null && explainTwilioError(e.code)?.meaning) || null, example: redactSecrets(e.example) })),
+    };
+  }
+
+  /** Calls `listener` with a campaign's id whenever its progress moves (sends settle, state changes, completion). */
+  async watch(listener: (campaignId: string) => void): Promise<() => void> {
+    const engine = await this.engine();
+    const onProgress = (p: { campaignId: string }) => listener(p.campaignId);
+    engine.on('progress', onProgress);
+    engine.on('completed', onProgress);
+    return () => {
+      engine.off('progress', onProgress);
+      engine.off('completed', onProgress);
+    };
+  }
+
   private fileFailure(error: RecipientFileError): ToolFailure {
     return new ToolFailure({ message: error.message, nextStep: 'Give a local .csv (header row with a "to" column), .json (an array of objects) or .jsonl file.' });
   }

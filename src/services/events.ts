@@ -1,6 +1,7 @@
 /**
- * In-process notifications from the webhook receiver to whoever waits: wait_for_reply,
- * resource-update notifications. Events are already on disk when published.
+ * In-process notifications from the webhook receiver (and, for `activity`, the tool layer)
+ * to whoever waits: wait_for_reply, resource-update notifications, the dashboard's live
+ * stream. Events are already on disk when published.
  */
 import { EventEmitter } from 'node:events';
 import { log } from '../util/log.js';
@@ -26,7 +27,14 @@ export interface ResyncEvent {
   kind: 'resync';
 }
 
-export type TwilioEvent = InboundMessageEvent | StatusEvent | ResyncEvent;
+/** A tool call with a side effect finished and its audit row is written: a send, a refusal, a change. */
+export interface ActivityEvent {
+  kind: 'activity';
+  tool: string;
+  failed: boolean;
+}
+
+export type TwilioEvent = InboundMessageEvent | StatusEvent | ResyncEvent | ActivityEvent;
 
 /** The part of a cluster channel (pg-notify.ts) the hub needs: events go out and come in. */
 export interface EventBridge {
@@ -57,7 +65,8 @@ export class EventHub {
   /** Emits to this process's listeners and, when bridged, to the other instances'. */
   publish(event: TwilioEvent): void {
     this.emitter.emit('event', event);
-    if (this.bridged && event.kind !== 'resync') {
+    // Only what the store holds crosses instances: resync is local, activity feeds this instance's dashboard.
+    if (this.bridged && (event.kind === 'inbound_message' || event.kind === 'message_status' || event.kind === 'call_status')) {
       // On disk already (the receiver commits first): a lost notification delays, never loses.
       this.bridged.publish(TOPIC, event).catch((error: Error) => log.warn(`could not tell the other instances about ${event.kind}: ${error.message}`));
     }

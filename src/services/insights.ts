@@ -42,6 +42,20 @@ export function periodWindow(input: { period?: PeriodName; start?: string; end?:
 }
 
 const FAILED = new Set(['failed', 'undelivered']);
+/** Bucket widths a delivery timeline may use (seconds): the smallest that gives at most MAX_BUCKETS. */
+const BUCKET_SECONDS = [60, 300, 900, 3600, 6 * 3600, 86_400] as const;
+const MAX_BUCKETS = 60;
+
+export interface TimelineBucket {
+  /** Start of the bucket (ISO); messages are placed by when they were sent (reserved). */
+  start: string;
+  sent: number;
+  delivered: number;
+  undelivered: number;
+  failed: number;
+  /** Neither delivered nor failed yet (queued, sent, or outcome unknown). */
+  pending: number;
+}
 const median = (xs: number[]) => {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -73,6 +87,37 @@ export class InsightsService {
   async balance() {
     const b = await this.gateway.usage.balance();
     return { balance: b.balance, currency: b.currency };
+  }
+
+  /**
+   * Sent → delivered / undelivered / failed over time, for this server's own messages (the
+   * store knows each one's current status; the account list has no history to offer). The
+   * window is get_messaging_insights' window, cut at now; buckets are aligned to its start.
+   */
+  async deliveryTimeline(input: { period?: PeriodName; start?: string; end?: string; from?: string }) {
+    const now = this.now();
+    const window = periodWindow(input, now);
+    const until = new Date(Math.max(window.start.getTime() + 1, Math.min(window.end.getTime(), now.getTime())));
+    const spanSeconds = (until.getTime() - window.start.getTime()) / 1000;
+    const bucketSeconds: number = BUCKET_SECONDS.find((b) => spanSeconds / b <= MAX_BUCKETS) ?? 86_400;
+    const count = Math.max(1, Math.ceil(spanSeconds / bucketSeconds));
+    const buckets: TimelineBucket[] = Array.from({ length: count }, (_, i) => ({
+      start: new Date(window.start.getTime() + i * bucketSeconds * 1000).toISOString(),
+      sent: 0,
+      delivered: 0,
+      undelivered: 0,
+      failed: 0,
+      pending: 0,
+    }));
+    const messages = (await (await this.store()).messagesSentBetween(window.start, window.end)).filter((m) => !input.from || m.from === input.from);
+    for (const m of messages) {
+      const index = Math.min(count - 1, Math.max(0, Math.floor((m.at.getTime() - window.start.getTime()) / 1000 / bucketSeconds)));
+      const bucket = buckets[index]!;
+      bucket.sent += 1;
+      if (m.status === 'delivered' || m.status === 'undelivered' || m.status === 'failed') bucket[m.status] += 1;
+      else bucket.pending += 1;
+    }
+    return { window: { label: window.label, start: window.start.toISOString(), end: window.end.toISOString() }, bucket_seconds: bucketSeconds, buckets, source: 'this_server' as const };
   }
 
   async messaging(input: { period?: PeriodName; start?: string; end?: string; from?: string }) {

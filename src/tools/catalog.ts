@@ -107,15 +107,19 @@ export async function buildManifestTools(): Promise<ManifestTool[]> {
 
 /**
  * A hash of the compiled files a manifest was made from (their paths and contents; not
- * their times, which npm's packing resets).
+ * their times, which npm's packing resets). The dashboard page's bundle (dist/dashboard/page,
+ * browser code built by scripts/build-dashboard.mjs) is no server code: it is left out, so
+ * the build steps may run in either order and start-up does not hash it.
  */
 export function fingerprintOf(distRoot: string): string {
   const hash = createHash('sha256');
+  const page = join(distRoot, 'dashboard', 'page');
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.js')) {
+      if (entry.isDirectory()) {
+        if (path !== page) walk(path);
+      } else if (entry.name.endsWith('.js')) {
         hash.update(`${relative(distRoot, path)}\0`).update(readFileSync(path)).update('\n');
       }
     }

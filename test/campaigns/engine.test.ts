@@ -270,6 +270,24 @@ describe('campaign engine', () => {
   });
 });
 
+describe('pause with rows waiting for their rate slot', () => {
+  it('rows claimed by several workers and waiting to be paced send nothing after a pause, and go back to pending', async () => {
+    const { engine, sender, clock, outbox } = setup(undefined, { concurrency: 4 });
+    const created = await engine.create(spec(people(5), { ratePerSecond: 0.2 }));
+    await engine.start();
+    await clock.advance(100);
+    expect(sender.delivered).toHaveLength(1);
+    await engine.pause(created.id);
+    await clock.advance(30_000);
+    expect(sender.delivered).toHaveLength(1);
+    expect(await outbox.counts(created.id)).toMatchObject({ sent: 1, sending: 0, pending: 4 });
+    await engine.resume(created.id);
+    await runToCompletion(engine, clock, created.id);
+    expect(sender.delivered).toHaveLength(5);
+    await engine.stop();
+  });
+});
+
 describe('crash and restart', () => {
   it('a new engine on the same file reconciles rows a dead process left sending: every recipient exactly once', async () => {
     const file = outboxes.file();

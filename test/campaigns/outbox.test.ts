@@ -160,4 +160,58 @@ describe('SQLite outbox', () => {
     expect(await o.deliveryCounts('CP1')).toEqual({ delivered: 1, undelivered: 1, unknown: 1 });
     expect((await o.getRecipient({ campaignId: 'CP1', row: 2 }))?.deliveryStatus).toBe('undelivered');
   });
+
+  it('insights: errors by code, throughput, spend, and the replies and opt-outs that came after the send', async () => {
+    const file = outboxes.file();
+    const o = outboxes.open(file);
+    await o.createCampaign(campaign('CP1'), rows(4, 'CP1'));
+    const claimed = await o.claimBatch(4, later, 1);
+    const store = openSqliteStore(file);
+    // Rows 1-3 are sent (each with its reservation's estimated cost); row 4 Twilio refused.
+    for (const r of claimed.slice(0, 3)) {
+      const reservation = await store.reserveSend(() => ({
+        kind: 'message', channel: 'sms', to: r.to, bodyHash: null, estimatedCost: 0.0079, at: later, sendAt: null,
+        audit: { at: later, tool: 'campaign_send', arguments: {}, clientName: null, sessionId: null },
+      }));
+      await store.settleSend(reservation.id, { state: 'sent', sid: `SM${r.row}`, at: later });
+      await o.settle(r, 1, { state: 'sent', messageSid: `SM${r.row}` }, later);
+    }
+    await o.settle(claimed[3]!, 1, { state: 'failed_send', error: 'Twilio refused it (21211)', errorCode: 21211 }, later);
+    const afterSend = new Date(later.getTime() + 5000);
+    const status = (sid: string, s: string, code: number | null) => ({
+      event: { kind: 'message_status' as const, sid, status: s, idempotencyToken: null, receivedAt: afterSend, params: {} },
+      change: { kind: 'message_status' as const, sid, status: s, errorCode: code, at: afterSend },
+    });
+    const reply = (sid: string, from: string, body: string, at: Date) => ({
+      event: { kind: 'inbound_message' as const, sid, status: 'received', idempotencyToken: null, receivedAt: at, params: {} },
+      change: {
+        kind: 'inbound_message' as const,
+        message: { messageSid: sid, from, to: '+14155550000', body, media: [], messagingServiceSid: null, channel: 'sms' as const, profileName: null, keyword: null, receivedAt: at },
+        optOuts: [],
+      },
+    });
+    await store.ingestBatch([
+      status('SM1', 'delivered', null),
+      status('SM2', 'undelivered', 30003),
+      // A reply from row 1 after the send counts; one from before the campaign sent anything does not.
+      reply('SMr1', claimed[0]!.to, 'yes', afterSend),
+      reply('SMr0', claimed[0]!.to, 'earlier', new Date(0)),
+    ]);
+    await store.applyOptOut({ action: 'add', sender: '*', recipient: claimed[2]!.to, source: 'keyword', keyword: 'STOP' }, afterSend);
+    await store.close();
+
+    const insights = await o.insights('CP1', afterSend);
+    expect(insights.errors).toEqual([
+      { code: 21211, count: 1, example: 'Twilio refused it (21211)' },
+      { code: 30003, count: 1, example: 'undelivered (SM2)' },
+    ]);
+    expect(insights.spentUsd).toBeCloseTo(0.0237, 6);
+    expect(insights.replies).toBe(1);
+    expect(insights.optOuts).toBe(1);
+    expect(insights.sentLastMinute).toBe(3);
+    expect(insights.firstSentAt).not.toBeNull();
+    expect(insights.lastSentAt!.getTime()).toBeGreaterThanOrEqual(insights.firstSentAt!.getTime());
+    // A minute later nothing counts as recent any more.
+    expect((await o.insights('CP1', new Date(afterSend.getTime() + 120_000))).sentLastMinute).toBe(0);
+  });
 });

@@ -55,8 +55,8 @@ export interface HttpServerProcess {
 }
 
 /** Starts `--http --port 0` and waits for the line that names the URL. */
-export async function startHttpServer(options: { env?: Record<string, string>; args?: string[] } = {}): Promise<HttpServerProcess> {
-  const child = spawn(process.execPath, [SERVER_ENTRY, '--http', '--port', '0', ...(options.args ?? [])], {
+export async function startHttpServer(options: { env?: Record<string, string>; args?: string[]; nodeOptions?: string[] } = {}): Promise<HttpServerProcess> {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), SERVER_ENTRY, '--http', '--port', '0', ...(options.args ?? [])], {
     env: serverEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

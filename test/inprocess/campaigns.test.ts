@@ -52,6 +52,37 @@ describe('campaigns', () => {
     expect(audit.json.entries.filter((e: { outcome?: string }) => e.outcome === 'sent')).toHaveLength(2);
   });
 
+  it('a live view: progress, throughput, cost so far against the estimate start_campaign gave', async () => {
+    const server = await start({}, TOOLS);
+    await server.callTool('add_opt_out', { recipient: '+14155550714', channel: 'sms' });
+    const started = await server.callTool('start_campaign', {
+      name: 'live',
+      template: 'Hi {{name}}.',
+      rate_per_second: 0,
+      recipients: [
+        { to: '+14155550711', variables: { name: 'Ada' } },
+        { to: '+14155550712', variables: { name: 'Grace' } },
+        { to: '+14155550714', variables: { name: 'Opted' } },
+        { to: 'nobody', variables: { name: 'Nobody' } },
+      ],
+    });
+    const id = started.json.campaign_id as string;
+    const moved: string[] = [];
+    const stop = await server.app.services.campaigns.watch((campaignId) => moved.push(campaignId));
+    await settledCampaign(server, id);
+    stop();
+    const live = await server.app.services.campaigns.live(id);
+    expect(live).toMatchObject({ campaign_id: id, state: 'completed', total: 4, done: 4, counts: { sent: 2, skipped_opt_out: 1, invalid: 1 } });
+    // Three rows were to be sent; two were, at the same per-message price.
+    expect(live.estimated_cost_usd).toBe(started.json.estimated_cost_usd);
+    expect(live.spent_usd).toBeCloseTo((started.json.estimated_cost_usd * 2) / 3, 4);
+    expect(live.throughput.sent_last_minute).toBe(2);
+    expect(live.throughput.paced_per_second).toBe(0);
+    expect(live.throughput.first_sent_at).not.toBeNull();
+    expect(moved).toContain(id);
+    await expect(server.app.services.campaigns.live('CP00000000000000000000000000000000')).rejects.toThrow(/no campaign/);
+  });
+
   it('cancel stops what was not sent; control_campaign names the state', async () => {
     const server = await start({}, TOOLS);
     const recipients = Array.from({ length: 40 }, (_, i) => ({ to: `+1415555${String(1000 + i)}`, variables: { n: String(i) } }));

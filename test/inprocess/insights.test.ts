@@ -44,5 +44,15 @@ describe('get_messaging_insights', () => {
     expect(insights.json.sources).toMatchObject({ this_server: 3, account_message_list: 0 });
     // Yesterday had nothing.
     expect((await server.callTool('get_messaging_insights', { period: 'yesterday' })).json.sent).toBe(0);
+
+    // The same messages over time (the dashboard's chart): every one in a bucket, by outcome.
+    const timeline = await server.app.services.insights.deliveryTimeline({ period: 'today' });
+    const sum = (k: 'sent' | 'delivered' | 'failed' | 'undelivered' | 'pending') => timeline.buckets.reduce((n, b) => n + b[k], 0);
+    expect([sum('sent'), sum('delivered'), sum('failed'), sum('undelivered'), sum('pending')]).toEqual([3, 2, 1, 0, 0]);
+    expect(timeline.buckets.length).toBeLessThanOrEqual(60);
+    expect(Date.parse(timeline.buckets[0]!.start)).toBe(Date.parse(insights.json.window.start));
+    const busy = timeline.buckets.find((b) => b.sent > 0)!;
+    expect(Date.now() - Date.parse(busy.start)).toBeLessThan(timeline.bucket_seconds * 1000 + 60_000);
+    expect((await server.app.services.insights.deliveryTimeline({ period: 'yesterday' })).buckets.every((b) => b.sent === 0)).toBe(true);
   });
 });
