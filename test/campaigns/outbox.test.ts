@@ -169,7 +169,7 @@ describe('SQLite outbox', () => {
     const store = openSqliteStore(file);
     // Rows 1-3 are sent (each with its reservation's estimated cost); row 4 Twilio refused.
     for (const r of claimed.slice(0, 3)) {
-      const reservation = await store.reserveSend(() => ({
+      const reservation = await store.reserveSend({ to: r.to, bodyHash: null, duplicateSince: null, hourStart: later, dayStart: later }, () => ({
         kind: 'message', channel: 'sms', to: r.to, bodyHash: null, estimatedCost: 0.0079, at: later, sendAt: null,
         audit: { at: later, tool: 'campaign_send', arguments: {}, clientName: null, sessionId: null },
       }));
