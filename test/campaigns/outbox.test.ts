@@ -203,7 +203,7 @@ describe('SQLite outbox', () => {
     const insights = await o.insights('CP1', afterSend);
     expect(insights.errors).toEqual([
       { code: 21211, count: 1, example: 'Twilio refused it (21211)' },
-      { code: 30003, count: 1, example: 'undelivered (SM2)' },
+      { code: 30003, count: 1, example: 'undelivered (error 30003)' },
     ]);
     expect(insights.spentUsd).toBeCloseTo(0.0237, 6);
     expect(insights.replies).toBe(1);
