@@ -51,6 +51,7 @@ import { addWorkerPool, deadInstances, heartbeat, lockForTakeover, markStopped, 
 import { migrate } from './migrate.js';
 import { OUTBOX_MIGRATIONS } from './outbox-migrations.js';
 import { PostgresRateLimits } from './pg-rate-limits.js';
+import { guardPool } from './pool.js';
 
 export interface PostgresOutboxOptions {
   /** Unique among the live processes on this database (a host name, a pod name). A new process under the id of a dead one takes over what the old one held. */
@@ -1002,12 +1003,18 @@ export async function openPostgresOutbox(pool: pg.Pool, options: PostgresOutboxO
   if (!/^[\w.:@-]{1,200}$/.test(options.instanceId)) {
     throw new Error(`instance id ${JSON.stringify(options.instanceId)} is not usable: use 1 to 200 letters, digits and . _ - : @ (a host or pod name)`);
   }
-  await migrateInstances(pool);
-  await migrate(pool, 'outbox', OUTBOX_MIGRATIONS);
+  await migratePostgresOutbox(pool);
   const outbox = new PgOutbox(pool, options.instanceId, options);
-  await migrateJobQueue(pool, new Logger(graphileLogFactory(options.instanceId)));
   await outbox.startLife();
   return outbox;
+}
+
+/** Brings the instances, outbox and job-queue (graphile-worker) schemas up to date; openPostgresOutbox does it too. */
+export async function migratePostgresOutbox(pool: pg.Pool): Promise<void> {
+  guardPool(pool);
+  await migrateInstances(pool);
+  await migrate(pool, 'outbox', OUTBOX_MIGRATIONS);
+  await migrateJobQueue(pool, new Logger(graphileLogFactory('migrations')));
 }
 
 /** An instance id for a process that was given none: its host name and a random suffix (a restart is a new instance; the old one is taken over after the TTL). */
