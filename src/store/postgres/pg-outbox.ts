@@ -163,7 +163,7 @@ const addJobsFor = (rowsSql: string, spec: string) => `SELECT count(j.*)::int AS
   WHERE cardinality(x.specs) > 0`;
 
 const SEND_SPEC_PARKED = jobSpec(`'${SEND_TASK}'`, `'infinity'::timestamptz`);
-const SEND_SPEC_DUE = jobSpec(`'${SEND_TASK}'`, 'next_attempt_at');
+const SEND_SPEC_DUE = jobSpec(`'${SEND_TASK}'`, 'run_at');
 const RECONCILE_SPEC = (runAtSql: string) => jobSpec(`'${RECONCILE_TASK}'`, runAtSql, String(RECONCILE_PRIORITY));
 
 /** The instance `$N` may claim: it is live (not taken over). */
@@ -422,11 +422,17 @@ class PgOutbox implements PostgresOutbox {
     });
   }
 
-  /** Gives every pending or held row of a running, loaded campaign its job at its next_attempt_at (import done, resumed). */
+  /**
+   * Gives every pending or held row of a running, loaded campaign its job at its
+   * next_attempt_at (import done, resumed). Jobs due at one moment run in no set order, so
+   * each is due a microsecond per row later than the one before: the list goes out in its
+   * order, as SQLite's claims take it (100,000 rows: a tenth of a second in all).
+   */
   private async enqueueCampaign(client: pg.PoolClient, campaignId: string): Promise<void> {
     await client.query(
       addJobsFor(
-        `(SELECT r.campaign_id, r.row_number, r.idempotency_key, r.next_attempt_at FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+        `(SELECT r.campaign_id, r.row_number, r.idempotency_key, r.next_attempt_at + make_interval(secs => r.row_number / 1e6) AS run_at
+          FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
           WHERE r.campaign_id = $1 AND r.state IN ('pending', 'held') AND c.state = 'running' AND c.loaded ORDER BY r.row_number) AS due`,
         SEND_SPEC_DUE,
       ),
