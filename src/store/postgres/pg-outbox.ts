@@ -355,10 +355,18 @@ class PgOutbox implements PostgresOutbox {
       }
       if (batch.length > 0) await this.insertBatch(campaign.id, batch, campaign.createdAt);
       await this.transaction(async (client) => {
-        await client.query('UPDATE campaigns SET loaded = true, loader_instance = NULL, loader_pid = NULL, updated_at = $2 WHERE id = $1', [campaign.id, new Date()]);
+        const { rowCount } = await client.query(
+          "UPDATE campaigns SET loaded = true, loader_instance = NULL, loader_pid = NULL, updated_at = $3 WHERE id = $1 AND NOT loaded AND loader_instance = $2 AND state IN ('running', 'paused')",
+          [campaign.id, this.instanceId, new Date()],
+        );
+        if (!rowCount) throw new ImportStopped(campaign.id);
         await this.enqueueCampaign(client, campaign.id);
       });
     } catch (error) {
+      // Abandoned: a dead process writes nothing. Canceled under it (its instance was taken
+      // for dead): the canceler recorded why, and the campaign is returned as it stands, canceled.
+      if (this.abandoned) throw error;
+      if (error instanceof ImportStopped) return (await this.getCampaign(campaign.id))!;
       const reason = error instanceof Error ? error.message : String(error);
       await this.transaction(async (client) => {
         const now = new Date();
@@ -387,7 +395,14 @@ class PgOutbox implements PostgresOutbox {
         candidates.push(r);
       }
     }
+    this.assertUsable();
     await this.transaction(async (client) => {
+      // Still this import's to continue? Another instance cancels it when it takes this one for dead.
+      const { rows: still } = await client.query(
+        "SELECT 1 FROM campaigns WHERE id = $1 AND state IN ('running', 'paused') AND NOT loaded AND loader_instance = $2 FOR UPDATE",
+        [campaignId, this.instanceId],
+      );
+      if (still.length === 0) throw new ImportStopped(campaignId);
       const now = new Date();
       const inserted = new Set(
         (
@@ -927,6 +942,7 @@ class PgOutbox implements PostgresOutbox {
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.assertUsable();
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -939,6 +955,14 @@ class PgOutbox implements PostgresOutbox {
       client.release(error instanceof Error ? error : true);
       throw error;
     }
+  }
+}
+
+/** The campaign being imported was canceled meanwhile (its importer was taken for dead): the import stops. */
+class ImportStopped extends Error {
+  constructor(campaignId: string) {
+    super(`the import of campaign ${campaignId} was canceled while it ran (this instance was taken for dead); create the campaign again`);
+    this.name = 'ImportStopped';
   }
 }
 
