@@ -5,26 +5,15 @@
  * status callbacks. Two "connections" are two connections on one SQLite file, or two
  * instances (own pools, own ids) on one PostgreSQL database.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NewCampaign, NewRecipient, Outbox } from '../../src/store/outbox.js';
-import pg from 'pg';
-import { migratePostgresOutbox, openPostgresOutbox } from '../../src/store/postgres/pg-outbox.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import { postgresMissing, tempDatabases } from '../helpers/pg-temp.js';
+import { postgresMissing } from '../helpers/pg-temp.js';
 import { tempOutboxes } from './fakes.js';
+import { pgOutboxes } from './pg-fixtures.js';
 
 const outboxes = tempOutboxes();
-const databases = tempDatabases({ prepare: migrated });
-
-/** A template database with the outbox's schemas, every test's database a copy of it. */
-export async function migrated(url: string): Promise<void> {
-  const pool = new pg.Pool({ connectionString: url, max: 3 });
-  try {
-    await migratePostgresOutbox(pool);
-  } finally {
-    await pool.end();
-  }
-}
+const pg = pgOutboxes();
 const noPostgres = await postgresMissing();
 
 const t0 = new Date('2026-03-02T15:00:00Z');
@@ -61,7 +50,6 @@ interface Adapter {
 }
 
 let instances = 0;
-const postgresPools = new Map<string, Array<{ close(): Promise<void> }>>();
 
 const ADAPTERS: Adapter[] = [
   {
@@ -82,29 +70,17 @@ const ADAPTERS: Adapter[] = [
   {
     name: 'PostgreSQL',
     skip: noPostgres,
-    fresh: () => databases.create(),
-    async open(url) {
-      const outbox = await openPostgresOutbox(databases.pool(url), { instanceId: `instance-${++instances}` });
-      // Closed before the pools end (tempDatabases ends them after the test).
-      const list = postgresPools.get(url) ?? [];
-      list.push(outbox);
-      postgresPools.set(url, list);
-      return outbox;
-    },
+    fresh: () => pg.fresh(),
+    open: async (url) => (await pg.open(url, `instance-${++instances}`)).outbox,
     async recordStatus(url, sid, status, errorCode) {
       // The PostgreSQL store adapter creates status_current; this branch has only the outbox, so a
       // stand-in with the store's columns (kind, sid, status, error_code, updated_at) plays it.
-      const pool = databases.pool(url, { max: 1 });
+      const pool = pg.databases.pool(url, { max: 1 });
       await pool.query('CREATE TABLE IF NOT EXISTS status_current (kind text NOT NULL, sid text NOT NULL, status text NOT NULL, error_code integer, updated_at timestamptz NOT NULL, PRIMARY KEY (kind, sid))');
       await pool.query("INSERT INTO status_current VALUES ('message', $1, $2, $3, $4)", [sid, status, errorCode, later]);
     },
   },
 ];
-
-afterEach(async () => {
-  for (const list of postgresPools.values()) for (const o of list.splice(0)) await o.close();
-  postgresPools.clear();
-});
 
 describe.each(ADAPTERS)('$name outbox', (adapter) => {
   const test = adapter.skip ? it.skip : it;

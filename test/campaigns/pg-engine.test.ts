@@ -246,6 +246,32 @@ describe.skipIf(noPostgres)('several instances on one database', () => {
     for (const h of hung.filter((x) => !x.reachedTwilio)) expect(sentByB.filter((to) => to === h.to)).toHaveLength(1);
     const statuses = await listInstances(b.pool, 1000);
     expect(statuses.find((s) => s.id === 'instance-a')).toMatchObject({ status: 'taken_over', takenOverBy: 'instance-b' });
+    // Nothing of the campaign is left in the queue (not even the dead instance's old jobs).
+    expect((await b.pool.query('SELECT count(*)::int AS n FROM graphile_worker.jobs')).rows[0].n).toBe(0);
+    await engineB.stop();
+  });
+
+  it('a job the dead instance had locked before it could claim its row runs again on the survivor', async () => {
+    const url = await pg.fresh();
+    const a = await pg.open(url, 'instance-a');
+    const sender = new FakeSender(realClock);
+    const setupEngine = new CampaignEngine(a.outbox, sender, engineOptions(a));
+    const created = await setupEngine.create(spec(people(1)));
+    // Another transaction holds the row, so A's claim waits on it with the job locked.
+    const blocker = await pg.databases.pool(url, { max: 1 }).connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM campaign_recipients WHERE campaign_id = $1 FOR UPDATE', [created.id]);
+    const engineA = new CampaignEngine(a.outbox, sender, engineOptions(a));
+    await engineA.start();
+    await waitFor(async () => (await blocker.query('SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL')).rows[0].n === 1, 'A to lock the job');
+    await pg.crash(url, a);
+    await blocker.query('ROLLBACK');
+    blocker.release();
+    const b = await pg.open(url, 'instance-b');
+    const engineB = new CampaignEngine(b.outbox, sender, engineOptions(b));
+    await engineB.start();
+    await completion(engineB, created.id);
+    expect(sender.delivered.map((d) => d.to)).toEqual(numbers(1));
     await engineB.stop();
   });
 

@@ -5,7 +5,7 @@
  * presumed dead is fenced; insights over the store's tables, or zeros without them.
  */
 import { describe, expect, it } from 'vitest';
-import type { NewCampaign, NewRecipient } from '../../src/store/outbox.js';
+import type { DueRow, NewCampaign, NewRecipient } from '../../src/store/outbox.js';
 import { heartbeat, listInstances } from '../../src/store/postgres/instances.js';
 import { postgresMissing } from '../helpers/pg-temp.js';
 import { pgOutboxes, waitFor, type PgInstance } from './pg-fixtures.js';
@@ -190,6 +190,50 @@ describe.skipIf(noPostgres)('PostgreSQL outbox: instances that stop', () => {
     const b = await pg.open(url, 'b');
     expect(await b.outbox.counts('CP1')).toMatchObject({ outcome_unknown: 1, pending: 1, sending: 0 });
     expect((await listInstances(b.pool, 1000)).find((i) => i.id === 'a')?.status).toBe('stopped');
+  });
+});
+
+describe.skipIf(noPostgres)('PostgreSQL outbox: rows handed out (push)', () => {
+  const push = (handler: (due: DueRow) => Promise<void>) => ({ handler, options: { ownerPid: 1, concurrency: 2, now: () => Date.now() } });
+
+  it('hands each due row over claimed, once; a row handed out and never settled is reconciled, never pending again', async () => {
+    const a = await pg.open(await pg.fresh(), 'a');
+    await a.outbox.createCampaign(campaign('CP1'), rows(3, 'CP1'));
+    const seen: string[] = [];
+    const { handler, options } = push(async (due) => {
+      seen.push(`${due.kind} ${due.row.row} ${due.row.state}`);
+      if (due.row.row === 2 && due.kind === 'send') return; // "forgets" to settle: it may have gone out
+      await a.outbox.settle(due.row, 1, due.kind === 'send' ? { state: 'sent', messageSid: `SM${due.row.row}` } : { state: 'canceled', error: 'test' }, new Date());
+    });
+    await a.outbox.startPush(handler, options);
+    await waitFor(async () => (await a.outbox.counts('CP1')).sent === 2 && seen.includes('reconcile 2 outcome_unknown'), 'two sent and row 2 reconciled');
+    await a.outbox.stopPush();
+    expect(seen.sort()).toEqual(['reconcile 2 outcome_unknown', 'send 1 sending', 'send 2 sending', 'send 3 sending']);
+    expect(await a.outbox.getRecipient({ campaignId: 'CP1', row: 2 })).toMatchObject({ state: 'canceled', attempts: 1 });
+  });
+
+  it('an instance that finds itself taken over withdraws the rows it handed out (their signal aborts) and starts a new life', async () => {
+    const url = await pg.fresh();
+    // It heartbeats every 1.5 s but the others call it dead after 1 s: it is taken over between two beats.
+    const a = await pg.open(url, 'a', { heartbeatMs: 1500 });
+    await a.outbox.createCampaign(campaign('CP1'), rows(1, 'CP1'));
+    let withdrawn = false;
+    const { handler, options } = push(
+      (due) =>
+        new Promise<void>((resolve) => {
+          due.signal!.addEventListener('abort', () => {
+            withdrawn = true;
+            resolve();
+          });
+        }),
+    );
+    await a.outbox.startPush(handler, options);
+    await waitFor(async () => (await a.outbox.counts('CP1')).sending === 1, 'the row to be handed out');
+    const b = await pg.open(url, 'b');
+    await waitFor(() => withdrawn, 'the row to be withdrawn from the handler');
+    expect(await b.outbox.getRecipient({ campaignId: 'CP1', row: 1 })).toMatchObject({ state: 'outcome_unknown', ownerPid: null });
+    await waitFor(async () => (await listInstances(b.pool, 1000)).find((i) => i.id === 'a')?.status === 'live', 'a to start a new life');
+    await a.outbox.stopPush();
   });
 });
 
