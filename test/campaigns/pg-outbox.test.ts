@@ -110,6 +110,18 @@ describe.skipIf(noPostgres)('PostgreSQL outbox: one job per recipient', () => {
     expect([1, 2, 3].map((row) => paused.get(row)?.run_at)).toEqual([Infinity, reconcileAt, Infinity]);
   });
 
+  it('a row settled pending after another instance canceled its campaign is canceled, not pending again', async () => {
+    const url = await pg.fresh();
+    const [a, b] = [await pg.open(url, 'a'), await pg.open(url, 'b')];
+    await a.outbox.createCampaign(campaign('CP1'), rows(2, 'CP1'));
+    const [r1] = await a.outbox.claimBatch(1, later, 1);
+    expect(await b.outbox.setCampaignState('CP1', 'canceled')).toBe(true);
+    // a still thinks the campaign runs: a 429 sends the row back to wait.
+    expect(await a.outbox.settle(r1!, 1, { state: 'pending', nextAttemptAt: later, error: 'HTTP 429' }, later)).toBe(true);
+    expect(await a.outbox.getRecipient(r1!)).toMatchObject({ state: 'canceled', error: 'campaign canceled', nextAttemptAt: null });
+    expect(await a.outbox.counts('CP1')).toMatchObject({ canceled: 2, pending: 0 });
+  });
+
   it('pausing parks the jobs, resuming makes them due again, canceling removes them', async () => {
     const a = await pg.open(await pg.fresh(), 'a');
     await a.outbox.createCampaign(campaign('CP1'), rows(4, 'CP1'));
