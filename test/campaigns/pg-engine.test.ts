@@ -275,6 +275,33 @@ describe.skipIf(noPostgres)('several instances on one database', () => {
     await engineB.stop();
   });
 
+  it('an instance presumed dead sends nothing it still held: its engine drops the row waiting for a rate slot, the survivor reconciles and sends it once', async () => {
+    const url = await pg.fresh();
+    // A beats every 1.5 s, the others call it dead after 1 s: it is taken over between two beats.
+    const a = await pg.open(url, 'instance-a', { heartbeatMs: 1500 });
+    const b = await pg.open(url, 'instance-b');
+    const sender = new FakeSender(realClock);
+    const sentBy = { a: [] as string[], b: [] as string[] };
+    const via = (name: 'a' | 'b'): CampaignSender => ({ send: (m) => (sentBy[name].push(m.to), sender.send(m)), findSent: (m, since) => sender.findSent(m, since) });
+    const engineA = new CampaignEngine(a.outbox, via('a'), engineOptions(a, { concurrency: 2 }));
+    await engineA.start();
+    // 0.2/s: A sends row 1 now and holds row 2 for a slot 5 s away.
+    const created = await engineA.create(spec(people(2), { ratePerSecond: 0.2 }));
+    await waitFor(() => sentBy.a.length === 1, 'A to send row 1');
+    const slotOfRow2 = Date.now() + 5000;
+    // B paces by itself (its own buckets), so it may send row 2 as soon as it reconciled it.
+    const engineB = new CampaignEngine(b.outbox, via('b'), engineOptions(b, { rateLimits: undefined }));
+    await engineB.start();
+    await completion(engineB, created.id);
+    await waitFor(() => Date.now() > slotOfRow2 + 500, "the moment A's slot for row 2 came", 10_000);
+    const row2 = numbers(2)[1]!;
+    expect(sentBy.b).toEqual([row2]);
+    expect(sentBy.a).not.toContain(row2);
+    expect(sender.perRecipient().get(row2)).toBe(1);
+    await engineA.stop();
+    await engineB.stop();
+  });
+
   it('two instances under one per-sender limit of R/s take slots R apart between them', async () => {
     const url = await pg.fresh();
     const [a, b] = [await pg.open(url, 'instance-a'), await pg.open(url, 'instance-b')];
