@@ -29,7 +29,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Logger, runMigrations, runTaskList, type JobHelpers, type LogFunctionFactory, type WorkerPool } from 'graphile-worker';
+import { Logger, runTaskList, type JobHelpers, type WorkerPool } from 'graphile-worker';
 import type pg from 'pg';
 import { log } from '../../util/log.js';
 import {
@@ -49,7 +49,22 @@ import {
 } from '../outbox.js';
 import { addWorkerPool, deadInstances, heartbeat, lockForTakeover, markStopped, markTakenOver, migrateInstances, registerInstance } from './instances.js';
 import { migrate } from './migrate.js';
+import {
+  addJobsFor,
+  graphileLogFactory,
+  JOB_KEY_PREFIX,
+  jobSpec,
+  migrateJobQueue,
+  parsePayload,
+  RECONCILE_PRIORITY,
+  RECONCILE_SPEC,
+  RECONCILE_TASK,
+  SEND_SPEC_DUE,
+  SEND_SPEC_PARKED,
+  SEND_TASK,
+} from './outbox-jobs.js';
 import { OUTBOX_MIGRATIONS } from './outbox-migrations.js';
+import { byRow, ImportStopped, INSERT_ROWS, refKey, rowParams, toRecipient, type CampaignDbRow, type RecipientDbRow } from './outbox-rows.js';
 import { PostgresRateLimits } from './pg-rate-limits.js';
 import { guardPool } from './pool.js';
 
@@ -82,89 +97,8 @@ export interface PostgresOutbox extends PushOutbox {
   abandon(): void;
 }
 
-const SEND_TASK = 'campaign_send';
-const RECONCILE_TASK = 'campaign_reconcile';
-const JOB_KEY_PREFIX = 'campaign-row:';
-/** Reconciliations before sends when both are due ("reconciled before anything else"). */
-const RECONCILE_PRIORITY = -1;
-/** Any fixed pair: serialises graphile-worker's own migrations between instances starting at once. */
-const JOB_QUEUE_MIGRATION_LOCK: readonly [number, number] = [0x7477696c, 0x67776d];
 /** How long a task that lost a race for its row waits before looking again. */
 const RETRY_MISSED_CLAIM_MS = 1000;
-
-interface CampaignDbRow {
-  id: string;
-  name: string;
-  channel: Campaign['channel'];
-  template: string | null;
-  content_sid: string | null;
-  from_address: string | null;
-  messaging_service_sid: string | null;
-  rate_per_second: number | null;
-  state: CampaignState;
-  loaded: boolean;
-  resume_at: Date | null;
-  error: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface RecipientDbRow {
-  campaign_id: string;
-  row_number: number;
-  to_address: string;
-  variables: Record<string, string>;
-  state: RecipientState;
-  attempts: number;
-  next_attempt_at: Date | null;
-  attempt_started_at: Date | null;
-  owner_instance: string | null;
-  owner_pid: number | null;
-  message_sid: string | null;
-  error_code: number | null;
-  error: string | null;
-  idempotency_key: string;
-  updated_at: Date;
-  delivery_status?: string | null;
-}
-
-const toRecipient = (r: RecipientDbRow): RecipientRow => ({
-  campaignId: r.campaign_id,
-  row: r.row_number,
-  to: r.to_address,
-  variables: r.variables,
-  state: r.state,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  attemptStartedAt: r.attempt_started_at,
-  ownerPid: r.owner_pid,
-  messageSid: r.message_sid,
-  errorCode: r.error_code,
-  error: r.error,
-  idempotencyKey: r.idempotency_key,
-  updatedAt: r.updated_at,
-  ...(r.delivery_status !== undefined && { deliveryStatus: r.delivery_status }),
-});
-
-const byRow = (a: RecipientRow, b: RecipientRow) => (a.campaignId < b.campaignId ? -1 : a.campaignId > b.campaignId ? 1 : a.row - b.row);
-const refKey = (ref: RowRef) => `${ref.campaignId}:${ref.row}`;
-
-/**
- * A job_spec for each row of `rowsSql` (a FROM clause exposing campaign_id, row_number,
- * idempotency_key), with `taskSql`, `runAtSql` and `prioritySql` as SQL over those rows.
- * add_jobs replaces a job with the same key in place, or, if that job is running (locked),
- * takes the key from it and adds a new one.
- */
-const jobSpec = (taskSql: string, runAtSql: string, prioritySql = 'NULL') =>
-  `ROW(${taskSql}, json_build_object('c', campaign_id, 'r', row_number), NULL, ${runAtSql}, NULL, '${JOB_KEY_PREFIX}' || idempotency_key, ${prioritySql}, NULL)::graphile_worker.job_spec`;
-/** add_jobs over the specs of `rowsSql`, not called at all when there are none (it would notify every worker for nothing). */
-const addJobsFor = (rowsSql: string, spec: string) => `SELECT count(j.*)::int AS jobs
-  FROM (SELECT ARRAY(SELECT ${spec} FROM ${rowsSql}) AS specs) x, LATERAL graphile_worker.add_jobs(x.specs) j
-  WHERE cardinality(x.specs) > 0`;
-
-const SEND_SPEC_PARKED = jobSpec(`'${SEND_TASK}'`, `'infinity'::timestamptz`);
-const SEND_SPEC_DUE = jobSpec(`'${SEND_TASK}'`, 'run_at');
-const RECONCILE_SPEC = (runAtSql: string) => jobSpec(`'${RECONCILE_TASK}'`, runAtSql, String(RECONCILE_PRIORITY));
 
 /** The instance `$N` may claim: it is live (not taken over). */
 const LIVE = (param: string) => `EXISTS (SELECT 1 FROM server_instances i WHERE i.id = ${param} AND i.state = 'live')`;
@@ -958,72 +892,7 @@ class PgOutbox implements PostgresOutbox {
   }
 }
 
-/** The campaign being imported was canceled meanwhile (its importer was taken for dead): the import stops. */
-class ImportStopped extends Error {
-  constructor(campaignId: string) {
-    super(`the import of campaign ${campaignId} was canceled while it ran (this instance was taken for dead); create the campaign again`);
-    this.name = 'ImportStopped';
-  }
-}
-
-const INSERT_ROWS = `INSERT INTO campaign_recipients (campaign_id, row_number, to_address, unique_key, variables, state, next_attempt_at, error, idempotency_key, updated_at)
-  SELECT $1, u.row_number, u.to_address, u.unique_key, u.variables::jsonb, u.state, u.next_attempt_at, u.error, u.idempotency_key, $2
-  FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[])
-    AS u (row_number, to_address, unique_key, variables, state, next_attempt_at, error, idempotency_key)
-  ORDER BY u.row_number`;
-
-type RowInput = Omit<NewRecipient, 'state'> & { state: 'pending' | 'invalid' | 'duplicate' };
-
-function rowParams(campaignId: string, rows: readonly RowInput[], createdAt: Date, now: Date): unknown[] {
-  return [
-    campaignId,
-    now,
-    rows.map((r) => r.row),
-    rows.map((r) => r.to),
-    rows.map((r) => r.uniqueKey),
-    rows.map((r) => JSON.stringify(r.variables)),
-    rows.map((r) => r.state),
-    rows.map((r) => (r.state === 'pending' ? createdAt.toISOString() : null)),
-    rows.map((r) => r.error),
-    rows.map((r) => r.idempotencyKey),
-  ];
-}
-
-function parsePayload(payload: unknown): RowRef | undefined {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const { c, r } = payload as { c?: unknown; r?: unknown };
-  return typeof c === 'string' && typeof r === 'number' ? { campaignId: c, row: r } : undefined;
-}
-
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** graphile-worker's log lines through the server's logger (stderr); its chatter only at debug. */
-function graphileLogFactory(instanceId: string): LogFunctionFactory {
-  return () => (level, text) => {
-    const line = `job queue (${instanceId}): ${text}`;
-    const name = String(level);
-    if (name === 'error') log.error(line);
-    else if (name === 'warning') log.warn(line);
-    else log.debug(line);
-  };
-}
-
-/** graphile-worker's own schema, migrated by graphile-worker, one instance at a time. */
-async function migrateJobQueue(pool: pg.Pool, logger: Logger): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1, $2)', [...JOB_QUEUE_MIGRATION_LOCK]);
-    try {
-      await runMigrations({ pgPool: pool, logger, noHandleSignals: true });
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [...JOB_QUEUE_MIGRATION_LOCK]);
-    }
-    client.release();
-  } catch (error) {
-    client.release(error instanceof Error ? error : true);
-    throw error;
-  }
-}
 
 /**
  * Opens the outbox on `pool` (migrating the instances, outbox and job-queue schemas), takes
