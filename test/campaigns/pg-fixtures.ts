@@ -48,17 +48,10 @@ export function pgOutboxes() {
     /** The process of `instance` dies: connections gone, no heartbeat, nothing released. */
     async crash(url: string, instance: PgInstance): Promise<void> {
       crashed.add(instance.id);
-      const dead = new Error(`instance ${instance.id} crashed (test)`);
-      const pool = instance.pool as pg.Pool & { connect: (cb?: (e: Error) => void) => unknown; query: (...args: unknown[]) => unknown };
-      pool.connect = (cb?: (e: Error) => void) => {
-        if (cb) return void setImmediate(() => cb(dead));
-        return Promise.reject(dead);
-      };
-      pool.query = (...args: unknown[]) => {
-        const cb = args.find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
-        if (cb) return void setImmediate(() => cb(dead));
-        return Promise.reject(dead);
-      };
+      // A dead process's calls never come back: its pool hands out nothing, ever.
+      const pool = instance.pool as pg.Pool & { connect: (...args: unknown[]) => unknown; query: (...args: unknown[]) => unknown };
+      pool.connect = () => new Promise(() => undefined);
+      pool.query = () => new Promise(() => undefined);
       await databases.terminate(url, `test-${instance.id}`);
       instance.outbox.abandon();
     },

@@ -156,9 +156,14 @@ class PgOutbox implements PostgresOutbox {
       if (this.heartbeatFailing) log.info(`campaign outbox: instance ${this.instanceId} reaches PostgreSQL again`);
       this.heartbeatFailing = false;
       if (!alive) {
-        this.recovering = this.newLife().finally(() => (this.recovering = undefined));
+        this.recovering = this.newLife()
+          // Not reachable now (PostgreSQL went away again): the next beat tries again.
+          .catch((error: unknown) => log.warn(`campaign outbox: instance ${this.instanceId} could not start a new life yet (${message(error)})`))
+          .finally(() => (this.recovering = undefined));
         return;
       }
+      // A new life whose job workers could not start (PostgreSQL went away again) starts them now.
+      if (this.push && !this.workerPool) await this.startWorkerPool(this.push.handler, this.push.options);
       await this.takeOverDead();
     } catch (error) {
       // Once per outage, not every tick.
