@@ -182,6 +182,28 @@ describe.skipIf(noPostgres)('PostgreSQL outbox: instances that stop', () => {
     expect((await b.outbox.counts('CP1')).pending).toBe(2); // b has them now
   });
 
+  it('a claim racing a takeover of its instance waits for it, and then claims nothing', async () => {
+    const url = await pg.fresh();
+    const a = await pg.open(url, 'a');
+    await a.outbox.createCampaign(campaign('CP1'), rows(2, 'CP1'));
+    // Another instance is in the middle of taking a over: it holds a's row, as lockForTakeover does.
+    const other = await pg.databases.pool(url, { max: 1 }).connect();
+    await other.query('BEGIN');
+    await other.query("SELECT 1 FROM server_instances WHERE id = 'a' FOR UPDATE");
+    let settled = false;
+    const claim = a.outbox.claimBatch(10, later, 1).finally(() => (settled = true));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false); // waiting for the takeover
+      await other.query("UPDATE server_instances SET state = 'taken_over', taken_over_by = 'b' WHERE id = 'a'");
+      await other.query('COMMIT');
+    } finally {
+      other.release(true);
+    }
+    expect(await claim).toEqual([]);
+    expect((await a.outbox.counts('CP1')).pending).toBe(2);
+  });
+
   it('a new process under the id of a dead one takes over its previous life at once, without waiting for the TTL', async () => {
     const url = await pg.fresh();
     const a = await pg.open(url, 'a', { instanceTtlMs: 3_600_000 });
