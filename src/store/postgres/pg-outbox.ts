@@ -100,8 +100,15 @@ export interface PostgresOutbox extends PushOutbox {
 /** How long a task that lost a race for its row waits before looking again. */
 const RETRY_MISSED_CLAIM_MS = 1000;
 
-/** The instance `$N` may claim: it is live (not taken over). */
-const LIVE = (param: string) => `EXISTS (SELECT 1 FROM server_instances i WHERE i.id = ${param} AND i.state = 'live')`;
+/** Whether instance `$N` is live (not taken over). */
+const IS_LIVE = (param: string) => `EXISTS (SELECT 1 FROM server_instances i WHERE i.id = ${param} AND i.state = 'live')`;
+/**
+ * The instance `$N` may claim: it is live, and stays so until the claim commits. The key-share
+ * lock makes a claim and a takeover of its instance (FOR UPDATE) take turns: a claim that
+ * commits first is seen, and moved, by the takeover; one that waits finds the instance taken
+ * over and claims nothing. Heartbeats (plain updates) do not wait for it.
+ */
+const LIVE = (param: string) => `EXISTS (SELECT 1 FROM server_instances i WHERE i.id = ${param} AND i.state = 'live' FOR KEY SHARE)`;
 
 class PgOutbox implements PostgresOutbox {
   readonly rateLimits: PostgresRateLimits;
@@ -773,7 +780,7 @@ class PgOutbox implements PostgresOutbox {
       resume_at: Date | null;
       live: boolean;
     }>(
-      `SELECT r.state, r.next_attempt_at, r.owner_instance, c.state AS campaign_state, c.loaded, c.resume_at, ${LIVE('$3')} AS live
+      `SELECT r.state, r.next_attempt_at, r.owner_instance, c.state AS campaign_state, c.loaded, c.resume_at, ${IS_LIVE('$3')} AS live
        FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.campaign_id = $1 AND r.row_number = $2`,
       [ref.campaignId, ref.row, this.instanceId],
     );
