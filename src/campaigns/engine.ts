@@ -14,13 +14,19 @@
  * unlikely. A resend after a reconciliation is sent with allow_duplicate (services/
  * campaign-sender.ts): the lost attempt's own reservation would otherwise make the
  * pipeline's duplicate rule refuse it, and the recipient would get nothing.
+ *
+ * Two ways rows arrive. On an outbox that is polled (SQLite), the engine's workers claim due
+ * rows. On one that pushes (PostgreSQL's job queue, PushOutbox), the outbox schedules each
+ * row and hands it over claimed; the engine does the same with it (handle()). Several
+ * instances on one database then share the work, and their rate limits too when they share
+ * a RateLimits (options.rateLimits: the PostgreSQL buckets).
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ToolFailure } from '../errors/tool-failure.js';
 import { log } from '../util/log.js';
-import { ACTIVE_STATES, type Campaign, type CampaignInsights, type CampaignState, type ListFilter, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
-import { defaultRatePerSecond, RateLimiter, type RateRule } from './rate-limiter.js';
+import { ACTIVE_STATES, isPushOutbox, type Campaign, type CampaignInsights, type CampaignState, type DueRow, type ListFilter, type Outbox, type RecipientRow, type Settlement } from '../store/outbox.js';
+import { defaultRatePerSecond, RateLimiter, type RateLimits, type RateRule } from './rate-limiter.js';
 import { judgeRecipients, readRecipients } from './recipients.js';
 import { render } from './template.js';
 import { realClock, type CampaignProgress, type CampaignSend, type CampaignSender, type CampaignSpec, type Clock } from './types.js';
@@ -44,7 +50,13 @@ export interface CampaignEngineOptions {
   senderRates?: Record<string, number>;
   /** How many numbers a Messaging Service pools, for its default rate (unknown: 1). */
   messagingServiceSenders?: number;
-  /** How long an idle worker waits before looking for due rows again. Default 1 s. */
+  /**
+   * Where the token buckets live. Default: this process's memory (one instance). Instances
+   * sharing a PostgreSQL database pass the outbox's shared buckets (PostgresOutbox.rateLimits),
+   * or each would pace its senders alone.
+   */
+  rateLimits?: RateLimits;
+  /** How long an idle worker waits before looking for due rows again (a polled outbox). Default 1 s. */
   pollMs?: number;
   /** How often the rows of other (dead) processes are looked for while running. Default 60 s. */
   staleCheckMs?: number;
@@ -73,7 +85,7 @@ export interface CampaignEngineEvents {
   error: [Error];
 }
 
-type Work = { kind: 'send' | 'reconcile'; row: RecipientRow };
+type Work = DueRow;
 
 /** Twilio error 21610: the recipient replied STOP to this sender (Twilio's own opt-out list). */
 const UNSUBSCRIBED = 21610;
@@ -81,7 +93,7 @@ const UNSUBSCRIBED = 21610;
 export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly limiter: RateLimiter;
+  private readonly limiter: RateLimits;
   private readonly pid: number;
   private readonly concurrency: number;
   private readonly campaigns = new Map<string, Campaign>();
@@ -91,6 +103,8 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
   private workers: Promise<void>[] = [];
   private waiters = new Set<() => void>();
   private running = false;
+  /** The outbox hands rows to handle() (PushOutbox) instead of workers claiming them. */
+  private pushing = false;
   private lastStaleCheck = 0;
 
   constructor(
@@ -101,7 +115,7 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     super();
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? Math.random;
-    this.limiter = new RateLimiter(() => this.clock.now());
+    this.limiter = options.rateLimits ?? new RateLimiter(() => this.clock.now());
     this.pid = options.ownerPid ?? process.pid;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
   }
@@ -156,6 +170,17 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     await this.outbox.releaseStale((pid) => pid !== this.pid && this.pidAlive(pid), new Date(this.clock.now()));
     this.lastStaleCheck = this.clock.now();
     this.running = true;
+    if (isPushOutbox(this.outbox)) {
+      this.pushing = true;
+      try {
+        await this.outbox.startPush((due) => this.handle(due), { ownerPid: this.pid, concurrency: this.concurrency, now: () => this.clock.now() });
+      } catch (error) {
+        this.running = false;
+        this.pushing = false;
+        throw error;
+      }
+      return;
+    }
     this.workers = Array.from({ length: this.concurrency }, () => this.work());
   }
 
@@ -167,6 +192,12 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     if (!this.running) return;
     this.running = false;
     this.wake();
+    if (this.pushing) {
+      // The rows in flight see running = false: those not sent yet are given back.
+      this.pushing = false;
+      if (isPushOutbox(this.outbox)) await this.outbox.stopPush();
+      return;
+    }
     await Promise.all(this.workers);
     this.workers = [];
     const now = new Date(this.clock.now());
@@ -251,13 +282,33 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
         if (item.kind === 'reconcile') await this.reconcile(item.row);
         else await this.send(item.row);
       } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        // An 'error' event nobody listens to would throw out of the worker: log it instead.
-        if (this.listenerCount('error') > 0) this.emit('error', failure);
-        else log.error(`campaign worker: ${failure.message} (it carries on after ${this.options.pollMs ?? 1000} ms)`);
+        this.report(error, `it carries on after ${this.options.pollMs ?? 1000} ms`);
         await this.idle(this.options.pollMs ?? 1000);
       }
     }
+  }
+
+  /** One row the outbox handed over (push mode): the same as a worker does with a claimed row. */
+  private async handle(due: DueRow): Promise<void> {
+    try {
+      await this.checkStale();
+      if (!this.running || due.signal?.aborted) {
+        await this.giveBack(due, new Date(this.clock.now()));
+        return;
+      }
+      if (due.kind === 'reconcile') await this.reconcile(due.row);
+      else await this.send(due.row, due.signal);
+    } catch (error) {
+      this.report(error, 'the outbox reconciles the row');
+      throw error;
+    }
+  }
+
+  private report(error: unknown, after: string): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    // An 'error' event nobody listens to would throw out of the worker: log it instead.
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
+    else log.error(`campaign worker: ${failure.message} (${after})`);
   }
 
   /** One claim at a time for the whole pool: reconciliations first, then due rows. */
@@ -290,14 +341,16 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     await this.outbox.releaseStale((pid) => pid === this.pid || this.pidAlive(pid), new Date(this.clock.now()));
   }
 
-  /** Waits `ms` of the engine's clock, or less when woken (new campaign, resume, stop). */
-  private idle(ms: number): Promise<void> {
+  /** Waits `ms` of the engine's clock, or less when woken (new campaign, resume, stop, or `signal`). */
+  private idle(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       this.waiters.add(done);
+      signal?.addEventListener('abort', done);
       void this.clock.sleep(ms).then(done);
     });
   }
@@ -353,7 +406,7 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     return campaign.messagingServiceSid ?? campaign.from ?? 'default sender';
   }
 
-  private async send(row: RecipientRow): Promise<void> {
+  private async send(row: RecipientRow, signal?: AbortSignal): Promise<void> {
     const campaign = await this.campaignOf(row.campaignId);
     const now = () => new Date(this.clock.now());
     if (!campaign || campaign.state !== 'running') {
@@ -370,16 +423,17 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
     // The slot is this row's: waited out in full (a wake-up for new work does not cut it short),
     // unless stopping, or unless the campaign was paused or canceled meanwhile (several
     // workers may hold rows waiting for their slots: none of them may go out after a pause).
-    const slot = this.clock.now() + this.limiter.reserve(this.rateRules(campaign));
+    const reservedAt = this.clock.now();
+    const slot = reservedAt + (await this.limiter.reserve(this.rateRules(campaign), reservedAt));
     const stillRunning = () => this.campaigns.get(row.campaignId)?.state === 'running';
-    while (this.running && stillRunning() && this.clock.now() < slot) await this.idle(slot - this.clock.now());
-    if (!this.running) {
+    while (this.running && !signal?.aborted && stillRunning() && this.clock.now() < slot) await this.idle(slot - this.clock.now(), signal);
+    if (!this.running || signal?.aborted) {
       await this.giveBack({ kind: 'send', row }, now());
       return;
     }
     if (!stillRunning()) {
       const state = (await this.campaignOf(row.campaignId))?.state;
-      await this.outbox.settle(row, this.pid, state === 'canceled' ? { state: 'canceled', error: 'campaign canceled' } : { state: 'pending', nextAttemptAt: now() }, now());
+      await this.outbox.settle(row, this.pid, state === 'canceled' ? { state: 'canceled', error: 'campaign canceled' } : { state: 'pending', nextAttemptAt: now(), notAnAttempt: true }, now());
       return;
     }
     let outcome: Settlement;
@@ -425,7 +479,7 @@ export class CampaignEngine extends EventEmitter<CampaignEngineEvents> {
       if (row.attempts >= (this.options.maxAttempts ?? 5)) {
         return { state: 'failed_send', error: `gave up after ${row.attempts} attempts: ${failure.message}`, errorCode: code };
       }
-      if (failure.httpStatus === 429) this.limiter.blockUntil(this.senderKey(campaign), nowMs + retry);
+      if (failure.httpStatus === 429) await this.limiter.blockUntil(this.senderKey(campaign), nowMs + retry);
       return { state: 'pending', nextAttemptAt: at(retry), error: failure.message, errorCode: code };
     }
     return { state: 'failed_send', error: failure.message, errorCode: code };

@@ -7,6 +7,10 @@
  * per bucket, exact under any clock, and several buckets can be asked at once for the
  * earliest moment they ALL allow a send, which is then taken from each — a send never
  * burns a slot of one bucket while it waits for another.
+ *
+ * Where the buckets live is the RateLimits interface's business: RateLimiter below keeps them
+ * in this process (one instance on SQLite), PostgresRateLimits (store/postgres/pg-rate-limits.ts)
+ * keeps them in a table, so instances that share a database share their senders' throughput.
  */
 
 export interface RateRule {
@@ -18,22 +22,35 @@ export interface RateRule {
   burst?: number;
 }
 
+/** Token buckets for sends, in this process or shared by instances. */
+export interface RateLimits {
+  /**
+   * Takes one slot from every rule at the earliest moment all of them allow it, at or after
+   * `now` (ms, the caller's clock); gives how many ms after `now` that moment is (0: send now).
+   * The caller waits that long: the slot is taken either way.
+   */
+  reserve(rules: readonly RateRule[], now: number): number | Promise<number>;
+  /** No slot of `key` before `untilMs` (Twilio said 429 with Retry-After for this sender). */
+  blockUntil(key: string, untilMs: number): void | Promise<void>;
+}
+
 interface Bucket {
   /** When the next send would be due if sends went exactly at the rate (ms). */
   tat: number;
 }
 
-export class RateLimiter {
+/** The buckets in this process's memory. */
+export class RateLimiter implements RateLimits {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly now: () => number) {}
 
   /**
    * Takes one slot from every rule at the earliest moment all of them allow it; returns
-   * how many ms from now that moment is (0: send now). The caller waits that long.
+   * how many ms from now (the clock given to the constructor, unless `now` is passed) that
+   * moment is (0: send now). The caller waits that long.
    */
-  reserve(rules: readonly RateRule[]): number {
-    const now = this.now();
+  reserve(rules: readonly RateRule[], now: number = this.now()): number {
     const active = rules.filter((r) => r.perSecond > 0);
     let at = now;
     for (const rule of active) {
@@ -57,6 +74,11 @@ export class RateLimiter {
 }
 
 const tolerance = (rule: RateRule) => (Math.max(1, rule.burst ?? 1) - 1) * (1000 / rule.perSecond);
+
+/** A rule in GCRA terms, for a limiter that keeps its buckets elsewhere: ms between slots, and how far ahead a burst may run. */
+export function ruleTiming(rule: RateRule): { spacingMs: number; toleranceMs: number } {
+  return { spacingMs: 1000 / rule.perSecond, toleranceMs: tolerance(rule) };
+}
 
 const TOLL_FREE = /^\+1(800|833|844|855|866|877|888)\d{7}$/;
 /** Short codes are written without "+": 3 to 8 digits (5 or 6 in the US). */

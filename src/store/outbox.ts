@@ -6,6 +6,12 @@
  * reconciliation all live in src/campaigns/engine.ts, so both adapters behave the same.
  *
  * Every method is async so a networked adapter can implement the same interface.
+ *
+ * Two ways rows reach the engine. SQLite is polled: the engine's workers claim due rows
+ * (claimBatch / claimUnknown). An adapter on a job queue (PostgreSQL's graphile-worker) can
+ * also push: it schedules each row itself (a job per recipient, run when the row is due)
+ * and hands the row, claimed, to the engine (PushOutbox below). Either way the adapter only
+ * stores, claims and schedules; what to do with the row is the engine's.
  */
 
 export type CampaignChannel = 'sms' | 'whatsapp';
@@ -204,6 +210,46 @@ export interface Outbox {
    */
   releaseStale(pidAlive: (pid: number) => boolean, now: Date): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A row handed to the engine, claimed for it: to send (state sending), or to reconcile (outcome_unknown, held by the engine's pid). */
+export interface DueRow {
+  kind: 'send' | 'reconcile';
+  row: RecipientRow;
+  /**
+   * Aborted when the adapter withdraws the row (its instance lost it to a takeover): the
+   * engine then sends nothing for it. Checked before a send leaves, after any rate wait.
+   */
+  signal?: AbortSignal;
+}
+
+export interface PushOptions {
+  /** The pid the rows are claimed under (settle with the same one). */
+  ownerPid: number;
+  /** Rows handed out at once. */
+  concurrency: number;
+  /** The engine's clock (ms): a row is due when its next_attempt_at is at or before it. */
+  now: () => number;
+}
+
+/**
+ * An outbox that schedules its rows and hands each to the engine when it is due, claimed as
+ * claimBatch / claimUnknown would claim it, so the engine runs no claim loop. The engine
+ * settles each row through settle(); the settlement schedules what comes next (a retry or a
+ * hold at its nextAttemptAt, a reconciliation of an unknown outcome), so a row that is not
+ * final always has its turn coming. A handler that returns (or throws) without settling its
+ * row leaves it to the adapter, which makes it outcome_unknown: it may have gone out.
+ */
+export interface PushOutbox extends Outbox {
+  /** Starts handing out due rows (resolves once it is running). */
+  startPush(handler: (due: DueRow) => Promise<void>, options: PushOptions): Promise<void>;
+  /** Stops handing out rows and resolves when every handler in flight has returned. */
+  stopPush(): Promise<void>;
+}
+
+export function isPushOutbox(outbox: Outbox): outbox is PushOutbox {
+  const push = outbox as Partial<PushOutbox>;
+  return typeof push.startPush === 'function' && typeof push.stopPush === 'function';
 }
 
 export function emptyCounts(): StateCounts {

@@ -58,3 +58,20 @@ export function guardCheckedOut(client: pg.PoolClient): () => void {
   client.on('error', onError);
   return () => client.removeListener('error', onError);
 }
+
+const guarded = new WeakSet<pg.Pool>();
+
+/**
+ * Error listeners on a pool someone else made (graphile-worker keeps a connection checked
+ * out for LISTEN): on idle connections, and on every connection it opens, in use or not, so
+ * a dropped connection fails its query instead of ending the process. Idempotent.
+ */
+export function guardPool(pool: pg.Pool): pg.Pool {
+  if (guarded.has(pool)) return pool;
+  guarded.add(pool);
+  if (pool.listenerCount('error') === 0) pool.on('error', (error) => log.warn(`PostgreSQL: an idle connection failed (${error.message}); the next query opens a new one`));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.warn(`PostgreSQL: a connection in use failed (${error.message}); its query fails and the next one opens a new connection`));
+  });
+  return pool;
+}
