@@ -33,6 +33,7 @@ import { CampaignService } from '../services/campaigns.js';
 import type { CampaignEngine } from '../campaigns/engine.js';
 import { createRelayUpgrader } from '../webhooks/relay-socket.js';
 import type { Duplex } from 'node:stream';
+import type { ClusterChannel } from '../store/postgres/pg-notify.js';
 import { runInCallContext } from '../pipeline/call-context.js';
 import type { Services } from '../services/index.js';
 import { MessagingService, type MessagingDefaults } from '../services/messaging.js';
@@ -119,25 +120,31 @@ export async function startApp(options: StartOptions): Promise<App> {
   const closers: Array<() => Promise<void>> = [];
   const events = new EventHub();
 
-  // Store: opened on first use (loading the native SQLite module costs start-up time).
+  // Store: opened on first use (loading the native SQLite module, or connecting to
+  // PostgreSQL with TWILIO_MCP_DATABASE_URL, costs start-up time).
+  const backend = lazy(async () => (await import('../store/backend.js')).openBackend(env));
+  let cluster: ClusterChannel | undefined;
   const store = lazy(async (): Promise<Store> => {
-    const [{ openStoreInDir }, { resolveDataDir }] = await Promise.all([import('../store/sqlite-store.js'), import('../store/data-dir.js')]);
-    const dir = resolveDataDir(env);
-    const opened = openStoreInDir(dir);
-    log.info(`store: ${dir}`);
+    const opened = await backend();
     // Recovery finishes before anyone gets the store: every user (tools, webhooks, the
     // campaign engine) awaits this promise, so no send is reserved while a predecessor's
     // in-flight rows are still being judged (our own pid on a row means a dead predecessor).
     try {
-      await recoverInterruptedSends(opened);
-      const orphans = await opened.endOrphanRelaySessions(new Date());
+      await recoverInterruptedSends(opened.store);
+      const orphans = await opened.store.endOrphanRelaySessions(new Date());
       if (orphans.length > 0) log.warn(`${orphans.length} live phone conversation(s) ended with the previous server (they cannot resume); their transcripts are kept: get_call shows them.`);
     } catch (error) {
       await opened.close();
       throw error;
     }
+    // Several instances on one database: events (replies, statuses) and live calls cross them.
+    if (opened.cluster) {
+      events.bridge(opened.cluster);
+      cluster = opened.cluster;
+      relayService?.attachCluster(opened.cluster);
+    }
     closers.push(() => opened.close());
-    return opened;
+    return opened.store;
   });
 
   // Webhook receiver: its public URL is configured, or (sandbox, no config) its local URL.
@@ -273,6 +280,10 @@ export async function startApp(options: StartOptions): Promise<App> {
     catalog,
   });
   status.extend({
+    store: async () => {
+      await store();
+      return (await backend()).describe();
+    },
     policy: () => policy.describe({ calls: callsEnabled }),
     webhooks: () => ({
       receiver_public_url: publicBaseUrl() ? `${publicBaseUrl()}${WEBHOOK_PREFIX}/` : null,
@@ -301,22 +312,15 @@ export async function startApp(options: StartOptions): Promise<App> {
   // The campaign engine runs on the store's file (its own connections), started with the
   // store so running campaigns resume after a restart whatever toolsets are listed.
   const campaignEngine = lazy(async (): Promise<CampaignEngine> => {
-    const [{ CampaignEngine: Engine }, { openSqliteOutbox }, { resolveDataDir }, { STORE_FILE_NAME }, { createCampaignSender }, { join }] = await Promise.all([
-      import('../campaigns/engine.js'),
-      import('../store/sqlite-outbox.js'),
-      import('../store/data-dir.js'),
-      import('../store/sqlite-store.js'),
-      import('../services/campaign-sender.js'),
-      import('node:path'),
-    ]);
+    const [{ CampaignEngine: Engine }, { createCampaignSender }] = await Promise.all([import('../campaigns/engine.js'), import('../services/campaign-sender.js')]);
     await store();
-    const outbox = openSqliteOutbox(join(resolveDataDir(env), STORE_FILE_NAME));
-    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 8 });
+    const { outbox, engineOptions, close } = await (await backend()).openOutbox();
+    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 8, ...engineOptions });
     engine.on('error', (error) => log.error(`campaigns: ${error.message}`));
     await engine.start();
     closers.unshift(async () => {
       await engine.stop();
-      await outbox.close?.();
+      await close();
     });
     return engine;
   });
@@ -326,6 +330,8 @@ export async function startApp(options: StartOptions): Promise<App> {
   };
   const voice = new VoiceService(gateway, { defaultFrom: defaults.defaultFrom, callStatusCallbackUrl }, pipeline, store, ivrService);
   relayService = new RelayService(store, voice, receiverBase, relayConfig(env));
+  // The store may have opened already (it attaches the relay itself when it opens later).
+  if (cluster) relayService.attachCluster(cluster);
   closers.unshift(() => relayService!.close());
   const services: Services = {
     messaging,

@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/client';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { postSignedWebhook, startInstance, startLoadBalancer, type Instance, type LoadBalancer } from '../helpers/cluster.js';
 import { createTempDatabase, postgresMissing } from '../helpers/postgres.js';
@@ -119,18 +118,18 @@ describe.skipIf(missing !== undefined)('several instances on one PostgreSQL', ()
     it("a status callback to instance B updates a resource subscription on instance A", async () => {
       const client = await connectHttp(c.instances[0]!.process.url);
       try {
-        const sent = await callTool(client, 'send_sms', { to: '+14155553002', body: 'status across instances' });
-        expect(sent.isError, JSON.stringify(sent.json)).toBe(false);
-        const sid = sent.json.message_sid as string;
+        // Any message's callback will do (the cap test used up this hour's sends).
+        const sid = `SM${'b'.repeat(32)}`;
         const updates: string[] = [];
-        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        client.setNotificationHandler('notifications/resources/updated', (n) => {
           updates.push(n.params.uri);
         });
+        // A 2025-era session (sticky to A): resources/subscribe, updates unsolicited on its stream.
         await client.subscribeResource({ uri: `twilio://messages/${sid}` });
         const status = await postSignedWebhook(c.instances[1]!.base, c.lb.url, '/webhooks/twilio/messages/status', {
           MessageSid: sid, AccountSid: c.sandbox.accountSid, MessageStatus: 'delivered', To: '+14155553002', From: SENDER,
         }, c.sandbox.authToken);
-        expect(status).toBe(200);
+        expect([200, 204]).toContain(status);
         await pollUntil(async () => (updates.includes(`twilio://messages/${sid}`) ? true : undefined), 15_000);
       } finally {
         await client.close();
@@ -146,6 +145,7 @@ describe.skipIf(missing !== undefined)('several instances on one PostgreSQL', ()
         TWILIO_MCP_MAX_MESSAGES_PER_DAY: '100000',
         TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '100000',
         TWILIO_MCP_DUPLICATE_WINDOW_MINUTES: '0',
+        TWILIO_MCP_TOOLSETS: 'messaging,inbox,campaigns',
       });
     }, 120_000);
     afterAll(async () => {
@@ -193,6 +193,11 @@ describe.skipIf(missing !== undefined)('several instances on one PostgreSQL', ()
     try {
       const [x, y] = await Promise.all([startInstance('x', c.env), startInstance('y', c.env)]);
       c.instances.push(x, y);
+      // The store opens just after start; asking for the status waits for it on both at once.
+      const clients = await Promise.all([x, y].map((i) => connectHttp(i.process.url)));
+      const statuses = await Promise.all(clients.map((client) => callTool(client, 'get_server_status', {})));
+      await Promise.all(clients.map((client) => client.close()));
+      expect(statuses.map((st) => st.json.store?.backend)).toEqual(['postgresql', 'postgresql']);
       const client = new pg.Client({ connectionString: c.database.url });
       await client.connect();
       try {
