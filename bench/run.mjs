@@ -16,7 +16,8 @@ import { measureIngest } from './lib/ingest.mjs';
 import { measureCapUnderConcurrency, measureThroughput } from './lib/pipeline.mjs';
 import { directMessagePoster } from './lib/rest.mjs';
 import { measureRelay } from './lib/relay.mjs';
-import { measureCampaigns } from './lib/campaign.mjs';
+import { measureCampaigns, measurePgCampaigns } from './lib/campaign.mjs';
+import { postgresReachable, withTempDatabase } from './lib/pg-temp.mjs';
 import { cleanEnv, coldStart, StdioSession } from './lib/spawn-mcp.mjs';
 import { fmt, median, percentile, table } from './lib/stats.mjs';
 
@@ -26,7 +27,7 @@ const FLOOR = join(HERE, 'floor-server.mjs');
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 9);
 const SEND_WARMUP = Number(process.env.BENCH_SEND_WARMUP ?? 100);
 const SEND_RUNS = Number(process.env.BENCH_SEND_RUNS ?? 500);
-const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 600);
+const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 1500);
 const INGEST = { requests: 5000, concurrency: 32 };
 const CAP_RACE = { sends: 200, cap: 50 };
 const THROUGHPUT = { total: Number(process.env.BENCH_PIPELINE_SENDS ?? 1000), inFlight: 20 };
@@ -140,7 +141,7 @@ function toolsetCosts(tools) {
   return [...groups].map(([key, g]) => [key, g.count, g.bytes, Math.round(g.bytes / 4)]);
 }
 
-function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns }) {
+function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns, postgres }) {
   const names = {
     ours: 'mcp-server-twilio (default toolsets)',
     oursAll: 'mcp-server-twilio --toolsets all',
@@ -228,6 +229,19 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     `   ${c.faults.recipients} recipients with faults (10% 429, 2% 5xx, 1% reset after create): ${fmt(c.faults.seconds, 1)} s = ${fmt(faultPerSecond, 0)}/s; duplicates ${c.faults.duplicates}, missing ${c.faults.missing}   target 0 and 0  ${verdict(c.faults.duplicates === 0 && c.faults.missing === 0)}`,
     `   peak RSS: ${fmt(c.rss10k, 1)} MiB after ${c.recipients}, ${fmt(c.rss100k, 1)} MiB after importing ${c.large}   growth ${fmt(growth, 1)} MiB   target < 50  ${verdict(growth < 50)}`,
   );
+  out.push('', '7. PostgreSQL (several instances on one database): the same measurements on TWILIO_MCP_DATABASE_URL.', '');
+  if (postgres.skipped) out.push(`   skipped: ${postgres.skipped}`);
+  else {
+    const p = postgres;
+    const one = p.campaign1.recipients / p.campaign1.seconds;
+    const two = p.campaign2.recipients / p.campaign2.seconds;
+    out.push(
+      `   webhook ingestion, committed to PostgreSQL before the answer   ${fmt(p.ingest.perSecond, 0)}/s   p50 ${fmt(percentile(p.ingest.latencies, 50), 2)} ms   p99 ${fmt(percentile(p.ingest.latencies, 99), 2)} ms   target ≥ 2000/s  ${verdict(p.ingest.perSecond >= 2000)}   (SQLite, same run: ${fmt(ingest.perSecond, 0)}/s; PostgreSQL/SQLite = ${fmt(p.ingest.perSecond / ingest.perSecond, 2)})`,
+      `   campaign, ${p.campaign1.recipients} recipients, 1 instance    ${fmt(p.campaign1.seconds, 1)} s = ${fmt(one, 0)} messages/s   duplicates ${p.campaign1.duplicates}, missing ${p.campaign1.missing}`,
+      `   campaign, ${p.campaign2.recipients} recipients, 2 instances   ${fmt(p.campaign2.seconds, 1)} s = ${fmt(two, 0)} messages/s   duplicates ${p.campaign2.duplicates}, missing ${p.campaign2.missing}   2 instances / 1 = ${fmt(two / one, 2)} (2 cores: not expected to double)   target 0 duplicates  ${verdict(p.campaign1.duplicates === 0 && p.campaign2.duplicates === 0 && p.campaign1.missing === 0 && p.campaign2.missing === 0)}`,
+    );
+    if (p.ingest.acknowledged < INGEST.requests) out.push(`   WARNING: the PostgreSQL receiver acknowledged only ${p.ingest.acknowledged} of ${INGEST.requests} callbacks`);
+  }
   out.push('', 'PASS/MISS are informational; the exit code does not depend on them.', '');
   return out.join('\n');
 }
@@ -255,8 +269,18 @@ async function main() {
   const relay = await measureRelay(200);
   log('campaigns: 10,000 recipients clean, 10,000 with faults, 100,000 imported …');
   const campaigns = await measureCampaigns();
+  const unreachable = await postgresReachable();
+  let postgres = { skipped: unreachable };
+  if (!unreachable) {
+    log('PostgreSQL: webhook ingestion, then a 5,000-recipient campaign on 1 and on 2 instances …');
+    postgres = {
+      ingest: await withTempDatabase((url) => measureIngest('postgres', INGEST, url)),
+      campaign1: await withTempDatabase((url) => measurePgCampaigns(url, { instances: 1 })),
+      campaign2: await withTempDatabase((url) => measurePgCampaigns(url, { instances: 2 })),
+    };
+  }
   clearTimeout(watchdog);
-  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns })}\n`);
+  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns, postgres })}\n`);
 }
 
 main().catch((error) => {

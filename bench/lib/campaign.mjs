@@ -138,3 +138,48 @@ export async function measureCampaigns({ recipients = 10_000, faulted = 10_000, 
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The same campaign on PostgreSQL (graphile-worker outbox, shared token buckets), once with
+ * one server instance and once with two on the same database and sandbox; the campaign is
+ * started on the first instance and any instance works it. Duplicates counted at the sandbox.
+ */
+export async function measurePgCampaigns(databaseUrl, { recipients = 5_000, instances = 1 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-pg-campaign-'));
+  const timing = { sendingMs: 600_000, sentMs: 600_000, deliveredMs: 600_000 };
+  const sandbox = await startSandbox({ timing });
+  const sessions = [];
+  try {
+    const file = csv(dir, recipients);
+    for (let i = 0; i < instances; i++) {
+      const session = new StdioSession(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), '--toolsets', 'campaigns'], cleanEnv({
+        TWILIO_ACCOUNT_SID: sandbox.accountSid,
+        TWILIO_AUTH_TOKEN: sandbox.authToken,
+        TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
+        TWILIO_MCP_API_BASE_URL: sandbox.baseUrl,
+        TWILIO_MCP_DATA_DIR: mkdtempSync(join(dir, 'data-')),
+        TWILIO_MCP_FILES_DIR: dir,
+        TWILIO_MCP_DATABASE_URL: databaseUrl,
+        TWILIO_MCP_INSTANCE_NAME: `bench-${i + 1}`,
+        ...LIFTED,
+      }));
+      await session.initialize();
+      // Opens the store (and registers the instance) before the campaign starts.
+      await call(session, 'get_campaign', { campaign_id: `CP${'0'.repeat(32)}` }).catch(() => {});
+      sessions.push(session);
+    }
+    const run = await runCampaign(sessions[0], file, recipients);
+    const counts = [...sandbox.messageCounts().values()];
+    return {
+      recipients,
+      instances,
+      seconds: run.seconds,
+      duplicates: counts.filter((n) => n > 1).length,
+      missing: recipients - counts.filter((n) => n >= 1).length,
+    };
+  } finally {
+    for (const session of sessions) await session.close();
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -21,15 +21,16 @@ function sign(url, params) {
   return createHmac('sha1', TOKEN).update(data).digest('base64');
 }
 
-export async function measureIngest(mode, { requests, concurrency }) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-'));
+/** `target`: the data directory, or for mode "postgres" the database URL (a database the caller made). */
+export async function measureIngest(mode, { requests, concurrency }, target) {
+  const dataDir = target ?? mkdtempSync(join(tmpdir(), 'mcp-twilio-bench-'));
   const child = track(spawn(process.execPath, [FIXTURE, mode, dataDir, TOKEN, PUBLIC], { stdio: ['ignore', 'pipe', 'inherit'] }));
   try {
     const url = await receiverUrl(child);
     return await fire(url, { requests, concurrency });
   } finally {
     await stop(child);
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!target) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,6 @@
-// The webhook receiver alone in a process (or, with "baseline", a bare HTTP server that
-// reads the body and answers 204 without verifying or storing): the ingestion bench's
-// two subjects. Prints its URL on stdout.
+// The webhook receiver alone in a process, on SQLite ("receiver") or PostgreSQL ("postgres"),
+// or, with "baseline", a bare HTTP server that reads the body and answers 204 without
+// verifying or storing: the ingestion bench's subjects. Prints its URL on stdout.
 import { createServer } from 'node:http';
 
 const [mode, dataDir, token, publicUrl] = process.argv.slice(2);
@@ -11,13 +11,15 @@ if (mode === 'baseline') {
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${server.address().port}\n`));
 } else {
-  const [{ EventHub }, { openStoreInDir }, { startWebhookListener }, { createWebhookReceiver }] = await Promise.all([
+  const [{ EventHub }, { openStoreInDir }, { openPostgresStore }, { startWebhookListener }, { createWebhookReceiver }] = await Promise.all([
     import('../../dist/services/events.js'),
     import('../../dist/store/sqlite-store.js'),
+    import('../../dist/store/postgres/pg-store.js'),
     import('../../dist/transports/webhook-listener.js'),
     import('../../dist/webhooks/receiver.js'),
   ]);
-  const store = openStoreInDir(dataDir);
+  // "postgres": the data directory argument is the database URL.
+  const store = mode === 'postgres' ? await openPostgresStore(dataDir) : openStoreInDir(dataDir);
   const receiver = createWebhookReceiver({
     publicBaseUrl: () => publicUrl,
     authTokens: async () => [token],
