@@ -311,7 +311,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     ]);
     await store();
     const outbox = openSqliteOutbox(join(resolveDataDir(env), STORE_FILE_NAME));
-    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 8 });
+    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 64 });
     engine.on('error', (error) => log.error(`campaigns: ${error.message}`));
     await engine.start();
     closers.unshift(async () => {
