@@ -315,7 +315,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     const [{ CampaignEngine: Engine }, { createCampaignSender }] = await Promise.all([import('../campaigns/engine.js'), import('../services/campaign-sender.js')]);
     await store();
     const { outbox, engineOptions, close } = await (await backend()).openOutbox();
-    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 8, ...engineOptions });
+    const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 64, ...engineOptions });
     engine.on('error', (error) => log.error(`campaigns: ${error.message}`));
     await engine.start();
     closers.unshift(async () => {

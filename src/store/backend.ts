@@ -102,7 +102,9 @@ async function openPostgresBackend(url: string, env: NodeJS.ProcessEnv): Promise
       const close = async () => outbox.close();
       closers.push(close);
       // The token buckets live in the database: every instance paces a sender together.
-      return { outbox, engineOptions: { rateLimits: outbox.rateLimits }, close };
+      // Sends in flight at once: each holds a pool connection for its claim and settlement,
+      // so no more than the pool can serve without making the others wait for a connection.
+      return { outbox, engineOptions: { rateLimits: outbox.rateLimits, concurrency: Math.max(4, poolSize) }, close };
     },
     async describe() {
       const all = await instances.liveInstances(pool, ttlMs).catch(() => []);

@@ -287,4 +287,21 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX campaign_recipients_held ON campaign_recipients(state, owner_pid) WHERE state IN ('sending', 'outcome_unknown');
   CREATE INDEX campaign_recipients_by_sid ON campaign_recipients(message_sid) WHERE message_sid IS NOT NULL;
   `,
+  // 9: a version of the send ledger's totals. Every change that can move a cap's count or
+  // the spend (a reservation added or deleted, a row entering or leaving 'released', its
+  // kind, time or cost changed) bumps it, whoever makes it (any connection, any process), in
+  // the same transaction. The store keeps the totals it last computed with the version they
+  // belong to, and scans the day's reservations again only when someone else changed them:
+  // a campaign's reservations no longer rescan a growing day on every commit.
+  `
+  CREATE TABLE ledger_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+  INSERT INTO ledger_version (id, version) VALUES (1, 0);
+  CREATE TRIGGER ledger_version_on_insert AFTER INSERT ON send_reservations
+    BEGIN UPDATE ledger_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER ledger_version_on_delete AFTER DELETE ON send_reservations
+    BEGIN UPDATE ledger_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER ledger_version_on_update AFTER UPDATE OF state, kind, at, estimated_cost ON send_reservations
+    WHEN (old.state = 'released') <> (new.state = 'released') OR old.kind IS NOT new.kind OR old.at IS NOT new.at OR old.estimated_cost IS NOT new.estimated_cost
+    BEGIN UPDATE ledger_version SET version = version + 1 WHERE id = 1; END;
+  `,
 ];

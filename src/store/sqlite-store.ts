@@ -7,6 +7,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { GroupCommit, outcomeOf } from './group-commit.js';
 import { MIGRATIONS } from './migrations.js';
 import { statusAdvances } from './status-order.js';
 import type {
@@ -152,6 +153,60 @@ const toReservation = (r: ReservationRow): Reservation => ({
 /** Reservations in these states count against caps, spend and duplicates. */
 const COUNTS = "state <> 'released'";
 
+/** Totals for one pair of windows, as of a ledger version. */
+interface KnownTotals {
+  version: number;
+  hourStart: string;
+  dayStart: string;
+  totals: SendTotals;
+}
+
+/**
+ * The send totals one group of reservations decides against: read from the table once per
+ * window pair (the query scans the day's reservations) unless the previous group left them
+ * for this very ledger version, then kept up to date in memory as the group reserves,
+ * exactly as the query would count (released rows never enter here).
+ */
+class GroupTotals {
+  private readonly read = new Map<string, { hourStart: string; dayStart: string; totals: SendTotals }>();
+  private last: string | undefined;
+
+  constructor(
+    private readonly query: (hourStart: Date, dayStart: Date) => SendTotals,
+    start?: KnownTotals,
+  ) {
+    if (start) this.read.set(`${start.hourStart}|${start.dayStart}`, { hourStart: start.hourStart, dayStart: start.dayStart, totals: { ...start.totals } });
+  }
+
+  of(hourStart: Date, dayStart: Date): SendTotals {
+    const key = `${iso(hourStart)}|${iso(dayStart)}`;
+    let entry = this.read.get(key);
+    if (!entry) this.read.set(key, (entry = { hourStart: iso(hourStart), dayStart: iso(dayStart), totals: { ...this.query(hourStart, dayStart) } }));
+    this.last = key;
+    return { ...entry.totals };
+  }
+
+  /** The windows used last, as they stand after the group, for the ledger at `version`. */
+  known(version: number): KnownTotals | undefined {
+    const entry = this.last === undefined ? undefined : this.read.get(this.last);
+    return entry && { version, hourStart: entry.hourStart, dayStart: entry.dayStart, totals: { ...entry.totals } };
+  }
+
+  /** A reservation just inserted, counted in every window it falls in (ISO strings compare as the query does). */
+  count(kind: 'message' | 'call', at: Date, estimatedCost: number): void {
+    const when = iso(at);
+    for (const { hourStart, dayStart, totals } of this.read.values()) {
+      if (when < dayStart) continue;
+      totals.spendToday += estimatedCost;
+      if (kind === 'call') totals.callsToday += 1;
+      else {
+        totals.messagesToday += 1;
+        if (when >= hourStart) totals.messagesThisHour += 1;
+      }
+    }
+  }
+}
+
 /** The database was written by a newer version of the server than this one. */
 export class StoreVersionError extends Error {
   constructor(file: string, found: number, known: number) {
@@ -267,6 +322,7 @@ export function openSqliteStore(file: string): Store {
       `SELECT id, sid, at, state FROM send_reservations WHERE to_number = ? AND body_hash = ? AND at >= ? AND ${COUNTS} ORDER BY at DESC, id DESC LIMIT 1`,
     ),
     contacted: db.prepare(`SELECT 1 FROM send_reservations WHERE to_number = ? AND ${COUNTS} LIMIT 1`).pluck(),
+    ledgerVersion: db.prepare('SELECT version FROM ledger_version WHERE id = 1').pluck(),
     reserve: db.prepare(`INSERT INTO send_reservations (kind, channel, to_number, body_hash, state, estimated_cost, at, send_at, owner_pid, audit_id, from_address)
       VALUES (@kind, @channel, @to, @bodyHash, 'in_flight', @estimatedCost, @at, @sendAt, @ownerPid, @auditId, @from) RETURNING *`),
     sentBetween: db.prepare(`SELECT r.sid, r.to_number, r.from_address, r.channel, r.state, r.at, r.estimated_cost, c.status, c.error_code,
@@ -365,9 +421,12 @@ export function openSqliteStore(file: string): Store {
     return row ? { sid: row.sid, at: new Date(row.at), state: row.state, reservationId: row.id } : undefined;
   };
   const hasContacted = (to: string) => s.contacted.get(to) !== undefined;
-  /** The facts `keys` names, read on the main connection (inside whatever transaction is open). */
-  const ledgerSnapshot = (keys: LedgerKeys): LedgerSnapshot => ({
-    totals: sendTotals(keys.hourStart, keys.dayStart),
+  /**
+   * The facts `keys` names, read on the main connection (inside whatever transaction is
+   * open). `totals` is read once per window pair and group: see GroupTotals.
+   */
+  const ledgerSnapshot = (keys: LedgerKeys, totals: GroupTotals = new GroupTotals(sendTotals)): LedgerSnapshot => ({
+    totals: totals.of(keys.hourStart, keys.dayStart),
     earlier: keys.bodyHash !== null && keys.duplicateSince !== null ? findRecentSend(keys.to, keys.bodyHash, keys.duplicateSince) : undefined,
     contacted: hasContacted(keys.to),
   });
@@ -375,9 +434,11 @@ export function openSqliteStore(file: string): Store {
   const readLedger = db.transaction((keys: LedgerKeys) => ledgerSnapshot(keys));
 
   // The decision and the reservation commit together: `decide` runs inside the write lock,
-  // against the ledger as it stands under that lock.
-  const reserve = db.transaction((keys: LedgerKeys, decide: (ledger: LedgerSnapshot) => ReservationRequest): Reservation => {
-    const request = decide(ledgerSnapshot(keys));
+  // against the ledger as it stands under that lock, the reservations before it in the same
+  // group included. Nested in the group's transaction, so a savepoint: a refusal (decide
+  // throws) rolls back this reservation only.
+  const reserveOne = db.transaction((keys: LedgerKeys, decide: (ledger: LedgerSnapshot) => ReservationRequest, totals: GroupTotals): Reservation => {
+    const request = decide(ledgerSnapshot(keys, totals));
     const a = request.audit;
     const auditId = Number(s.auditIntent.run(iso(a.at), a.tool, JSON.stringify(a.arguments), a.clientName, a.sessionId).lastInsertRowid);
     const row = s.reserve.get({
@@ -392,8 +453,42 @@ export function openSqliteStore(file: string): Store {
       ownerPid: process.pid,
       auditId,
     }) as ReservationRow;
-    return toReservation(row);
+    const reservation = toReservation(row);
+    totals.count(request.kind, request.at, request.estimatedCost);
+    return reservation;
   });
+  // Group commit: the reservations of one event-loop turn share one BEGIN IMMEDIATE and
+  // one fsync (synchronous = FULL). Each is decided in turn, in its own savepoint; every
+  // promise settles after the COMMIT, so a reservation is on disk before its send leaves.
+  // The totals the last committed group ended with, and the ledger version they match
+  // (migration 9): the next group starts from them when nobody else changed the ledger.
+  let knownTotals: KnownTotals | undefined;
+  type ReserveItem = { keys: LedgerKeys; decide: (ledger: LedgerSnapshot) => ReservationRequest };
+  const reserveGroup = db.transaction((items: ReserveItem[]) => {
+    const version = s.ledgerVersion.get() as number;
+    const totals = new GroupTotals(sendTotals, knownTotals?.version === version ? knownTotals : undefined);
+    const outcomes = items.map(({ keys, decide }) => outcomeOf(() => reserveOne(keys, decide, totals)));
+    // Read under the same write lock, after this group's inserts bumped it.
+    return { outcomes, known: totals.known(s.ledgerVersion.get() as number) };
+  });
+  const reservations = new GroupCommit<ReserveItem, Reservation>((items) => {
+    const { outcomes, known } = reserveGroup.immediate(items);
+    // Only a committed group's totals are known to be the ledger's.
+    knownTotals = known ?? knownTotals;
+    return outcomes;
+  });
+
+  const settleOne = bookkeeping.transaction((id: number, settlement: Settlement) => {
+    const sid = settlement.state === 'sent' ? settlement.sid : null;
+    const error = settlement.state === 'sent' ? null : settlement.error;
+    const auditId = s.settle.get(settlement.state, sid, error, iso(settlement.at), id) as number | null | undefined;
+    if (auditId) s.settleAudit.run(settlement.state, sid, error, auditId);
+  });
+  // Settlements of one turn share a transaction too (bookkeeping connection, synchronous =
+  // NORMAL as before: what a lost settlement means is argued above).
+  const settlements = new GroupCommit<{ id: number; settlement: Settlement }, void>(
+    bookkeeping.transaction((items: Array<{ id: number; settlement: Settlement }>) => items.map(({ id, settlement }) => outcomeOf(() => settleOne(id, settlement)))).immediate,
+  );
 
   const recover = db.transaction((isAlive: (pid: number) => boolean, at: Date): Reservation[] => {
     const orphans = (s.inFlight.all() as Array<ReservationRow & { owner_pid: number | null }>).filter(
@@ -497,14 +592,9 @@ export function openSqliteStore(file: string): Store {
       }
       return undefined;
     },
-    reserveSend: async (keys, decide) => reserve.immediate(keys, decide),
+    reserveSend: (keys, decide) => reservations.submit({ keys, decide }),
     readLedger: async (keys) => readLedger.deferred(keys),
-    async settleSend(id, settlement) {
-      const sid = settlement.state === 'sent' ? settlement.sid : null;
-      const error = settlement.state === 'sent' ? null : settlement.error;
-      const auditId = s.settle.get(settlement.state, sid, error, iso(settlement.at), id) as number | null | undefined;
-      if (auditId) s.settleAudit.run(settlement.state, sid, error, auditId);
-    },
+    settleSend: (id, settlement) => settlements.submit({ id, settlement }),
     recoverInFlight: async (isAlive, at) => recover.immediate(isAlive, at),
     async findReservationBySid(sid) {
       const row = s.reservationBySid.get(sid) as ReservationRow | undefined;
@@ -605,6 +695,9 @@ export function openSqliteStore(file: string): Store {
       }));
     },
     close: async () => {
+      // What is waiting commits first: a caller told "reserved" or "settled" was told the truth.
+      reservations.flush();
+      settlements.flush();
       if (bookkeeping !== db) bookkeeping.close();
       db.close();
     },

@@ -146,8 +146,10 @@ describe('unknown outcomes', () => {
     const first = open(file);
     // The reservation is taken, then the process "dies" inside the Twilio call (it never settles).
     const never = new Promise<{ sid: string }>(() => {});
-    void pipelineFor(first).sendMessage(sms('+14155557000', 'interrupted'), () => never);
-    await new Promise((resolve) => setImmediate(resolve));
+    let calling!: () => void;
+    const inTwilioCall = new Promise<void>((resolve) => (calling = resolve));
+    void pipelineFor(first).sendMessage(sms('+14155557000', 'interrupted'), () => (calling(), never));
+    await inTwilioCall;
     expect(await first.listAudit({ limit: 1 })).toMatchObject([{ outcome: 'in_flight' }]);
 
     // A process that is gone: its pid is no longer alive.
@@ -167,8 +169,10 @@ describe('unknown outcomes', () => {
   it('leaves the in-flight sends of a process that is still alive alone', async () => {
     const file = freshFile();
     const first = open(file);
-    void pipelineFor(first).sendMessage(sms('+14155557100', 'still going'), () => new Promise<{ sid: string }>(() => {}));
-    await new Promise((resolve) => setImmediate(resolve));
+    let calling!: () => void;
+    const inTwilioCall = new Promise<void>((resolve) => (calling = resolve));
+    void pipelineFor(first).sendMessage(sms('+14155557100', 'still going'), () => (calling(), new Promise<{ sid: string }>(() => {})));
+    await inTwilioCall;
     // Our own pid would be a dead predecessor's: pretend the row belongs to a live neighbour.
     const second = open(file);
     expect((await second.recoverInFlight(() => true, new Date())).length).toBe(1); // same pid as ours: a predecessor
