@@ -29,8 +29,9 @@ function csv(dir, n) {
   return file;
 }
 
-async function withServer(sandbox, dir, fn) {
-  const session = new StdioSession(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), '--toolsets', 'campaigns'], cleanEnv({
+/** The built server over stdio with the campaigns toolset, on `sandbox`, caps lifted. */
+function campaignServer(sandbox, dir, extra = {}) {
+  return new StdioSession(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), '--toolsets', 'campaigns'], cleanEnv({
     TWILIO_ACCOUNT_SID: sandbox.accountSid,
     TWILIO_AUTH_TOKEN: sandbox.authToken,
     TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
@@ -38,7 +39,12 @@ async function withServer(sandbox, dir, fn) {
     TWILIO_MCP_DATA_DIR: mkdtempSync(join(dir, 'data-')),
     TWILIO_MCP_FILES_DIR: dir,
     ...LIFTED,
+    ...extra,
   }));
+}
+
+async function withServer(sandbox, dir, fn) {
+  const session = campaignServer(sandbox, dir);
   try {
     await session.initialize();
     return await fn(session);
@@ -152,17 +158,7 @@ export async function measurePgCampaigns(databaseUrl, { recipients = 5_000, inst
   try {
     const file = csv(dir, recipients);
     for (let i = 0; i < instances; i++) {
-      const session = new StdioSession(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), '--toolsets', 'campaigns'], cleanEnv({
-        TWILIO_ACCOUNT_SID: sandbox.accountSid,
-        TWILIO_AUTH_TOKEN: sandbox.authToken,
-        TWILIO_PHONE_NUMBER: sandbox.testSenderNumber,
-        TWILIO_MCP_API_BASE_URL: sandbox.baseUrl,
-        TWILIO_MCP_DATA_DIR: mkdtempSync(join(dir, 'data-')),
-        TWILIO_MCP_FILES_DIR: dir,
-        TWILIO_MCP_DATABASE_URL: databaseUrl,
-        TWILIO_MCP_INSTANCE_NAME: `bench-${i + 1}`,
-        ...LIFTED,
-      }));
+      const session = campaignServer(sandbox, dir, { TWILIO_MCP_DATABASE_URL: databaseUrl, TWILIO_MCP_INSTANCE_NAME: `bench-${i + 1}` });
       await session.initialize();
       // Opens the store (and registers the instance) before the campaign starts.
       await call(session, 'get_campaign', { campaign_id: `CP${'0'.repeat(32)}` }).catch(() => {});
