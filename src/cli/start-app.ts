@@ -311,6 +311,11 @@ export async function startApp(options: StartOptions): Promise<App> {
     ]);
     await store();
     const outbox = openSqliteOutbox(join(resolveDataDir(env), STORE_FILE_NAME));
+    // 64 sends in flight: each worker waits for Twilio's answer, so this many at once is
+    // what lets a fast sender (a short code, a large number pool) reach its throughput, and
+    // the store commits the workers' reservations together (one fsync for many). Below
+    // Twilio's default of 100 concurrent REST requests per account, leaving room for the
+    // agent's own calls; per-sender rates still pace each campaign (rate-limiter.ts).
     const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 64 });
     engine.on('error', (error) => log.error(`campaigns: ${error.message}`));
     await engine.start();
