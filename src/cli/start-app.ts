@@ -315,6 +315,12 @@ export async function startApp(options: StartOptions): Promise<App> {
     const [{ CampaignEngine: Engine }, { createCampaignSender }] = await Promise.all([import('../campaigns/engine.js'), import('../services/campaign-sender.js')]);
     await store();
     const { outbox, engineOptions, close } = await (await backend()).openOutbox();
+    // 64 sends in flight (SQLite): each worker waits for Twilio's answer, so this many at once
+    // is what lets a fast sender (a short code, a large number pool) reach its throughput, and
+    // the store commits the workers' reservations together (one fsync for many). Below
+    // Twilio's default of 100 concurrent REST requests per account, leaving room for the
+    // agent's own calls; per-sender rates still pace each campaign (rate-limiter.ts). On
+    // PostgreSQL the backend sets it to what the connection pool can serve.
     const engine = new Engine(outbox, createCampaignSender(pipeline, gateway, statusCallbackUrl, () => policy.firstContact === 'confirm'), { concurrency: 64, ...engineOptions });
     engine.on('error', (error) => log.error(`campaigns: ${error.message}`));
     await engine.start();

@@ -287,13 +287,19 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX campaign_recipients_held ON campaign_recipients(state, owner_pid) WHERE state IN ('sending', 'outcome_unknown');
   CREATE INDEX campaign_recipients_by_sid ON campaign_recipients(message_sid) WHERE message_sid IS NOT NULL;
   `,
-  // 9: a version of the send ledger's totals. Every change that can move a cap's count or
+  // 9: (a) the claim looks for due rows campaign by campaign (only of campaigns that may
+  // send), in an index led by the campaign: the time-ordered index of migration 8 made every
+  // claim walk past the due rows of a campaign still loading, paused or waiting for a cap to
+  // reset, which is every row of a large list while it is imported.
+  // (b) A version of the send ledger's totals. Every change that can move a cap's count or
   // the spend (a reservation added or deleted, a row entering or leaving 'released', its
   // kind, time or cost changed) bumps it, whoever makes it (any connection, any process), in
   // the same transaction. The store keeps the totals it last computed with the version they
   // belong to, and scans the day's reservations again only when someone else changed them:
   // a campaign's reservations no longer rescan a growing day on every commit.
   `
+  CREATE INDEX campaign_recipients_due_by_campaign ON campaign_recipients(campaign_id, next_attempt_at, row_number) WHERE state IN ('pending', 'held');
+  DROP INDEX campaign_recipients_due;
   CREATE TABLE ledger_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
   INSERT INTO ledger_version (id, version) VALUES (1, 0);
   CREATE TRIGGER ledger_version_on_insert AFTER INSERT ON send_reservations

@@ -146,13 +146,13 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     getRow: db.prepare(`${WITH_DELIVERY} WHERE r.campaign_id = ? AND r.row_number = ?`),
     listRows: db.prepare(`${WITH_DELIVERY} WHERE r.campaign_id = @id AND (@state IS NULL OR r.state = @state) AND r.row_number > @after
       ORDER BY r.row_number LIMIT @limit`),
-    claim: db.prepare(`UPDATE campaign_recipients SET state = 'sending', owner_pid = @pid, attempts = attempts + 1, attempt_started_at = @now, updated_at = @now
-      WHERE rowid IN (
-        SELECT r.rowid FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
-        WHERE r.state IN ('pending', 'held') AND r.next_attempt_at <= @now
-          AND c.state = 'running' AND c.loaded = 1 AND (c.resume_at IS NULL OR c.resume_at <= @now)
-        ORDER BY r.next_attempt_at, r.campaign_id, r.row_number LIMIT @n)
-      RETURNING *`),
+    // A claim: the campaigns that may send now, the first due rows of each (index of
+    // migration 9, so a campaign that may not send costs nothing), the earliest n of those.
+    claimable: db.prepare("SELECT id FROM campaigns WHERE state = 'running' AND loaded = 1 AND (resume_at IS NULL OR resume_at <= ?)").pluck(),
+    dueOf: db.prepare(`SELECT rowid AS rid, next_attempt_at AS due, row_number AS rowNumber FROM campaign_recipients
+      WHERE campaign_id = @id AND state IN ('pending', 'held') AND next_attempt_at <= @now ORDER BY next_attempt_at, row_number LIMIT @n`),
+    claimRows: db.prepare(`UPDATE campaign_recipients SET state = 'sending', owner_pid = @pid, attempts = attempts + 1, attempt_started_at = @now, updated_at = @now
+      WHERE rowid IN (SELECT value FROM json_each(@rowids)) RETURNING *`),
     claimUnknown: db.prepare(`UPDATE campaign_recipients SET owner_pid = @pid, updated_at = @now
       WHERE rowid IN (
         SELECT rowid FROM campaign_recipients
@@ -239,9 +239,19 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     }
   });
 
-  const claim = db.transaction((n: number, now: Date, pid: number) =>
-    (s.claim.all({ n, now: iso(now), pid }) as RecipientDbRow[]).map(toRecipient).sort(byRow),
-  );
+  const claim = db.transaction((n: number, now: Date, pid: number) => {
+    const at = iso(now);
+    const due: Array<{ rid: number; due: string; campaignId: string; rowNumber: number }> = [];
+    for (const id of s.claimable.all(at) as string[]) {
+      for (const r of s.dueOf.all({ id, now: at, n }) as Array<{ rid: number; due: string; rowNumber: number }>) due.push({ ...r, campaignId: id });
+    }
+    // Earliest due first, then by campaign and row: SQLite's own (binary) order of the keys.
+    const before = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    due.sort((a, b) => before(a.due, b.due) || before(a.campaignId, b.campaignId) || a.rowNumber - b.rowNumber);
+    const rowids = due.slice(0, n).map((r) => r.rid);
+    if (rowids.length === 0) return [];
+    return (s.claimRows.all({ rowids: JSON.stringify(rowids), now: at, pid }) as RecipientDbRow[]).map(toRecipient).sort(byRow);
+  });
   const claimUnknown = db.transaction((n: number, now: Date, pid: number) =>
     (s.claimUnknown.all({ n, now: iso(now), pid }) as RecipientDbRow[]).map(toRecipient).sort(byRow),
   );

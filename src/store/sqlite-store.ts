@@ -2,7 +2,10 @@
  * The SQLite store (better-sqlite3, WAL). Durability: `synchronous = FULL`, so a commit
  * is fsynced before it returns — "a 200 means the event is on disk" holds even across a
  * power cut, not only a crashed process. The cost of an fsync per webhook is paid once
- * per batch: the receiver commits concurrent webhooks together (ingestBatch).
+ * per batch: the receiver commits concurrent webhooks together (ingestBatch). Send
+ * reservations do the same by themselves (group commit, group-commit.ts): the ones made in
+ * one turn of the event loop share one BEGIN IMMEDIATE and one fsync, and none is reported
+ * reserved before that COMMIT, so each is still on disk before its request leaves.
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
