@@ -160,6 +160,8 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
         WHERE state IN ('sending', 'outcome_unknown') AND state = 'outcome_unknown' AND owner_pid IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
         LIMIT @n)
       RETURNING *`),
+    anyUnknown: db.prepare(`SELECT 1 FROM campaign_recipients
+      WHERE state IN ('sending', 'outcome_unknown') AND state = 'outcome_unknown' AND owner_pid IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) LIMIT 1`).pluck(),
     settle: settling.prepare(`UPDATE campaign_recipients SET state = @state, message_sid = COALESCE(@sid, message_sid), next_attempt_at = @next,
         attempts = MAX(0, attempts - @undo),
         error = @error, error_code = @code, owner_pid = NULL, updated_at = @now
@@ -389,11 +391,16 @@ export function openSqliteOutbox(source: string | Database.Database, options: Sq
     async listRecipients(campaignId, filter) {
       return (s.listRows.all({ id: campaignId, state: filter.state ?? null, after: filter.afterRow ?? 0, limit: filter.limit }) as RecipientDbRow[]).map(toRecipient);
     },
+    // Most claims find nothing (every idle worker looks again each poll interval): a plain
+    // read says so first, and only a claim with something to take holds the write lock
+    // (which another server on the same file waits for), looking again under it.
     async claimBatch(n, now, ownerPid) {
-      return claim.immediate(n, now, ownerPid);
+      const at = iso(now);
+      const anyDue = (s.claimable.all(at) as string[]).some((id) => s.dueOf.get({ id, now: at, n: 1 }) !== undefined);
+      return anyDue ? claim.immediate(n, now, ownerPid) : [];
     },
     async claimUnknown(n, now, ownerPid) {
-      return claimUnknown.immediate(n, now, ownerPid);
+      return s.anyUnknown.get(iso(now)) === undefined ? [] : claimUnknown.immediate(n, now, ownerPid);
     },
     settle(ref, ownerPid, outcome: Settlement, now) {
       return settlements.submit({ ref: { campaignId: ref.campaignId, row: ref.row }, ownerPid, outcome, now });

@@ -4,6 +4,7 @@
  * campaign that is still loading, paused or waiting for its resume time, however many of
  * its rows are due before the others'.
  */
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { NewCampaign, NewRecipient, Outbox } from '../../src/store/outbox.js';
 import { tempOutboxes } from './fakes.js';
@@ -58,5 +59,25 @@ describe('claims across campaigns', () => {
     release();
     await loading;
     expect(await claimed(o, 2, at(10))).toEqual(['LOADING:1', 'LOADING:2']);
+  });
+
+  it('a claim that finds nothing does not take the write lock (another server holding it is not waited for)', async () => {
+    const file = outboxes.file();
+    const o = outboxes.open(file);
+    await o.createCampaign(campaign('PAUSED', at(0)), rows(5, 'PAUSED', '217'));
+    await o.setCampaignState('PAUSED', 'paused');
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      // Waiting for that lock would end in SQLITE_BUSY: nothing to take answers at once.
+      expect(await o.claimBatch(5, at(10), 1)).toEqual([]);
+      expect(await o.claimUnknown(5, at(10), 1)).toEqual([]);
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    await o.setCampaignState('PAUSED', 'running');
+    expect(await claimed(o, 1, at(10))).toEqual(['PAUSED:1']);
   });
 });
