@@ -11,7 +11,7 @@ import { afterEach } from 'vitest';
 import type { CampaignEngine } from '../../src/campaigns/engine.js';
 import type { CampaignSend, CampaignSender, Clock } from '../../src/campaigns/types.js';
 import { ToolFailure } from '../../src/errors/tool-failure.js';
-import type { Outbox } from '../../src/store/outbox.js';
+import type { NewCampaign, NewRecipient, Outbox } from '../../src/store/outbox.js';
 import { openSqliteOutbox } from '../../src/store/sqlite-outbox.js';
 
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -158,3 +158,28 @@ export async function runToCompletion(engine: CampaignEngine, clock: FakeClock, 
 }
 
 export const numbers = (n: number, start = 0) => Array.from({ length: n }, (_, i) => `+1415555${String(1000 + start + i).padStart(4, '0')}`);
+
+/** The moment outbox tests create their campaigns at, and one second later (when rows are due). */
+export const T0 = new Date('2026-03-02T15:00:00Z');
+export const LATER = new Date(T0.getTime() + 1000);
+
+/** A plain SMS campaign as the engine would store it: id and name `id`, no rate limit. */
+export const newCampaign = (id: string, createdAt: Date = T0): NewCampaign => ({
+  id,
+  name: id,
+  channel: 'sms',
+  template: 'hi',
+  contentSid: null,
+  from: '+14155550000',
+  messagingServiceSid: null,
+  ratePerSecond: 0,
+  createdAt,
+});
+
+/** `n` pending rows +1{area}555000i, keyed as the engine keys them (`id:row`, the number). */
+export function* pendingRows(n: number, id: string, area = '212'): Generator<NewRecipient> {
+  for (let i = 1; i <= n; i++) {
+    const to = `+1${area}555${String(i).padStart(4, '0')}`;
+    yield { row: i, to, variables: {}, state: 'pending', error: null, idempotencyKey: `${id}:${i}`, uniqueKey: to };
+  }
+}

@@ -6,22 +6,11 @@
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { NewCampaign, NewRecipient, Outbox } from '../../src/store/outbox.js';
-import { tempOutboxes } from './fakes.js';
+import type { NewRecipient, Outbox } from '../../src/store/outbox.js';
+import { newCampaign as campaign, pendingRows as rows, T0 as t0, tempOutboxes } from './fakes.js';
 
 const outboxes = tempOutboxes();
-const t0 = new Date('2026-03-02T15:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
-
-const campaign = (id: string, createdAt: Date): NewCampaign => ({
-  id, name: id, channel: 'sms', template: 'hi', contentSid: null, from: '+14155550000', messagingServiceSid: null, ratePerSecond: 0, createdAt,
-});
-function* rows(n: number, id: string, prefix: string): Generator<NewRecipient> {
-  for (let i = 1; i <= n; i++) {
-    const to = `+1${prefix}555${String(i).padStart(4, '0')}`;
-    yield { row: i, to, variables: {}, state: 'pending', error: null, idempotencyKey: `${id}:${i}`, uniqueKey: to };
-  }
-}
 const claimed = async (o: Outbox, n: number, now: Date) => (await o.claimBatch(n, now, 1)).map((r) => `${r.campaignId}:${r.row}`);
 
 describe('claims across campaigns', () => {

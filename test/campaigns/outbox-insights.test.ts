@@ -4,21 +4,17 @@
  * and the replies and opt-outs that came after a recipient's message.
  */
 import { describe, expect, it } from 'vitest';
-import type { NewCampaign, NewRecipient } from '../../src/store/outbox.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Ingest, WebhookEvent } from '../../src/store/store.js';
-import { tempOutboxes } from './fakes.js';
+import { newCampaign, pendingRows, T0 as t0, tempOutboxes } from './fakes.js';
 
 const outboxes = tempOutboxes();
-const t0 = new Date('2026-03-02T15:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 const to = (i: number) => `+1212555${String(i).padStart(4, '0')}`;
 const sid = (i: number) => `SM${String(i).padStart(32, '0')}`;
 
-const campaign: NewCampaign = { id: 'CP1', name: 'CP1', channel: 'sms', template: 'hi', contentSid: null, from: '+14155550000', messagingServiceSid: null, ratePerSecond: 0, createdAt: t0 };
-function* rows(n: number): Generator<NewRecipient> {
-  for (let i = 1; i <= n; i++) yield { row: i, to: to(i), variables: {}, state: 'pending', error: null, idempotencyKey: `CP1:${i}`, uniqueKey: to(i) };
-}
+const campaign = newCampaign('CP1');
+const rows = (n: number) => pendingRows(n, 'CP1');
 const statusItem = (s: string, status: string, code: number | null, when: Date): { event: WebhookEvent; change: Ingest } => ({
   event: { kind: 'message_status', sid: s, status, idempotencyToken: null, receivedAt: when, params: {} },
   change: { kind: 'message_status', sid: s, status, errorCode: code, at: when },

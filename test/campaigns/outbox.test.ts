@@ -6,37 +6,16 @@
  * instances (own pools, own ids) on one PostgreSQL database.
  */
 import { describe, expect, it } from 'vitest';
-import type { NewCampaign, NewRecipient, Outbox } from '../../src/store/outbox.js';
+import type { NewRecipient, Outbox } from '../../src/store/outbox.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { postgresMissing } from '../helpers/pg-temp.js';
-import { tempOutboxes } from './fakes.js';
+import { LATER as later, newCampaign as campaign, pendingRows as rows, T0 as t0, tempOutboxes } from './fakes.js';
 import { pgOutboxes } from './pg-fixtures.js';
 
 const outboxes = tempOutboxes();
 const pg = pgOutboxes();
 const noPostgres = await postgresMissing();
 
-const t0 = new Date('2026-03-02T15:00:00Z');
-const later = new Date(t0.getTime() + 1000);
-
-const campaign = (id: string): NewCampaign => ({
-  id,
-  name: id,
-  channel: 'sms',
-  template: 'hi',
-  contentSid: null,
-  from: '+14155550000',
-  messagingServiceSid: null,
-  ratePerSecond: 0,
-  createdAt: t0,
-});
-
-function* rows(n: number, id: string): Generator<NewRecipient> {
-  for (let i = 1; i <= n; i++) {
-    const to = `+1212555${String(i).padStart(4, '0')}`;
-    yield { row: i, to, variables: {}, state: 'pending', error: null, idempotencyKey: `${id}:${i}`, uniqueKey: to };
-  }
-}
 
 interface Adapter {
   name: string;

@@ -5,35 +5,15 @@
  * presumed dead is fenced; insights over the store's tables, or zeros without them.
  */
 import { describe, expect, it } from 'vitest';
-import type { DueRow, NewCampaign, NewRecipient } from '../../src/store/outbox.js';
+import type { DueRow, NewRecipient } from '../../src/store/outbox.js';
 import { heartbeat, listInstances } from '../../src/store/postgres/instances.js';
 import { postgresMissing } from '../helpers/pg-temp.js';
+import { LATER as later, newCampaign as campaign, pendingRows as rows, T0 as t0 } from './fakes.js';
 import { pgOutboxes, waitFor, type PgInstance } from './pg-fixtures.js';
 
 const noPostgres = await postgresMissing();
 const pg = pgOutboxes();
 
-const t0 = new Date('2026-03-02T15:00:00Z');
-const later = new Date(t0.getTime() + 1000);
-
-const campaign = (id: string): NewCampaign => ({
-  id,
-  name: id,
-  channel: 'sms',
-  template: 'hi',
-  contentSid: null,
-  from: '+14155550000',
-  messagingServiceSid: null,
-  ratePerSecond: 0,
-  createdAt: t0,
-});
-
-function* rows(n: number, id: string): Generator<NewRecipient> {
-  for (let i = 1; i <= n; i++) {
-    const to = `+1212555${String(i).padStart(4, '0')}`;
-    yield { row: i, to, variables: {}, state: 'pending', error: null, idempotencyKey: `${id}:${i}`, uniqueKey: to };
-  }
-}
 
 interface JobRow {
   task_identifier: string;
