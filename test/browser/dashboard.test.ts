@@ -14,26 +14,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { callTool, connectHttp, pollUntil, startHttpServer, type HttpServerProcess } from '../helpers/server-process.js';
+import { SUPPORT_FLOW as FLOW } from '../helpers/ivr-flows.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/dashboard/', import.meta.url));
 const PANELS = ['delivery', 'failures', 'campaigns', 'inbox', 'calls', 'guardrails'] as const;
 const HOSTILE = 'Thanks! <script>window.__pwned = true</script><img src="x" onerror="window.__pwned = true">';
 
-const FLOW = {
-  name: 'support',
-  steps: [
-    {
-      id: 'menu',
-      say: 'Press 1 for billing or 2 for a human.',
-      gather: { input: 'dtmf', num_digits: 1 },
-      branches: [
-        { digits: '1', action: { type: 'goto', step: 'billing' } },
-        { digits: '2', action: { type: 'transfer', to: '+14155550999', say: 'Connecting you.' } },
-      ],
-    },
-    { id: 'billing', say: 'Your balance is zero. Goodbye.', next: { type: 'hangup' } },
-  ],
-};
 
 const skip = chromiumMissing();
 

@@ -7,22 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { callTool, connectHttp, connectStdio, pollUntil, startHttpServer, type Connected, type HttpServerProcess } from '../helpers/server-process.js';
+import { SUPPORT_FLOW as FLOW } from '../helpers/ivr-flows.js';
 
-const FLOW = {
-  name: 'support',
-  steps: [
-    {
-      id: 'menu',
-      say: 'Press 1 for billing or 2 for a human.',
-      gather: { input: 'dtmf', num_digits: 1 },
-      branches: [
-        { digits: '1', action: { type: 'goto', step: 'billing' } },
-        { digits: '2', action: { type: 'transfer', to: '+14155550999', say: 'Connecting you.' } },
-      ],
-    },
-    { id: 'billing', say: 'Your balance is zero. Goodbye.', next: { type: 'hangup' } },
-  ],
-};
 
 async function exercise(client: Client, caller: string) {
   const placed = await callTool(client, 'make_call', { to: caller, say: 'Hello from the e2e test.' });
