@@ -7,20 +7,30 @@ import { z } from 'zod';
 
 const Tally = z.object({ sent: z.number(), delivered: z.number(), failed: z.number() });
 
+/** The period a figure covers (get_messaging_insights and show_insights alike). */
+export const InsightsWindow = z.object({ label: z.string(), start: z.string(), end: z.string() });
+
+/** The delivery figures both insights tools report, in this order. */
+export const DELIVERY_FIGURES = {
+  sent: z.number(),
+  delivered: z.number(),
+  failed: z.number(),
+  undelivered: z.number(),
+  pending: z.number(),
+  delivery_rate: z.number().nullable(),
+  median_seconds_to_delivered: z.number().nullable(),
+};
+
+export const TopErrors = z.array(z.object({ error_code: z.number(), count: z.number(), meaning: z.string().nullable(), next_step: z.string().nullable() }));
+
 export const InsightsViewSchema = z.object({
-  window: z.object({ label: z.string(), start: z.string(), end: z.string() }),
+  window: InsightsWindow,
   delivery: z.object({
-    sent: z.number(),
-    delivered: z.number(),
-    failed: z.number(),
-    undelivered: z.number(),
-    pending: z.number(),
-    delivery_rate: z.number().nullable(),
-    median_seconds_to_delivered: z.number().nullable(),
+    ...DELIVERY_FIGURES,
     estimated_cost_usd: z.number(),
     replies_received: z.number(),
     opt_outs_gained: z.number(),
-    top_errors: z.array(z.object({ error_code: z.number(), count: z.number(), meaning: z.string().nullable(), next_step: z.string().nullable() })),
+    top_errors: TopErrors,
     by_country: z.record(z.string(), Tally),
   }),
   campaigns: z

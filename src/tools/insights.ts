@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { insightsOverview } from '../services/insights-overview.js';
 import { campaignId } from './campaigns.js';
 import { defineTool } from './define-tool.js';
-import { InsightsViewSchema } from './insights-view-schema.js';
+import { DELIVERY_FIGURES, InsightsViewSchema, InsightsWindow, TopErrors } from './insights-view-schema.js';
 
 const period = z.enum(['today', 'yesterday', 'this_month', 'last_month']).optional().describe('Default today (UTC); or give start/end');
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD');
@@ -44,15 +44,9 @@ const getMessagingInsights = defineTool({
   toolset: 'insights',
   input: z.object({ period, start: day.optional(), end: day.optional(), from: z.string().max(64).optional().describe('Only this sender (number or MG…)') }),
   output: z.object({
-    window: z.object({ label: z.string(), start: z.string(), end: z.string() }),
-    sent: z.number(),
-    delivered: z.number(),
-    failed: z.number(),
-    undelivered: z.number(),
-    pending: z.number(),
-    delivery_rate: z.number().nullable(),
-    median_seconds_to_delivered: z.number().nullable(),
-    top_errors: z.array(z.object({ error_code: z.number(), count: z.number(), meaning: z.string().nullable(), next_step: z.string().nullable() })),
+    window: InsightsWindow,
+    ...DELIVERY_FIGURES,
+    top_errors: TopErrors,
     by_country: Breakdown,
     by_sender: Breakdown,
     opt_outs_gained: z.number(),
