@@ -75,20 +75,26 @@ export async function openPgNotify(url: string, pool: pg.Pool, options: PgNotify
     next.on('error', (error) => {
       if (closed) return;
       log.warn(`PostgreSQL (${where}): the connection that listens for other instances failed (${error.message}); reconnecting.`);
-      scheduleReconnect(next);
+      dropped(next);
     });
     next.on('end', () => {
-      if (!closed) scheduleReconnect(next);
+      if (!closed) dropped(next);
     });
     await next.connect();
     await next.query(`LISTEN ${channel}`);
     client = next;
   };
 
-  const scheduleReconnect = (failed: pg.Client) => {
-    if (client !== failed || reconnectTimer || closed) return;
+  /** The listening connection is gone (once per connection, whichever of error/end came first). */
+  const dropped = (failed: pg.Client) => {
+    if (client !== failed) return;
     client = undefined;
     void failed.end().catch(() => {});
+    reconnectLater();
+  };
+
+  const reconnectLater = () => {
+    if (reconnectTimer || closed) return;
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
       connect().then(
@@ -100,9 +106,7 @@ export async function openPgNotify(url: string, pool: pg.Pool, options: PgNotify
         (error: Error) => {
           log.warn(`PostgreSQL (${where}): could not listen for other instances (${error.message}); retrying in ${Math.round(retryMs / 1000)} s.`);
           retryMs = Math.min(retryMs * 2, 30_000);
-          const placeholder = new pg.Client();
-          client = placeholder;
-          scheduleReconnect(placeholder);
+          reconnectLater();
         },
       );
     }, retryMs);
