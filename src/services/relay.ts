@@ -50,8 +50,8 @@ interface LiveSession {
   socket: WebSocket | null;
   /** The instance whose receiver holds Twilio's socket, when it is not this one (see attachCluster). */
   remote: string | null;
-  /** Frames to the remote socket go out one after another, in order. */
-  outChain: Promise<void>;
+  /** With a remote socket: its frames are handled, and answers to it sent, one after another, in order. */
+  remoteChain: Promise<void>;
   queue: CallerTurn[];
   waiters: Array<(turn: CallerTurn | undefined) => void>;
   ended: string | null;
@@ -123,12 +123,12 @@ export class RelayService {
         if (!live || typeof p.text !== 'string') return;
         live.remote = from;
         const text = p.text;
-        live.outChain = live.outChain.then(() => this.onFrame(live, text)).catch((error: unknown) => log.warn(`relay frame on ${live.callSid ?? live.sessionId}: ${error instanceof Error ? error.message : String(error)}`));
+        live.remoteChain = live.remoteChain.then(() => this.onFrame(live, text)).catch((error: unknown) => log.warn(`relay frame on ${live.callSid ?? live.sessionId}: ${error instanceof Error ? error.message : String(error)}`));
       }),
       link.subscribe(CLOSED_TOPIC, (payload) => {
         const p = payload as { sessionId?: unknown };
         const live = typeof p.sessionId === 'string' ? this.sessions.get(p.sessionId) : undefined;
-        if (live) live.outChain = live.outChain.then(() => this.finish(live, live.agentEnded ? 'agent_ended' : 'caller_hung_up'));
+        if (live) live.remoteChain = live.remoteChain.then(() => this.finish(live, live.agentEnded ? 'agent_ended' : 'caller_hung_up'));
       }),
       link.subscribe(OUT_TOPIC, (payload) => {
         const p = payload as { sessionId?: unknown; frames?: unknown };
@@ -175,7 +175,7 @@ export class RelayService {
     const link = this.link;
     if (live.remote && link) {
       // One notification for the frames of one answer, in order after the ones before.
-      live.outChain = live.outChain
+      live.remoteChain = live.remoteChain
         .then(() => link.publish(OUT_TOPIC, { sessionId: live.sessionId, frames }))
         .catch((error: unknown) => log.warn(`relay ${live.sessionId}: could not reach the instance holding the call (${error instanceof Error ? error.message : String(error)})`));
     }
@@ -309,7 +309,7 @@ export class RelayService {
     if (issues.length > 0) {
       throw new ToolFailure({ message: `The conversation could not be set up: ${issues.map((i) => i.message).join('; ')}.`, nextStep: 'Check voice and language.' });
     }
-    const live: LiveSession = { sessionId, callSid: null, socket: null, remote: null, outChain: Promise.resolve(), queue: [], waiters: [], ended: null, agentEnded: false, timers: [] };
+    const live: LiveSession = { sessionId, callSid: null, socket: null, remote: null, remoteChain: Promise.resolve(), queue: [], waiters: [], ended: null, agentEnded: false, timers: [] };
     this.sessions.set(sessionId, live);
     const store = await this.store();
     await store.openRelaySession({ sessionId, to: input.to, purpose: input.purpose, startedAt: this.now() });
