@@ -3,7 +3,8 @@
  * in the same run (never timed assertions in tests). See bench/README.md.
  *
  * Knobs: BENCH_COLD_RUNS (9), BENCH_SEND_RUNS (500), BENCH_SEND_WARMUP (100),
- * BENCH_PIPELINE_SENDS (1000), BENCH_TIME_LIMIT_S (240, not counting the one-time anchor install).
+ * BENCH_PIPELINE_SENDS (1000), BENCH_TIME_LIMIT_S (1500, not counting the one-time anchor install),
+ * BENCH_ONLY (a comma-separated list of sections: cold, sends, ingest, pipeline, relay, campaigns, postgres).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { measureCapUnderConcurrency, measureThroughput } from './lib/pipeline.mj
 import { directMessagePoster } from './lib/rest.mjs';
 import { measureRelay } from './lib/relay.mjs';
 import { measureCampaigns, measurePgCampaigns } from './lib/campaign.mjs';
+import { measureDurableCommit } from './lib/durable-commit.mjs';
 import { postgresReachable, withTempDatabase } from './lib/pg-temp.mjs';
 import { cleanEnv, coldStart, StdioSession } from './lib/spawn-mcp.mjs';
 import { fmt, median, percentile, table } from './lib/stats.mjs';
@@ -28,6 +30,13 @@ const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 9);
 const SEND_WARMUP = Number(process.env.BENCH_SEND_WARMUP ?? 100);
 const SEND_RUNS = Number(process.env.BENCH_SEND_RUNS ?? 500);
 const TIME_LIMIT_S = Number(process.env.BENCH_TIME_LIMIT_S ?? 1500);
+const SECTIONS = ['cold', 'sends', 'ingest', 'pipeline', 'relay', 'campaigns', 'postgres'];
+// BENCH_ONLY=sends,pipeline measures just those sections (the whole bench takes 20 minutes).
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((x) => x.trim()).filter(Boolean)) : undefined;
+for (const name of ONLY ?? []) {
+  if (!SECTIONS.includes(name)) throw new Error(`BENCH_ONLY: unknown section "${name}"; the sections are ${SECTIONS.join(', ')}`);
+}
+const wanted = (section) => !ONLY || ONLY.has(section);
 const INGEST = { requests: 5000, concurrency: 32 };
 const CAP_RACE = { sends: 200, cap: 50 };
 const THROUGHPUT = { total: Number(process.env.BENCH_PIPELINE_SENDS ?? 1000), inFlight: 20 };
@@ -104,6 +113,8 @@ async function measureSends() {
         samples.direct.push(directMs);
       }
     }
+    // Measured after the sends, in this process: the same disk, the same run.
+    samples.commit = measureDurableCommit(SEND_RUNS);
     return samples;
   } finally {
     direct.close();
@@ -142,6 +153,24 @@ function toolsetCosts(tools) {
 }
 
 function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns, postgres }) {
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set, for every server alike' : 'NODE_EXTRA_CA_CERTS not set';
+  const out = [
+    '',
+    `Node ${process.version}, ${process.platform} ${process.arch}, ${availableParallelism()} CPUs. Every server gets the ambient environment minus TWILIO_* (${extraCa}).`,
+  ];
+  if (ONLY) out.push(`Sections measured (BENCH_ONLY): ${[...ONLY].join(', ')}.`);
+  if (cold) out.push(...coldSection(anchor, cold));
+  if (sends) out.push(...sendsSection(sends));
+  if (ingest) out.push(...ingestSection(ingest, ingestBaseline));
+  if (capRace) out.push(...pipelineSection(capRace, throughput));
+  if (relay) out.push(...relaySection(relay));
+  if (campaigns) out.push(...campaignSection(campaigns));
+  if (postgres) out.push(...postgresSection(postgres, ingest));
+  out.push('', 'PASS/MISS are informational; the exit code does not depend on them.', '');
+  return out.join('\n');
+}
+
+function coldSection(anchor, cold) {
   const names = {
     ours: 'mcp-server-twilio (default toolsets)',
     oursAll: 'mcp-server-twilio --toolsets all',
@@ -161,13 +190,7 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
   const coldAllRatio = ms.oursAll / ms.anchor;
   const toolsetRows = toolsetCosts(cold.oursAll[0].tools);
   const rssRatio = rss.ours / rss.anchor;
-  const mcp50 = median(sends.mcp);
-  const direct50 = median(sends.direct);
-  const overhead = mcp50 - direct50;
-  const extraCa = process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set, for every server alike' : 'NODE_EXTRA_CA_CERTS not set';
-  const out = [
-    '',
-    `Node ${process.version}, ${process.platform} ${process.arch}, ${availableParallelism()} CPUs. Every server gets the ambient environment minus TWILIO_* (${extraCa}).`,
+  return [
     `Anchor: ${ANCHOR} from ${anchor.source}; default service twilio_api_v2010; fake credentials of the right shape (no network).`,
     '',
     `1. Cold start: spawn → initialize → tools/list answered, over stdio; median of ${COLD_RUNS} interleaved runs after one warm-up each.`,
@@ -184,12 +207,28 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     '',
     '   What each toolset adds to tools/list (--toolsets all):',
     ...table([['toolset', 'tools', 'bytes', '≈ tokens'], ...toolsetRows]).map((line) => `     ${line}`),
+  ];
+}
+
+function sendsSection(sends) {
+  const mcp50 = median(sends.mcp);
+  const direct50 = median(sends.direct);
+  const overhead = mcp50 - direct50;
+  const commit50 = median(sends.commit);
+  return [
     '',
     `2. send_sms round trip: ${SEND_RUNS} samples of each path after ${SEND_WARMUP} warm-ups, the two paths alternating, one sandbox (started by the bench) behind both.`,
     '',
     `   (i)  MCP tools/call send_sms: stdio → server (zod, policy, store) → twilio SDK → sandbox   p50 ${fmt(mcp50, 2)} ms   p99 ${fmt(percentile(sends.mcp, 99), 2)} ms`,
     `   (ii) direct REST POST …/Messages.json to the same sandbox (Basic auth, keep-alive)      p50 ${fmt(direct50, 2)} ms   p99 ${fmt(percentile(sends.direct, 99), 2)} ms`,
     `   MCP overhead = p50(i) − p50(ii) = ${fmt(overhead, 2)} ms   target ≤ 2 ms  ${verdict(overhead <= 2)}`,
+    `   (iii) one durable SQLite commit on this disk (WAL, synchronous=FULL; each send's reservation pays one before the request leaves)   p50 ${fmt(commit50, 2)} ms   p99 ${fmt(percentile(sends.commit, 99), 2)} ms`,
+    `   overhead beyond that commit = MCP overhead − p50(iii) = ${fmt(overhead - commit50, 2)} ms   (the server's own work: zod, policy, SQL, the twilio SDK, JSON-RPC)`,
+  ];
+}
+
+function ingestSection(ingest, ingestBaseline) {
+  const out = [
     '',
     `3. Webhook ingestion: ${INGEST.requests} signed message-status callbacks, ${INGEST.concurrency} concurrent keep-alive connections.`,
     '',
@@ -197,30 +236,39 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     `   bare HTTP server, same load (no checks, no disk)                        ${fmt(ingestBaseline.perSecond, 0)}/s   answer p50 ${fmt(percentile(ingestBaseline.latencies, 50), 2)} ms   p99 ${fmt(percentile(ingestBaseline.latencies, 99), 2)} ms   receiver/bare = ${fmt(ingest.perSecond / ingestBaseline.perSecond, 2)}`,
   ];
   if (ingest.acknowledged < INGEST.requests) out.push(`   WARNING: the receiver acknowledged only ${ingest.acknowledged} of ${INGEST.requests} callbacks`);
+  return out;
+}
+
+function pipelineSection(capRace, throughput) {
   const capHeld = capRace.atSandbox === capRace.cap && capRace.accepted === capRace.cap && capRace.refusedByCap === capRace.sends - capRace.cap;
-  out.push(
+  return [
     '',
     `4. Send pipeline under concurrency (decide + reserve in one SQLite transaction before Twilio is called), through the real server over stdio.`,
     '',
     `   ${capRace.sends} concurrent send_sms, hourly cap ${capRace.cap}: ${capRace.accepted} accepted, ${capRace.refusedByCap} refused by the cap, ${capRace.atSandbox} reached the sandbox   target exactly ${capRace.cap}  ${verdict(capHeld)}`,
     `   throughput, ${throughput.total} sends with ${throughput.inFlight} in flight: pipeline ${fmt(throughput.pipelinePerSecond, 0)}/s   direct REST to the same sandbox ${fmt(throughput.directPerSecond, 0)}/s   pipeline/direct = ${fmt(throughput.pipelinePerSecond / throughput.directPerSecond, 2)}`,
-  );
+  ];
+}
+
+function relaySection(relay) {
   const relayIn = percentile(relay.inbound, 50);
   const relayOut = percentile(relay.outbound, 50);
   const echo = percentile(relay.baseline, 50);
-  out.push(
+  return [
     '',
     `5. ConversationRelay turns (real relay service, signed socket, SQLite transcript; call placement stubbed), ${relay.inbound.length} turns each way on loopback.`,
     '',
     `   caller prompt frame → wait_for_caller returns   p50 ${fmt(relayIn, 2)} ms   p99 ${fmt(percentile(relay.inbound, 99), 2)} ms   target p50 ≤ 5 ms  ${verdict(relayIn <= 5)}`,
     `   say_on_call → first text frame on the socket    p50 ${fmt(relayOut, 2)} ms   p99 ${fmt(percentile(relay.outbound, 99), 2)} ms   target p50 ≤ 5 ms  ${verdict(relayOut <= 5)}`,
     `   bare WebSocket echo round trip, same loopback    p50 ${fmt(echo, 2)} ms   (caller→agent / echo = ${fmt(relayIn / echo, 2)})`,
-  );
-  const c = campaigns;
+  ];
+}
+
+function campaignSection(c) {
   const perSecond = c.recipients / c.plain.seconds;
   const faultPerSecond = c.faults.recipients / c.faults.seconds;
   const growth = c.rss100k - c.rss10k;
-  out.push(
+  return [
     '',
     `6. Campaigns through the server (stdio, CSV file, rate limit off, every recipient through the send pipeline), against a sandbox started by the bench.`,
     '',
@@ -228,59 +276,76 @@ function report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughp
     `   sandbox raw create rate (8 keep-alive connections, same run)   ${fmt(c.plain.raw, 0)}/s   campaign/raw = ${fmt(perSecond / c.plain.raw, 2)}   target ≥ 0.5  ${verdict(perSecond / c.plain.raw >= 0.5)}`,
     `   ${c.faults.recipients} recipients with faults (10% 429, 2% 5xx, 1% reset after create): ${fmt(c.faults.seconds, 1)} s = ${fmt(faultPerSecond, 0)}/s; duplicates ${c.faults.duplicates}, missing ${c.faults.missing}   target 0 and 0  ${verdict(c.faults.duplicates === 0 && c.faults.missing === 0)}`,
     `   peak RSS: ${fmt(c.rss10k, 1)} MiB after ${c.recipients}, ${fmt(c.rss100k, 1)} MiB after importing ${c.large}   growth ${fmt(growth, 1)} MiB   target < 50  ${verdict(growth < 50)}`,
-  );
-  out.push('', '7. PostgreSQL (several instances on one database): the same measurements on TWILIO_MCP_DATABASE_URL.', '');
+  ];
+}
+
+function postgresSection(postgres, ingest) {
+  const out = ['', '7. PostgreSQL (several instances on one database): the same measurements on TWILIO_MCP_DATABASE_URL.', ''];
   if (postgres.skipped) out.push(`   skipped: ${postgres.skipped}`);
   else {
     const p = postgres;
     const one = p.campaign1.recipients / p.campaign1.seconds;
     const two = p.campaign2.recipients / p.campaign2.seconds;
     out.push(
-      `   webhook ingestion, committed to PostgreSQL before the answer   ${fmt(p.ingest.perSecond, 0)}/s   p50 ${fmt(percentile(p.ingest.latencies, 50), 2)} ms   p99 ${fmt(percentile(p.ingest.latencies, 99), 2)} ms   target ≥ 2000/s  ${verdict(p.ingest.perSecond >= 2000)}   (SQLite, same run: ${fmt(ingest.perSecond, 0)}/s; PostgreSQL/SQLite = ${fmt(p.ingest.perSecond / ingest.perSecond, 2)})`,
+      `   webhook ingestion, committed to PostgreSQL before the answer   ${fmt(p.ingest.perSecond, 0)}/s   p50 ${fmt(percentile(p.ingest.latencies, 50), 2)} ms   p99 ${fmt(percentile(p.ingest.latencies, 99), 2)} ms   target ≥ 2000/s  ${verdict(p.ingest.perSecond >= 2000)}   ${ingest ? `(SQLite, same run: ${fmt(ingest.perSecond, 0)}/s; PostgreSQL/SQLite = ${fmt(p.ingest.perSecond / ingest.perSecond, 2)})` : '(SQLite ingestion not measured in this run)'}`,
       `   campaign, ${p.campaign1.recipients} recipients, 1 instance    ${fmt(p.campaign1.seconds, 1)} s = ${fmt(one, 0)} messages/s   duplicates ${p.campaign1.duplicates}, missing ${p.campaign1.missing}`,
       `   campaign, ${p.campaign2.recipients} recipients, 2 instances   ${fmt(p.campaign2.seconds, 1)} s = ${fmt(two, 0)} messages/s   duplicates ${p.campaign2.duplicates}, missing ${p.campaign2.missing}   2 instances / 1 = ${fmt(two / one, 2)} (2 cores: not expected to double)   target 0 duplicates  ${verdict(p.campaign1.duplicates === 0 && p.campaign2.duplicates === 0 && p.campaign1.missing === 0 && p.campaign2.missing === 0)}`,
     );
     if (p.ingest.acknowledged < INGEST.requests) out.push(`   WARNING: the PostgreSQL receiver acknowledged only ${p.ingest.acknowledged} of ${INGEST.requests} callbacks`);
   }
-  out.push('', 'PASS/MISS are informational; the exit code does not depend on them.', '');
-  return out.join('\n');
+  return out;
 }
 
 async function main() {
-  const anchor = installAnchor(log);
-  log(`anchor ${ANCHOR}: ${anchor.source}`);
   const watchdog = setTimeout(() => {
     log(`bench failed: still running after ${TIME_LIMIT_S} s (BENCH_TIME_LIMIT_S); stopping its servers`);
     killAll();
     process.exit(1);
   }, TIME_LIMIT_S * 1000);
   watchdog.unref();
-  log(`cold start: 1 warm-up + ${COLD_RUNS} interleaved runs per server …`);
-  const cold = await measureColdStarts(anchor.entry);
-  log(`send_sms round trips: ${SEND_WARMUP} warm-ups + ${SEND_RUNS} samples per path …`);
-  const sends = await measureSends();
-  log(`webhook ingestion: ${INGEST.requests} signed status callbacks, ${INGEST.concurrency} concurrent, receiver then bare server …`);
-  const ingest = await measureIngest('receiver', INGEST);
-  const ingestBaseline = await measureIngest('baseline', INGEST);
-  log(`send pipeline: ${CAP_RACE.sends} concurrent sends against a cap of ${CAP_RACE.cap}, then ${THROUGHPUT.total} sends with ${THROUGHPUT.inFlight} in flight …`);
-  const capRace = await measureCapUnderConcurrency(SERVER, CAP_RACE);
-  const throughput = await measureThroughput(SERVER, THROUGHPUT);
-  log('ConversationRelay: 200 turns each way on a live socket …');
-  const relay = await measureRelay(200);
-  log('campaigns: 10,000 recipients clean, 10,000 with faults, 100,000 imported …');
-  const campaigns = await measureCampaigns();
-  const unreachable = await postgresReachable();
-  let postgres = { skipped: unreachable };
-  if (!unreachable) {
-    log('PostgreSQL: webhook ingestion, then a 5,000-recipient campaign on 1 and on 2 instances …');
-    postgres = {
-      ingest: await withTempDatabase((url) => measureIngest('postgres', INGEST, url)),
-      campaign1: await withTempDatabase((url) => measurePgCampaigns(url, { instances: 1 })),
-      campaign2: await withTempDatabase((url) => measurePgCampaigns(url, { instances: 2 })),
-    };
+  const results = {};
+  if (wanted('cold')) {
+    results.anchor = installAnchor(log);
+    log(`anchor ${ANCHOR}: ${results.anchor.source}`);
+    log(`cold start: 1 warm-up + ${COLD_RUNS} interleaved runs per server …`);
+    results.cold = await measureColdStarts(results.anchor.entry);
+  }
+  if (wanted('sends')) {
+    log(`send_sms round trips: ${SEND_WARMUP} warm-ups + ${SEND_RUNS} samples per path …`);
+    results.sends = await measureSends();
+  }
+  if (wanted('ingest')) {
+    log(`webhook ingestion: ${INGEST.requests} signed status callbacks, ${INGEST.concurrency} concurrent, receiver then bare server …`);
+    results.ingest = await measureIngest('receiver', INGEST);
+    results.ingestBaseline = await measureIngest('baseline', INGEST);
+  }
+  if (wanted('pipeline')) {
+    log(`send pipeline: ${CAP_RACE.sends} concurrent sends against a cap of ${CAP_RACE.cap}, then ${THROUGHPUT.total} sends with ${THROUGHPUT.inFlight} in flight …`);
+    results.capRace = await measureCapUnderConcurrency(SERVER, CAP_RACE);
+    results.throughput = await measureThroughput(SERVER, THROUGHPUT);
+  }
+  if (wanted('relay')) {
+    log('ConversationRelay: 200 turns each way on a live socket …');
+    results.relay = await measureRelay(200);
+  }
+  if (wanted('campaigns')) {
+    log('campaigns: 10,000 recipients clean, 10,000 with faults, 100,000 imported …');
+    results.campaigns = await measureCampaigns();
+  }
+  if (wanted('postgres')) {
+    const unreachable = await postgresReachable();
+    results.postgres = { skipped: unreachable };
+    if (!unreachable) {
+      log('PostgreSQL: webhook ingestion, then a 5,000-recipient campaign on 1 and on 2 instances …');
+      results.postgres = {
+        ingest: await withTempDatabase((url) => measureIngest('postgres', INGEST, url)),
+        campaign1: await withTempDatabase((url) => measurePgCampaigns(url, { instances: 1 })),
+        campaign2: await withTempDatabase((url) => measurePgCampaigns(url, { instances: 2 })),
+      };
+    }
   }
   clearTimeout(watchdog);
-  process.stdout.write(`${report({ anchor, cold, sends, ingest, ingestBaseline, capRace, throughput, relay, campaigns, postgres })}\n`);
+  process.stdout.write(`${report(results)}\n`);
 }
 
 main().catch((error) => {
