@@ -146,6 +146,12 @@ describe.skipIf(missing !== undefined)('several instances on one PostgreSQL', ()
         TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '100000',
         TWILIO_MCP_DUPLICATE_WINDOW_MINUTES: '0',
         TWILIO_MCP_TOOLSETS: 'messaging,inbox,campaigns',
+        // Longer than a heartbeat can be late on a loaded 2-core machine while A imports
+        // 5,000 rows: with 3 s, a live A was once presumed dead at the start and its sends
+        // in flight were resent by B (20 recipients got two messages), which is the
+        // documented limit of a TTL shorter than a request can take, not the takeover of a
+        // dead B that this test is about.
+        TWILIO_MCP_INSTANCE_TTL_MS: '10000',
       });
     }, 120_000);
     afterAll(async () => {
