@@ -72,15 +72,15 @@ describe('official SDK against the sandbox', () => {
     expect(account).toMatchObject({ sid: sandbox.accountSid, status: 'active' });
 
     const done = await client.messages.create({ to: '+14155550153', from: sandbox.testSenderNumber, body: 'bye' });
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await client.messages(done.sid).fetch()).status).toBe('delivered');
+    await expect.poll(async () => (await client.messages(done.sid).fetch()).status, { timeout: 5000, interval: 20 }).toBe('delivered');
     expect(await client.messages(done.sid).remove()).toBe(true);
     expect((await restError(client.messages(done.sid).fetch())).status).toBe(404);
   });
 
   it('redacts a finished message and filters by date sent', async () => {
     const sent = await client.messages.create({ to: '+14155550154', from: sandbox.testSenderNumber, body: 'private' });
-    await new Promise((r) => setTimeout(r, 200));
+    // Twilio redacts only a finished message: wait for the lifecycle to end, not for a fixed time.
+    await expect.poll(async () => (await client.messages(sent.sid).fetch()).status, { timeout: 5000, interval: 20 }).toBe('delivered');
     expect((await client.messages(sent.sid).update({ body: '' })).body).toBe('');
     const yesterday = new Date(Date.now() - 86_400_000);
     const listed = await client.messages.list({ to: '+14155550154', dateSentAfter: yesterday, limit: 10 });
@@ -104,7 +104,9 @@ describe('official SDK against the sandbox', () => {
     const nbsp = await client.messages.create({ to: '+14155550156', from: sandbox.testSenderNumber, smartEncoded: true, body: `a\u00a0b${'c'.repeat(90)}` });
     expect(nbsp.body).toMatch(/^a +bc+$/);
     expect(nbsp.numSegments).toBe('1');
-    await new Promise((r) => setTimeout(r, 200));
+    // The price is set once the message is sent: wait for it, not for a fixed time.
+    await expect.poll(async () => (await client.messages(smart.sid).fetch()).price, { timeout: 5000, interval: 20 }).not.toBeNull();
+    await expect.poll(async () => (await client.messages(plain.sid).fetch()).price, { timeout: 5000, interval: 20 }).not.toBeNull();
     expect((await client.messages(plain.sid).fetch()).price).toBe('-0.01580');
     expect((await client.messages(smart.sid).fetch()).price).toBe('-0.00790');
     // False (or absent) leaves the body alone.

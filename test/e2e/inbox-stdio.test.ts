@@ -46,7 +46,9 @@ describe('replies', () => {
       { name: 'wait_for_reply', arguments: { from, timeout_seconds: 20 } },
       { onprogress: (p) => void progress.push(p.progress) },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    // The first progress notification says the wait has begun: send the reply after it,
+    // so it arrives while wait_for_reply waits (not before), without guessing a delay.
+    await expect.poll(() => progress.length, { timeout: 10_000, interval: 10 }).toBeGreaterThanOrEqual(1);
     const simulated = await callTool(server.client, 'simulate_inbound_message', { from, body: 'Yes, 3pm works' });
     expect(simulated.json).toMatchObject({ stored: true, receiver_status: 200 });
     const result = await waiting;
