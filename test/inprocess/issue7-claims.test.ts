@@ -276,3 +276,43 @@ describe('first-contact confirmation is single-use (§4, 2026-07-28 over HTTP)',
     expect(await atSandbox(args.to)).toBe(0);
   });
 });
+
+describe('phone addresses in the later toolsets (§2)', () => {
+  it('start_verification, check_verification and cancel_verification give a national number the same "Did you mean" refusal as send_sms', async () => {
+    const server = await start(undefined, { toolsets: 'all' });
+    const sms = await server.callTool('send_sms', { to: '(415) 555-0142', body: 'hi' });
+    expect(sms.text).toMatch(/Did you mean \+14155550142\?/);
+    for (const [tool, args] of [
+      ['start_verification', { to: '(415) 555-0142' }],
+      ['check_verification', { to: '(415) 555-0142', code: '123456' }],
+      ['cancel_verification', { to: '(415) 555-0142' }],
+    ] as const) {
+      const result = await server.callTool(tool, args);
+      expect(result.isError, tool).toBe(true);
+      expect(result.text, tool).toMatch(/Did you mean \+14155550142\? Resend with "to": "\+14155550142"/);
+    }
+    // A full-width, punctuated spelling is the same person; an email stays an email.
+    const started = await server.callTool('start_verification', { to: ' ＋１ (４１５) ５５５-０１４２ ' });
+    expect(started.isError, started.text).toBe(false);
+    expect(started.json.to).toBe('+14155550142');
+    expect((await server.callTool('start_verification', { to: ' Ada@Example.com ', channel: 'email' })).json.to).toBe('ada@example.com');
+  });
+
+  it('manage_conversation add_participant reads address and proxy_address through the normaliser (suggestion, impossible length)', async () => {
+    const server = await start(undefined, { toolsets: 'all' });
+    const created = await server.callTool('manage_conversation', { action: 'create', friendly_name: 'claims' });
+    const conversation = String(created.json.conversation_sid);
+    const national = await server.callTool('manage_conversation', { action: 'add_participant', conversation, address: '(415) 555-0142' });
+    expect(national.isError).toBe(true);
+    expect(national.text).toMatch(/Did you mean \+14155550142\? Resend with "address": "\+14155550142"/);
+    const tooShort = await server.callTool('manage_conversation', { action: 'add_participant', conversation, address: '+1415555' });
+    expect(tooShort.isError).toBe(true);
+    expect(tooShort.text).toMatch(/too few digits/);
+    const badProxy = await server.callTool('manage_conversation', { action: 'add_participant', conversation, address: '+14155550142', proxy_address: '(500) 555-0006' });
+    expect(badProxy.isError).toBe(true);
+    expect(badProxy.text).toMatch(/Did you mean \+15005550006\?/);
+    const added = await server.callTool('manage_conversation', { action: 'add_participant', conversation, address: 'WhatsApp:+1 (415) 555-0142' });
+    expect(added.isError, added.text).toBe(false);
+    expect(added.json.address).toBe('whatsapp:+14155550142');
+  });
+});
