@@ -316,3 +316,24 @@ describe('phone addresses in the later toolsets (§2)', () => {
     expect(added.json.address).toBe('whatsapp:+14155550142');
   });
 });
+
+describe('campaign rows are judged by the one normaliser (§2)', () => {
+  // Rows cannot be refused by the tool schema (one bad row must not refuse the campaign, and
+  // files have no schema), so each row gets the phone type's own judgement: length for its
+  // country, and the suggestion for a national number.
+  it('a number too short for its country is invalid, not sent; a national one is invalid with the E.164 to use', async () => {
+    const server = await start(undefined, { toolsets: 'all' });
+    const rows = [{ to: '+1415555' }, { to: '(415) 555-7080' }, { to: '＋１ ４１５ ５５５ ７０８１' }];
+    const dry = await server.callTool('start_campaign', { name: 'rows', template: 'hello', recipients: rows, dry_run: true });
+    expect(dry.json).toMatchObject({ rows: 3, would_send: 1, counts: { pending: 1, invalid: 2 } });
+    const reasons = (dry.json.problems as Array<{ row: number; reason: string }>).map((p) => [p.row, p.reason]);
+    expect(reasons).toEqual([
+      [1, expect.stringMatching(/^row 1: .*\+1415555 has too few digits for its country/)],
+      [2, expect.stringMatching(/^row 2: .*Did you mean \+14155557080\?/)],
+    ]);
+    const started = await server.callTool('start_campaign', { name: 'rows', template: 'hello', recipients: rows, wait_seconds: 10 });
+    expect(started.isError, started.text).toBe(false);
+    expect(await server.sandboxMessagesTo('+1415555')).toBe(0);
+    expect(await server.sandboxMessagesTo('+14155557081')).toBe(1);
+  });
+});
