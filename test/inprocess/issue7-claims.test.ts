@@ -337,3 +337,16 @@ describe('campaign rows are judged by the one normaliser (§2)', () => {
     expect(await server.sandboxMessagesTo('+14155557081')).toBe(1);
   });
 });
+
+describe('get_messaging_insights "from" is a sender through the one normaliser (§2)', () => {
+  it('a spaced spelling counts the sender\'s messages; a national one is refused with the E.164 to use, not an empty report', async () => {
+    const server = await start(undefined, { toolsets: 'all' });
+    expect(await reachedSandbox(server, '+14155557095', () => server.callTool('send_sms', { to: '+14155557095', body: 'counted' }))).toBe(1);
+    const spaced = await server.callTool('get_messaging_insights', { from: ' +1 500-555-0006 ' });
+    expect(spaced.isError, spaced.text).toBe(false);
+    expect(spaced.json.sent).toBeGreaterThanOrEqual(1);
+    const national = await server.callTool('get_messaging_insights', { from: '(500) 555-0006' });
+    expect(national.isError).toBe(true);
+    expect(national.text).toMatch(/Did you mean \+15005550006\?/);
+  });
+});

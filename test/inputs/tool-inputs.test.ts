@@ -48,6 +48,7 @@ const PHONE_PARAMETERS: Record<string, string[]> = {
   check_verification: ['to'],
   cancel_verification: ['to'],
   read_sandbox_device: ['to'],
+  get_messaging_insights: ['from'],
 };
 const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number|address|proxy_address)$/;
 
@@ -57,7 +58,6 @@ const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number|address|prox
  */
 const NOT_THE_PHONE_TYPE: Record<string, { param: string; why: string }> = {
   lookup_phone_number: { param: 'phone_number', why: 'a national number is allowed with country_code (that is what a lookup is for)' },
-  get_messaging_insights: { param: 'from', why: 'a sender: a number or a Messaging Service SID, matched as stored' },
 };
 
 /** The smallest valid arguments of each tool, apart from the phone parameter under test. */
