@@ -8,10 +8,14 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse';
-import { canonicalPhoneAddress, WHATSAPP_PREFIX } from '../domain/phone-address.js';
+import { phoneDefaults, WHATSAPP_PREFIX } from '../domain/phone-address.js';
 import type { CampaignChannel, NewRecipient } from '../store/outbox.js';
+import { lazy } from '../util/lazy.js';
 import { missingReason, render } from './template.js';
 import type { RecipientInput, RecipientSource } from './types.js';
+
+// The phone type's own rules (libphonenumber metadata), loaded on the first judged row, not at start.
+const phoneRules = lazy(() => import('../domain/phone.js'));
 
 /** A recipient as read, with its 1-based position in the list. */
 export interface NumberedRecipient {
@@ -186,11 +190,14 @@ export async function* judgeRecipients(rows: AsyncIterable<NumberedRecipient>, o
       yield invalid('no number in "to"');
       continue;
     }
-    const canonical = canonicalPhoneAddress(r.to);
-    if (!canonical) {
-      yield invalid(`"${r.to}" is not a phone number in international format (+ country code and number, e.g. +14155550100)`);
+    // The judgement every phone parameter gets (length for the country, the E.164 to use for
+    // a national number), per row: one bad row must not refuse the campaign.
+    const checked = (await phoneRules()).checkPhoneAddress('to', r.to, { defaultSender: phoneDefaults().defaultSender, allowWhatsapp: true });
+    if (!checked.ok) {
+      yield invalid(`${checked.message} ${checked.suggestion ? `Did you mean ${checked.suggestion}?` : checked.nextStep}`);
       continue;
     }
+    const canonical = checked.value;
     const number = canonical.replace(WHATSAPP_PREFIX, '');
     if (options.channel === 'sms' && canonical.startsWith(WHATSAPP_PREFIX)) {
       yield invalid(`"${r.to}" is a WhatsApp address in an SMS campaign`);

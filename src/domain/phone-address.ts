@@ -128,6 +128,36 @@ export function senderAddress(field = 'sender') {
     });
 }
 
+/**
+ * A Verify recipient: an email address (it has an "@"; the service checks it against the
+ * channel) or a phone address judged by the one normaliser, so a national number gets the
+ * same "Did you mean +1…?" as send_sms. The whatsapp: prefix is accepted (channel whatsapp).
+ */
+export function phoneOrEmailAddress(field: string) {
+  return z
+    .string()
+    .min(3)
+    .max(254)
+    .transform((raw, ctx) => {
+      const value = raw.normalize('NFKC').trim();
+      return value.includes('@') ? value : resolvePhone(field, raw, ctx, { whatsapp: true });
+    });
+}
+
+/**
+ * A Conversations participant address or proxy address: `messenger:…` as given (not a
+ * phone), otherwise a phone address (SMS or whatsapp:) through the one normaliser.
+ */
+export function conversationAddress(field: string) {
+  return z
+    .string()
+    .max(256)
+    .transform((raw, ctx) => {
+      const value = raw.normalize('NFKC').trim();
+      return /^messenger:/i.test(value) ? value : resolvePhone(field, raw, ctx, { whatsapp: true });
+    });
+}
+
 /** A Messaging Service SID parameter: "MG" + 32 hex, hex lowercased so stored keys compare equal. */
 export function messagingServiceSid() {
   return z

@@ -1,5 +1,6 @@
 /** Conversations toolset: threads across SMS, WhatsApp, Messenger and chat. */
 import { z } from 'zod';
+import { conversationAddress } from '../domain/phone-address.js';
 import { defineTool } from './define-tool.js';
 
 const conversation = z.string().min(1).max(256).describe('Conversation SID (CH…) or unique name');
@@ -23,8 +24,8 @@ const manageConversation = defineTool({
     conversation: conversation.optional().describe('For add_participant and close'),
     friendly_name: z.string().max(256).optional(),
     unique_name: z.string().max(256).optional(),
-    address: z.string().max(256).optional(),
-    proxy_address: z.string().max(256).optional().describe('Your number the participant texts with. Default TWILIO_PHONE_NUMBER'),
+    address: conversationAddress('address').optional(),
+    proxy_address: conversationAddress('proxy_address').optional().describe('Your number the participant texts with. Default TWILIO_PHONE_NUMBER'),
     identity: z.string().max(256).optional().describe('A chat user'),
   }),
   output: z.object({

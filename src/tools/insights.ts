@@ -1,5 +1,6 @@
 /** Insights toolset: usage and spend, the balance, and what happened to the messages sent. */
 import { z } from 'zod';
+import { senderAddress } from '../domain/phone-address.js';
 import { insightsOverview } from '../services/insights-overview.js';
 import { campaignId } from './campaigns.js';
 import { defineTool } from './define-tool.js';
@@ -42,7 +43,7 @@ const getMessagingInsights = defineTool({
     'One answer to "how many did we send, did any fail, why?": sent, delivered, failed, delivery rate, time to delivery, top errors with fixes, by country and sender, opt-outs, replies. Free.',
   kind: 'read',
   toolset: 'insights',
-  input: z.object({ period, start: day.optional(), end: day.optional(), from: z.string().max(64).optional().describe('Only this sender (number or MG…)') }),
+  input: z.object({ period, start: day.optional(), end: day.optional(), from: senderAddress('from').optional().describe('Only this sender (number or MG…)') }),
   output: z.object({
     window: InsightsWindow,
     ...DELIVERY_FIGURES,

@@ -3,9 +3,10 @@
  * sees a code: it asks the person for the one they received and checks it.
  */
 import { z } from 'zod';
+import { phoneOrEmailAddress } from '../domain/phone-address.js';
 import { defineTool } from './define-tool.js';
 
-const to = z.string().min(3).max(254).describe('E.164 phone number, or an email address for channel email');
+const to = phoneOrEmailAddress('to').describe('E.164 phone number, or an email address for channel email');
 const serviceSid = z.string().regex(/^VA[0-9a-fA-F]{32}$/, 'must be a Verify service SID: "VA" followed by 32 hex characters').optional()
   .describe('Verify service (VA…). Default TWILIO_VERIFY_SERVICE_SID, else this server\'s own');
 const VerificationSchema = z.object({
@@ -67,7 +68,7 @@ const readSandboxDevice = defineTool({
   kind: 'read',
   toolset: 'verify',
   sandboxOnly: true,
-  input: z.object({ to: z.string().min(3).max(254).describe('E.164 number or email address'), limit: z.number().int().min(1).max(50).default(10) }),
+  input: z.object({ to: phoneOrEmailAddress('to').describe('E.164 number or email address'), limit: z.number().int().min(1).max(50).default(10) }),
   output: z.object({
     to: z.string(),
     received: z.array(z.object({ kind: z.string(), from: z.string(), subject: z.string().optional(), body: z.string(), at: z.string() })),

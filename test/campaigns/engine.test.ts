@@ -74,7 +74,7 @@ describe('campaign engine', () => {
       [6, 'invalid'],
     ]);
     expect(rows[0]!.to).toBe('+14155550101');
-    expect(rows[1]!.error).toMatch(/^row 2: .*international format/);
+    expect(rows[1]!.error).toMatch(/^row 2: .*E\.164 form/);
     expect(rows[2]!.error).toBe('row 3: missing variable name');
     expect(rows[3]!.error).toBe('duplicate of row 1');
     expect(rows[5]!.error).toBe('row 6: missing variable name');

@@ -43,20 +43,21 @@ const PHONE_PARAMETERS: Record<string, string[]> = {
   start_voice_conversation: ['to', 'from'],
   script_caller: ['to'],
   start_campaign: ['from'],
+  manage_conversation: ['address', 'proxy_address'],
+  start_verification: ['to'],
+  check_verification: ['to'],
+  cancel_verification: ['to'],
+  read_sandbox_device: ['to'],
+  get_messaging_insights: ['from'],
 };
-const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number)$/;
+const PHONE_NAMED = /^(to|from|recipient|sender|phone_number|number|address|proxy_address)$/;
 
 /**
  * Phone-named parameters that are deliberately not the phone-address type, and why: the
  * service normalises them itself (E.164 through the same rules) after deciding what they are.
  */
 const NOT_THE_PHONE_TYPE: Record<string, { param: string; why: string }> = {
-  start_verification: { param: 'to', why: 'a phone number or, for channel email, an email address' },
-  check_verification: { param: 'to', why: 'a phone number or an email address' },
-  cancel_verification: { param: 'to', why: 'a phone number or an email address' },
-  read_sandbox_device: { param: 'to', why: 'a phone number or an email address' },
   lookup_phone_number: { param: 'phone_number', why: 'a national number is allowed with country_code (that is what a lookup is for)' },
-  get_messaging_insights: { param: 'from', why: 'a sender: a number or a Messaging Service SID, matched as stored' },
 };
 
 /** The smallest valid arguments of each tool, apart from the phone parameter under test. */
@@ -73,6 +74,8 @@ const BASE_ARGS: Record<string, Record<string, unknown>> = {
   start_voice_conversation: { to: '+14155550100', greeting: 'Hi', purpose: 'test' },
   script_caller: { to: '+14155550100', turns: [{ say: 'hi' }] },
   start_campaign: { name: 'c', template: 'hi', recipients: [{ to: '+14155550100' }] },
+  manage_conversation: { action: 'add_participant', conversation: 'CH00000000000000000000000000000000' },
+  check_verification: { to: '+14155550100', code: '123456' },
 };
 
 describe('one phone-address type in every tool', () => {
