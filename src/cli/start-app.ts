@@ -364,7 +364,7 @@ export async function startApp(options: StartOptions): Promise<App> {
     lookup: new LookupService(gateway),
     numbers: new NumbersService(gateway),
     sandboxDevices: new SandboxDevicesService(sandbox),
-    inbox: new InboxService(store, events, gateway),
+    inbox: new InboxService(store, events, gateway, [defaults.defaultFrom, defaults.messagingServiceSid, defaults.whatsappFrom]),
     webhooks: new WebhookSetupService(gateway, receiverUrls, defaults.defaultFrom, sandbox),
     status,
     audit: new AuditService(store, policySettings.audit.redact_bodies),

@@ -6,7 +6,7 @@ import { ToolFailure } from '../errors/tool-failure.js';
 import { explainTwilioError } from '../errors/twilio-error-catalog.js';
 import type { TwilioGateway } from '../gateway/twilio-gateway.js';
 import type { InboundMessage, OptOut, OptOutChannel, StatusRecord, Store } from '../store/store.js';
-import { redactSecrets } from '../util/log.js';
+import { log, redactSecrets } from '../util/log.js';
 import { classifyKeyword } from '../webhooks/keywords.js';
 import type { EventHub } from './events.js';
 
@@ -81,6 +81,8 @@ export class InboxService {
     private readonly store: () => Promise<Store>,
     private readonly events: EventHub,
     private readonly gateway: TwilioGateway,
+    /** The senders configured for this server (default number, Messaging Service, WhatsApp sender). */
+    private readonly configuredSenders: ReadonlyArray<string | undefined> = [],
   ) {}
 
   async listInbound(input: { from?: string; to?: string; since?: string; unread_only?: boolean; limit?: number }) {
@@ -246,6 +248,7 @@ export class InboxService {
 
   /** A manual opt-out covers messages and calls unless the operator narrows it: the safe reading of "stop contacting me". */
   async addOptOut(input: { recipient: string; sender?: string; channel?: OptOutChannel; reason?: string }) {
+    if (input.sender !== undefined) await this.refuseUnknownSender(input.sender);
     // Reasons are free text an agent writes: a pasted secret must not land on disk (as in the audit).
     const reason = input.reason === undefined ? undefined : redactSecrets(input.reason);
     const channel = input.channel ?? 'all';
@@ -254,6 +257,36 @@ export class InboxService {
     const changed = await store.applyOptOut({ action: 'add', sender, recipient: input.recipient, source: 'manual', reason, channel }, new Date());
     const now = (await store.listOptOuts({ recipient: input.recipient, sender, limit: 1 }))[0]?.channel ?? channel;
     return { recipient: input.recipient, sender: input.sender ?? 'all senders', channel: now, opted_out: true, changed };
+  }
+
+  /**
+   * An opt-out narrowed to a sender this account never sends from would answer "opted out"
+   * and block nothing (under opt_out_scope "sender"): refuse it and say which senders exist.
+   * When the account's numbers and services cannot be read, the opt-out is recorded as asked
+   * (recording an opt-out must never depend on Twilio being reachable) and the doubt is logged.
+   */
+  private async refuseUnknownSender(sender: string): Promise<void> {
+    let owned: string[];
+    let services: string[];
+    try {
+      [owned, services] = await Promise.all([
+        this.gateway.numbers.listOwned(1000).then((numbers) => numbers.map((n) => n.phoneNumber)),
+        this.gateway.numbers.listMessagingServices(1000).then((list) => list.map((m) => m.sid)),
+      ]);
+    } catch (error) {
+      log.warn(`add_opt_out: could not read the account's numbers and services to check sender ${sender} (${error instanceof Error ? error.message : String(error)}); recorded as given`);
+      return;
+    }
+    const configured = this.configuredSenders.filter((x): x is string => Boolean(x));
+    const listed = [...new Set([...configured, ...owned, ...services])];
+    // SIDs compare without case (MG hex); a whatsapp: sender is known when its number is.
+    const known = new Set(listed.map((x) => x.toLowerCase()));
+    const key = sender.toLowerCase();
+    if (known.has(key) || known.has(key.replace(/^whatsapp:/, ''))) return;
+    throw new ToolFailure({
+      message: `${sender} is not one of this account's senders, so an opt-out for it alone would block nothing.`,
+      nextStep: `Leave "sender" out to opt the person out of every sender (the safe choice), or give one of: ${listed.slice(0, 10).join(', ') || 'none found'}${listed.length > 10 ? ', …' : ''}.`,
+    });
   }
 
   async removeOptOut(input: { recipient: string; sender?: string; channel?: OptOutChannel; reason: string }) {
