@@ -15,7 +15,7 @@ import { appPerTest, quietWindowAround, reachedSandbox, type InProcessServer } f
  */
 const sdkClients = vi.hoisted(() => [] as Array<{ logLevel?: string }>);
 vi.mock('twilio', async (importOriginal) => {
-  const real = (await importOriginal<typeof import('twilio')>()).default;
+  const real = (await importOriginal<{ default: typeof twilio }>()).default;
   const recording = Object.assign((...args: Parameters<typeof real>) => {
     const client = real(...args);
     sdkClients.push(client as unknown as { logLevel?: string });
