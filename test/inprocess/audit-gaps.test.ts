@@ -32,9 +32,10 @@ function nextNewYorkHour(hour: number, from = new Date()): Date {
   const hourIn = (d: Date) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: NEW_YORK, hour: '2-digit', hourCycle: 'h23' }).format(d));
   const t = new Date(from);
   t.setUTCMinutes(0, 0, 0);
-  for (let k = 1; k <= 48; k++) {
+  for (let k = 1; k <= 49; k++) {
     const candidate = new Date(t.getTime() + k * 3_600_000);
-    if (hourIn(candidate) === hour) return candidate;
+    // send_at must be at least 15 minutes ahead: the next whole hour may be closer than that.
+    if (candidate.getTime() - from.getTime() >= 3_600_000 && hourIn(candidate) === hour) return candidate;
   }
   throw new Error(`no ${hour}:00 in New York within 48 hours`);
 }
