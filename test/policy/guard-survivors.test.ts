@@ -6,8 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OptOutGuard } from '../../src/policy/opt-out-guard.js';
-import { NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
-import { loadPolicy } from '../../src/policy/policy-schema.js';
+import { LivePrices } from '../../src/policy/live-prices.js';
+import { loadPhoneMetadata, NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
+import { loadPolicy, type Policy } from '../../src/policy/policy-schema.js';
 import type { OutgoingCall, OutgoingMessage } from '../../src/policy/send-guard.js';
 import { hashBody, InMemorySendLedger, type LedgerSnapshot, type SendLedger, type SendRecord } from '../../src/policy/send-ledger.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
@@ -232,5 +233,85 @@ describe('destination countries: what the refusal tells the operator', () => {
     expect(refused.message).toBe('Policy refuses +99912345678: the destination has no country (an unrecognised number) (allowed: US (United States, +1)).');
     expect(refused.nextStep).toMatch(/^If this destination is intended, an operator adds it to allowed_countries/);
     expect(refused.extra).toEqual({ rule: 'allowed_countries', destination_country: null, allowed_countries: ['US'] });
+  });
+});
+
+describe('where a cost estimate comes from (the spend cap counts it)', () => {
+  const withPrices = (prices: Partial<Policy['prices']>, live?: LivePrices) => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off', TWILIO_MCP_ALLOWED_COUNTRIES: '*' } });
+    return new PolicyEngine({ ...policy, prices: { ...policy.prices, ...prices } }, new InMemorySendLedger(), FROM, () => NOON_NY, undefined, live);
+  };
+  /** Twilio's Pricing API stand-in: US only; records what it was asked. */
+  const pricingApi = () => {
+    const asked: string[] = [];
+    const live = new LivePrices({
+      smsPerSegment: async (country) => (asked.push(`sms:${country}`), country === 'US' ? 0.0079 : undefined),
+      callPerMinute: async (country) => (asked.push(`call:${country}`), country === 'US' ? 0.013 : undefined),
+    });
+    return { asked, live };
+  };
+  const decide = async (engine: PolicyEngine, m: OutgoingMessage) => engine.decideMessage(await engine.prepareMessage(m), snapshot());
+  const decideVoice = async (engine: PolicyEngine, c: OutgoingCall) => engine.decideCall(await engine.prepareCall(c), snapshot());
+
+  it("SMS: the operator's price wins, then Twilio's Pricing API, then the table; each times the segments", async () => {
+    const api = pricingApi();
+    const own = await decide(withPrices({ sms_per_segment: { US: 0.01 } }, api.live), text('+14155550901', { segments: 2 }));
+    expect(own).toMatchObject({ priceSource: 'policy', estimatedCost: 0.02, segments: 2 });
+    expect(api.asked).toEqual([]);
+    const live = await decide(withPrices({}, api.live), text('+14155550901', { segments: 3 }));
+    expect(live).toMatchObject({ priceSource: 'pricing_api', segments: 3 });
+    expect(live.estimatedCost).toBeCloseTo(3 * 0.0079, 10);
+    // The API has no price for GB: the table's.
+    const table = await decide(withPrices({}, api.live), text('+447700900123', { segments: 2 }));
+    expect(table).toMatchObject({ priceSource: 'price_table' });
+    expect(table.estimatedCost).toBeCloseTo(2 * 0.0524, 10);
+    expect(api.asked).toEqual(['sms:US', 'sms:GB']);
+    expect(await decide(withPrices({}), text('+14155550901'))).toMatchObject({ priceSource: 'price_table', estimatedCost: 0.0083 });
+  });
+
+  it('MMS and WhatsApp: a flat price, from the policy when it sets one', async () => {
+    expect(await decide(withPrices({}), text('+14155550902', { channel: 'mms', segments: 4 }))).toMatchObject({ priceSource: 'price_table', estimatedCost: 0.02, segments: 1 });
+    expect(await decide(withPrices({ mms_per_message: 0.03 }), text('+14155550902', { channel: 'mms' }))).toMatchObject({ priceSource: 'policy', estimatedCost: 0.03 });
+    expect(await decide(withPrices({ whatsapp_per_message: 0.004 }), text('whatsapp:+14155550902', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'policy', estimatedCost: 0.004 });
+    expect(await decide(withPrices({}), text('whatsapp:+14155550902', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'price_table' });
+  });
+
+  it('calls: whole minutes (at least one), priced the same way', async () => {
+    const api = pricingApi();
+    const call = (expectedMinutes?: number) => ({ to: '+14155550903', from: FROM, expectedMinutes });
+    expect(await decideVoice(withPrices({ call_per_minute: { US: 0.02 } }, api.live), call(2.2))).toMatchObject({ priceSource: 'policy', estimatedMinutes: 3, estimatedCost: 0.06 });
+    expect(api.asked).toEqual([]);
+    const live = await decideVoice(withPrices({}, api.live), call(0));
+    expect(live).toMatchObject({ priceSource: 'pricing_api', estimatedMinutes: 1, estimatedCost: 0.013 });
+    expect(await decideVoice(withPrices({}), call(2))).toMatchObject({ priceSource: 'price_table', estimatedMinutes: 2, estimatedCost: 0.028 });
+    expect(api.asked).toEqual(['call:US']);
+  });
+});
+
+describe('what the engine tells the rest of the server', () => {
+  it("a campaign's own cap wins over the general one, and says where it is set", () => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN: '100' } });
+    const engine = new PolicyEngine({ ...policy, campaign_caps: { spring: 5 } }, new InMemorySendLedger(), FROM);
+    expect(engine.campaignCap('spring')).toEqual({ limit: 5, setBy: 'campaign_caps["spring"] in the policy file' });
+    expect(engine.campaignCap('autumn')).toEqual({ limit: 100, setBy: 'caps.messages_per_campaign (TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN)' });
+    expect(new PolicyEngine(loadPolicy({ env: {} }), new InMemorySendLedger(), FROM).campaignCap('spring')).toBeUndefined();
+  });
+
+  it('the allowed countries of a sender: the list when set, else the sending number\'s country, else the default sender\'s', async () => {
+    await loadPhoneMetadata();
+    const engine = engineFor();
+    expect(engine.allowedCountries('whatsapp:+447700900999')).toEqual(['GB']);
+    expect(engine.allowedCountries(`MG${'a'.repeat(32)}`)).toEqual(['US']);
+    expect(engine.allowedCountries(undefined)).toEqual(['US']);
+    expect(engineFor({ TWILIO_MCP_ALLOWED_COUNTRIES: 'CA,US' }).allowedCountries('+447700900999')).toEqual(['CA', 'US']);
+    expect(new PolicyEngine(loadPolicy({ env: {} }), new InMemorySendLedger(), undefined).allowedCountries(undefined)).toBeUndefined();
+  });
+
+  it('first-contact settings and body redaction are read from the policy', () => {
+    const engine = engineFor({ TWILIO_MCP_FIRST_CONTACT: 'confirm' });
+    expect(engine.firstContact).toBe('confirm');
+    expect(engine.firstContactWithoutElicitation).toBe('refuse');
+    const policy = loadPolicy({ env: {} });
+    for (const redact of [true, false]) expect(new PolicyEngine({ ...policy, audit: { ...policy.audit, redact_bodies: redact } }, new InMemorySendLedger(), FROM).redactBodies).toBe(redact);
   });
 });
