@@ -6,7 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OptOutGuard } from '../../src/policy/opt-out-guard.js';
-import { hashBody, InMemorySendLedger, type SendLedger, type SendRecord } from '../../src/policy/send-ledger.js';
+import { LivePrices } from '../../src/policy/live-prices.js';
+import { loadPhoneMetadata, NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
+import { loadPolicy, type Policy } from '../../src/policy/policy-schema.js';
+import type { OutgoingCall, OutgoingMessage } from '../../src/policy/send-guard.js';
+import { hashBody, InMemorySendLedger, type LedgerSnapshot, type SendLedger, type SendRecord } from '../../src/policy/send-ledger.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { failureOf } from '../helpers/tool-failure.js';
 
@@ -106,5 +110,208 @@ describe('the in-memory ledger answers as the SQLite store does', () => {
     await bothLedgers([record({ sid: 'SM-only' })], async (ledger) => {
       expect((await ledger.readLedger(keys())).earlier).toMatchObject({ sid: 'SM-only', reservationId: 1 });
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// The policy rules that read the ledger, judged against a snapshot given by hand: the
+// snapshot is exactly what the store hands the engine inside the reserving transaction.
+
+const NOON_NY = new Date('2026-11-24T17:00:00Z');
+const FROM = '+14155550000';
+const ZERO = { messagesThisHour: 0, messagesToday: 0, callsToday: 0, spendToday: 0 };
+const snapshot = (over: Partial<LedgerSnapshot> = {}): LedgerSnapshot => ({ totals: ZERO, earlier: undefined, contacted: true, ...over });
+const engineFor = (env: Record<string, string> = {}) =>
+  new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off', ...env } }), new InMemorySendLedger(), FROM, () => NOON_NY);
+const text = (to: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({ channel: 'sms', to, from: FROM, messagingServiceSid: undefined, body: 'hello', segments: 1, ...extra });
+const decideText = async (engine: PolicyEngine, m: OutgoingMessage, ledger: LedgerSnapshot) => engine.decideMessage(await engine.prepareMessage(m), ledger);
+const decideCall = async (engine: PolicyEngine, c: OutgoingCall, ledger: LedgerSnapshot) => engine.decideCall(await engine.prepareCall(c), ledger);
+const refusalOf = (fn: () => Promise<unknown>) => failureOf(fn());
+
+describe('duplicates: what the refusal says about the earlier attempt', () => {
+  const before = new Date(NOON_NY.getTime() - 60_000);
+  const when = before.toISOString();
+
+  it('a text still being sent is a possible duplicate, with where to look', async () => {
+    const refused = await refusalOf(() => decideText(engineFor(), text('+14155550601'), snapshot({ earlier: { sid: null, at: before, state: 'in_flight', reservationId: 7 } })));
+    expect(refused.message).toBe(`Possible duplicate: the same text to +14155550601 is being sent right now (attempt #7, started ${when}), within the 10-minute window.`);
+    expect(refused.nextStep).toBe(`Check list_messages for +14155550601 after ${when} (or get_audit_log) before sending again. If a second copy is really wanted, pass allow_duplicate: true.`);
+    expect(refused.extra).toEqual({ rule: 'duplicate', earlier_sid: null, earlier_at: when, earlier_state: 'in_flight', earlier_attempt: 7 });
+  });
+
+  it('a call speaks of calls: get_call for a placed one, list_calls for one with an unknown outcome', async () => {
+    const c = { to: '+14155550602', from: FROM, content: '<Response/>' };
+    const placed = await refusalOf(() => decideCall(engineFor(), c, snapshot({ earlier: { sid: 'CA1', at: before, state: 'sent', reservationId: 3 } })));
+    expect(placed.message).toBe(`Duplicate: the same call went to +14155550602 at ${when} (CA1), within the 10-minute window.`);
+    expect(placed.nextStep).toBe('Check get_call for that SID instead of calling again. If a second copy is really wanted, pass allow_duplicate: true.');
+    const lost = await refusalOf(() => decideCall(engineFor(), c, snapshot({ earlier: { sid: null, at: before, state: 'outcome_unknown', reservationId: 4 } })));
+    expect(lost.message).toBe(
+      `Possible duplicate: an attempt to send the same call to +14155550602 at ${when} has an unknown outcome (attempt #4: Twilio's answer was lost, so it may have been delivered), within the 10-minute window.`,
+    );
+    expect(lost.nextStep).toBe(`Check list_calls for +14155550602 after ${when} (or get_audit_log) before calling again. If a second copy is really wanted, pass allow_duplicate: true.`);
+  });
+
+  it('allow_duplicate sends with a warning naming the earlier send; a send with no content is never a duplicate', async () => {
+    const earlier = { sid: 'SM1', at: before, state: 'sent' as const, reservationId: 1 };
+    const again = await decideText(engineFor(), text('+14155550603', { allowDuplicate: true }), snapshot({ earlier }));
+    expect(again.warnings).toEqual([`Possible duplicate: the same text went to +14155550603 at ${when} (SM1); sending again because allow_duplicate: true.`]);
+    await expect(decideCall(engineFor(), { to: '+14155550603', from: FROM }, snapshot({ earlier }))).resolves.toMatchObject({ allowed: true });
+  });
+});
+
+describe('caps: the boundaries', () => {
+  it('warns from 80% of a count cap, not before; the daily and call caps warn too', async () => {
+    const engine = engineFor({ TWILIO_MCP_MAX_MESSAGES_PER_HOUR: '10', TWILIO_MCP_MAX_MESSAGES_PER_DAY: '100', TWILIO_MCP_MAX_CALLS_PER_DAY: '2' });
+    expect((await decideText(engine, text('+14155550701'), snapshot({ totals: { ...ZERO, messagesThisHour: 6 } }))).warnings).toEqual([]);
+    expect((await decideText(engine, text('+14155550701'), snapshot({ totals: { ...ZERO, messagesThisHour: 7 } }))).warnings).toEqual([
+      'Hourly message cap: this is 8 of 10 (resets at 2026-11-24T18:00:00.000Z).',
+    ]);
+    expect((await decideText(engine, text('+14155550701'), snapshot({ totals: { ...ZERO, messagesToday: 79 } }))).warnings).toEqual([
+      'Daily message cap: this is 80 of 100 (resets at 2026-11-25T00:00:00.000Z).',
+    ]);
+    expect((await decideCall(engine, { to: '+14155550701', from: FROM }, snapshot({ totals: { ...ZERO, callsToday: 1 } }))).warnings).toEqual([
+      'Daily call cap: this is 2 of 2 (resets at 2026-11-25T00:00:00.000Z).',
+    ]);
+    const full = await refusalOf(() => decideCall(engine, { to: '+14155550701', from: FROM }, snapshot({ totals: { ...ZERO, callsToday: 2 } })));
+    expect(full.extra).toEqual({ rule: 'caps', cap: 'calls_per_day', used: 2, limit: 2, resets_at: '2026-11-25T00:00:00.000Z' });
+    expect(full.nextStep).toBe('It resets at 2026-11-25T00:00:00.000Z (UTC midnight); an operator can raise TWILIO_MCP_MAX_CALLS_PER_DAY.');
+  });
+
+  it('the spend cap allows a send that reaches it exactly, refuses one that passes it, and warns from 80%', async () => {
+    // An MMS is $0.02 in the price table.
+    const engine = engineFor({ TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '0.1' });
+    const mms = text('+14155550702', { channel: 'mms' });
+    expect((await decideText(engine, mms, snapshot({ totals: { ...ZERO, spendToday: 0.05 } }))).warnings).toEqual([]);
+    expect((await decideText(engine, mms, snapshot({ totals: { ...ZERO, spendToday: 0.07 } }))).warnings).toEqual([
+      'Daily spend cap: $0.0900 of $0.1000 estimated after this message (resets at 2026-11-25T00:00:00.000Z).',
+    ]);
+    await expect(decideText(engine, mms, snapshot({ totals: { ...ZERO, spendToday: 0.08 } }))).resolves.toMatchObject({ allowed: true, estimatedCost: 0.02 });
+    const refused = await refusalOf(() => decideText(engine, mms, snapshot({ totals: { ...ZERO, spendToday: 0.09 } })));
+    expect(refused.extra).toEqual({ rule: 'caps', cap: 'spend_per_day_usd', spent_usd: 0.09, this_send_usd: 0.02, limit_usd: 0.1, resets_at: '2026-11-25T00:00:00.000Z' });
+    expect(refused.nextStep).toBe("It resets at 2026-11-25T00:00:00.000Z (UTC midnight); an operator can raise TWILIO_MCP_MAX_SPEND_PER_DAY_USD (estimates use the policy's price table).");
+  });
+});
+
+describe('first contact for calls', () => {
+  it('asks to place a first call, and "refuse" refuses it', async () => {
+    const c = { to: '+14155550801', from: FROM };
+    const asked = await refusalOf(() => decideCall(engineFor({ TWILIO_MCP_FIRST_CONTACT: 'confirm' }), c, snapshot({ contacted: false })));
+    expect(asked).toBeInstanceOf(NeedsConfirmation);
+    expect(asked.message).toBe('This would be the first call ever placed to +14155550801. Place it?');
+    expect(asked.extra).toEqual({ rule: 'first_contact' });
+    const refused = await refusalOf(() => decideCall(engineFor({ TWILIO_MCP_FIRST_CONTACT: 'refuse' }), c, snapshot({ contacted: false })));
+    expect(refused.extra).toEqual({ rule: 'first_contact' });
+    expect(refused.nextStep).toBe('Only numbers contacted before may be contacted; an operator can set first_contact / TWILIO_MCP_FIRST_CONTACT to "allow" or "confirm".');
+    await expect(decideCall(engineFor({ TWILIO_MCP_FIRST_CONTACT: 'refuse' }), { ...c, firstContactConfirmed: true }, snapshot({ contacted: false }))).resolves.toMatchObject({ allowed: true });
+  });
+});
+
+describe('destination countries: what the refusal tells the operator', () => {
+  it('with no sender anywhere: the refusal says the sender country is unknown, naming the service when there is one', async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } }), new InMemorySendLedger(), undefined, () => NOON_NY);
+    const viaService = await refusalOf(() => engine.prepareMessage(text('+447700900123', { from: undefined, messagingServiceSid: 'MG123' })));
+    expect(viaService.message).toBe("Policy refuses +447700900123: the sender's country is unknown (no sender number, and the numbers of MG123 could not be read), so no destination is allowed by default.");
+    expect(viaService.nextStep).toBe(
+      'An operator sets allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES (e.g. "US,CA"), or passes "from" with one of your numbers; the default allows only the sender\'s country because SMS-pumping fraud targets foreign premium destinations.',
+    );
+    expect(viaService.extra).toEqual({ rule: 'allowed_countries', destination_country: 'GB', allowed_countries: [] });
+    const noService = await refusalOf(() => engine.prepareMessage(text('+447700900123', { from: undefined })));
+    expect(noService.message).toBe("Policy refuses +447700900123: the sender's country is unknown (no sender number), so no destination is allowed by default.");
+  });
+
+  it("the default's reason is given only when the operator set no list", async () => {
+    const byDefault = await refusalOf(() => engineFor().prepareMessage(text('+33612345678')));
+    expect(byDefault.nextStep).toBe("If this destination is intended, an operator adds FR to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. The default allows only the sender's country because SMS-pumping fraud targets such destinations.");
+    const byList = await refusalOf(() => engineFor({ TWILIO_MCP_ALLOWED_COUNTRIES: 'US,GB' }).prepareMessage(text('+33612345678')));
+    expect(byList.nextStep).toMatch(/^If this destination is intended, an operator adds FR to allowed_countries \/ TWILIO_MCP_ALLOWED_COUNTRIES\. /);
+    expect(byList.nextStep).not.toMatch(/The default allows only/);
+    expect(byList.message).toBe('Policy refuses +33612345678: destination country FR (France, +33) is not allowed (allowed: US (United States, +1), GB (United Kingdom, +44)).');
+  });
+
+  it('a number no country or calling code can be read from is refused as unrecognised', async () => {
+    const refused = await refusalOf(() => engineFor().prepareMessage(text('+99912345678')));
+    expect(refused.message).toBe('Policy refuses +99912345678: the destination has no country (an unrecognised number) (allowed: US (United States, +1)).');
+    expect(refused.nextStep).toMatch(/^If this destination is intended, an operator adds it to allowed_countries/);
+    expect(refused.extra).toEqual({ rule: 'allowed_countries', destination_country: null, allowed_countries: ['US'] });
+  });
+});
+
+describe('where a cost estimate comes from (the spend cap counts it)', () => {
+  const withPrices = (prices: Partial<Policy['prices']>, live?: LivePrices) => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off', TWILIO_MCP_ALLOWED_COUNTRIES: '*' } });
+    return new PolicyEngine({ ...policy, prices: { ...policy.prices, ...prices } }, new InMemorySendLedger(), FROM, () => NOON_NY, undefined, live);
+  };
+  /** Twilio's Pricing API stand-in: US only; records what it was asked. */
+  const pricingApi = () => {
+    const asked: string[] = [];
+    const live = new LivePrices({
+      smsPerSegment: async (country) => (asked.push(`sms:${country}`), country === 'US' ? 0.0079 : undefined),
+      callPerMinute: async (country) => (asked.push(`call:${country}`), country === 'US' ? 0.013 : undefined),
+    });
+    return { asked, live };
+  };
+  const decide = async (engine: PolicyEngine, m: OutgoingMessage) => engine.decideMessage(await engine.prepareMessage(m), snapshot());
+  const decideVoice = async (engine: PolicyEngine, c: OutgoingCall) => engine.decideCall(await engine.prepareCall(c), snapshot());
+
+  it("SMS: the operator's price wins, then Twilio's Pricing API, then the table; each times the segments", async () => {
+    const api = pricingApi();
+    const own = await decide(withPrices({ sms_per_segment: { US: 0.01 } }, api.live), text('+14155550901', { segments: 2 }));
+    expect(own).toMatchObject({ priceSource: 'policy', estimatedCost: 0.02, segments: 2 });
+    expect(api.asked).toEqual([]);
+    const live = await decide(withPrices({}, api.live), text('+14155550901', { segments: 3 }));
+    expect(live).toMatchObject({ priceSource: 'pricing_api', segments: 3 });
+    expect(live.estimatedCost).toBeCloseTo(3 * 0.0079, 10);
+    // The API has no price for GB: the table's.
+    const table = await decide(withPrices({}, api.live), text('+447700900123', { segments: 2 }));
+    expect(table).toMatchObject({ priceSource: 'price_table' });
+    expect(table.estimatedCost).toBeCloseTo(2 * 0.0524, 10);
+    expect(api.asked).toEqual(['sms:US', 'sms:GB']);
+    expect(await decide(withPrices({}), text('+14155550901'))).toMatchObject({ priceSource: 'price_table', estimatedCost: 0.0083 });
+  });
+
+  it('MMS and WhatsApp: a flat price, from the policy when it sets one', async () => {
+    expect(await decide(withPrices({}), text('+14155550902', { channel: 'mms', segments: 4 }))).toMatchObject({ priceSource: 'price_table', estimatedCost: 0.02, segments: 1 });
+    expect(await decide(withPrices({ mms_per_message: 0.03 }), text('+14155550902', { channel: 'mms' }))).toMatchObject({ priceSource: 'policy', estimatedCost: 0.03 });
+    expect(await decide(withPrices({ whatsapp_per_message: 0.004 }), text('whatsapp:+14155550902', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'policy', estimatedCost: 0.004 });
+    expect(await decide(withPrices({}), text('whatsapp:+14155550902', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'price_table' });
+  });
+
+  it('calls: whole minutes (at least one), priced the same way', async () => {
+    const api = pricingApi();
+    const call = (expectedMinutes?: number) => ({ to: '+14155550903', from: FROM, expectedMinutes });
+    expect(await decideVoice(withPrices({ call_per_minute: { US: 0.02 } }, api.live), call(2.2))).toMatchObject({ priceSource: 'policy', estimatedMinutes: 3, estimatedCost: 0.06 });
+    expect(api.asked).toEqual([]);
+    const live = await decideVoice(withPrices({}, api.live), call(0));
+    expect(live).toMatchObject({ priceSource: 'pricing_api', estimatedMinutes: 1, estimatedCost: 0.013 });
+    expect(await decideVoice(withPrices({}), call(2))).toMatchObject({ priceSource: 'price_table', estimatedMinutes: 2, estimatedCost: 0.028 });
+    expect(api.asked).toEqual(['call:US']);
+  });
+});
+
+describe('what the engine tells the rest of the server', () => {
+  it("a campaign's own cap wins over the general one, and says where it is set", () => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN: '100' } });
+    const engine = new PolicyEngine({ ...policy, campaign_caps: { spring: 5 } }, new InMemorySendLedger(), FROM);
+    expect(engine.campaignCap('spring')).toEqual({ limit: 5, setBy: 'campaign_caps["spring"] in the policy file' });
+    expect(engine.campaignCap('autumn')).toEqual({ limit: 100, setBy: 'caps.messages_per_campaign (TWILIO_MCP_MAX_MESSAGES_PER_CAMPAIGN)' });
+    expect(new PolicyEngine(loadPolicy({ env: {} }), new InMemorySendLedger(), FROM).campaignCap('spring')).toBeUndefined();
+  });
+
+  it('the allowed countries of a sender: the list when set, else the sending number\'s country, else the default sender\'s', async () => {
+    await loadPhoneMetadata();
+    const engine = engineFor();
+    expect(engine.allowedCountries('whatsapp:+447700900999')).toEqual(['GB']);
+    expect(engine.allowedCountries(`MG${'a'.repeat(32)}`)).toEqual(['US']);
+    expect(engine.allowedCountries(undefined)).toEqual(['US']);
+    expect(engineFor({ TWILIO_MCP_ALLOWED_COUNTRIES: 'CA,US' }).allowedCountries('+447700900999')).toEqual(['CA', 'US']);
+    expect(new PolicyEngine(loadPolicy({ env: {} }), new InMemorySendLedger(), undefined).allowedCountries(undefined)).toBeUndefined();
+  });
+
+  it('first-contact settings and body redaction are read from the policy', () => {
+    const engine = engineFor({ TWILIO_MCP_FIRST_CONTACT: 'confirm' });
+    expect(engine.firstContact).toBe('confirm');
+    expect(engine.firstContactWithoutElicitation).toBe('refuse');
+    const policy = loadPolicy({ env: {} });
+    for (const redact of [true, false]) expect(new PolicyEngine({ ...policy, audit: { ...policy.audit, redact_bodies: redact } }, new InMemorySendLedger(), FROM).redactBodies).toBe(redact);
   });
 });
