@@ -123,7 +123,8 @@ describe('delivery', () => {
     failuresLeft.set('/closing', 5);
     const sender = new WebhookSender(TOKEN, () => {});
     const pending = sender.post(`${base}/closing`, { MessageStatus: 'sent' });
-    await new Promise((r) => setTimeout(r, 50));
+    // Close once the first attempt has failed (it reached the receiver), not after a guessed delay.
+    await expect.poll(() => hits.filter((h) => h.url === '/closing').length, { timeout: 5000, interval: 5 }).toBeGreaterThanOrEqual(1);
     sender.close();
     const started = Date.now();
     const result = await pending;
