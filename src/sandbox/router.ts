@@ -4,8 +4,8 @@
  * `X-Twilio-Product-Host` header, but the emulated paths do not collide (`/2010-04-01/…`
  * is api.twilio.com, `/v1/Services/MG…` is messaging.twilio.com).
  */
-import { type Account, accountJson, phoneNumberJson } from './account.js';
-import { callbackRefusal, type CallbackPolicy } from './callback-policy.js';
+import { type Account, accountJson } from './account.js';
+import type { CallbackPolicy } from './callback-policy.js';
 import { callFilter, callJson, type CallStore } from './calls.js';
 import { type CallerScript, type CallerScripts, parseCallerScript } from './caller-script.js';
 import { type ConferenceStore, conferencesRoute } from './conferences.js';

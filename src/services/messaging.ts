@@ -8,7 +8,6 @@ import type { CreateMessageRequest, MessagePage, TwilioGateway } from '../gatewa
 import type { SendPipeline } from '../pipeline/send-pipeline.js';
 import type { OutgoingMessage } from '../policy/send-guard.js';
 import { lazy } from '../util/lazy.js';
-import { log } from '../util/log.js';
 import { toCompactMessageView, toMessageView, type CompactMessageView, type MessageView } from './message-view.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 

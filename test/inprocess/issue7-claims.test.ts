@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +17,8 @@ import { startApp, type App } from '../../src/cli/start-app.js';
 import { createServer } from '../../src/server/create-server.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { STORE_FILE_NAME } from '../../src/store/sqlite-store.js';
-import { startHttp, type HttpHandle } from '../../src/transports/http.js';
 import { registerSecret } from '../../src/util/log.js';
+import { startHttpApp, type HttpApp } from '../helpers/http-app.js';
 import { appPerTest, parseOutcome, quietWindowAround, reachedSandbox, callsReachingSandbox } from '../helpers/in-process.js';
 
 const start = appPerTest();
@@ -218,49 +218,19 @@ describe('Messaging Service only: the country comes from the service\'s numbers 
 
 describe('first-contact confirmation is single-use (§4, 2026-07-28 over HTTP)', () => {
   const ACCEPT = { confirm_first_contact: { action: 'accept', content: { confirm: true } } };
-  let app: App;
-  let http: HttpHandle;
-  let client: Client;
-  let dataDir: string;
+  let served: HttpApp;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-claims-confirm-'));
-    app = await startApp({
-      forceSandbox: false,
-      readOnly: false,
-      toolsets: undefined,
-      webhookPort: 'shared',
-      env: { TWILIO_MCP_FIRST_CONTACT: 'confirm', TWILIO_MCP_QUIET_HOURS: 'off', TWILIO_SANDBOX_DELIVERY_MS: '60000', TWILIO_MCP_DATA_DIR: dataDir },
-    });
-    http = await startHttp(() => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, events: app.events }), {
-      host: '127.0.0.1',
-      port: 0,
-      stateless: false,
-      extraRoutes: app.handleWebhook,
-    });
-    app.setReceiverLocalUrl(http.url.replace(/\/mcp$/, ''));
-    client = new Client(
-      { name: 'claims-confirm', version: '1.0.0' },
-      { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: {} }, inputRequired: { autoFulfill: false } } as never,
-    );
-    await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+    served = await startHttpApp({ name: 'claims-confirm', env: { TWILIO_MCP_FIRST_CONTACT: 'confirm', TWILIO_MCP_QUIET_HOURS: 'off', TWILIO_SANDBOX_DELIVERY_MS: '60000' } });
   });
   afterAll(async () => {
-    await client?.close();
-    await http?.close();
-    await app?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await served?.close();
   });
 
   type Round = { resultType?: string; requestState?: string; isError?: boolean };
   const call = (args: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    client.callTool({ name: 'send_sms', arguments: args, ...extra } as never, { allowInputRequired: true } as never) as Promise<Round>;
-  const atSandbox = async (to: string) => {
-    const sandbox = await app.sandbox!();
-    const url = `${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json?${new URLSearchParams({ To: to })}`;
-    const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
-    return ((await (await fetch(url, { headers: { authorization: auth } })).json()) as { messages: unknown[] }).messages.length;
-  };
+    served.client.callTool({ name: 'send_sms', arguments: args, ...extra } as never, { allowInputRequired: true } as never) as Promise<Round>;
+  const atSandbox = (to: string) => served.atSandbox(to);
 
   // The replay in the server test comes after a send, when the number is no longer a first
   // contact: it cannot fail. After a decline the number still is one, so a replay that

@@ -6,54 +6,25 @@
  * In-process (real startApp + createServer behind the real HTTP transport on loopback: the
  * 2026-07-28 revision is served by createMcpHandler), so mutants show.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/cli/start-app.js';
-import { createServer } from '../../src/server/create-server.js';
-import { type HttpHandle, startHttp } from '../../src/transports/http.js';
+import { startHttpApp, type HttpApp } from '../helpers/http-app.js';
 
-const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 const ACCEPT = { confirm_first_contact: { action: 'accept', content: { confirm: true } } };
-let app: App;
-let client: Client;
-let dataDir: string;
-let http: HttpHandle;
+let served: HttpApp;
+let client: HttpApp['client'];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-confirm-'));
-  app = await startApp({
-    forceSandbox: false,
-    readOnly: false,
-    toolsets: undefined,
-    webhookPort: 'shared',
-    env: { TWILIO_MCP_FIRST_CONTACT: 'confirm', TWILIO_MCP_QUIET_HOURS: 'off', TWILIO_SANDBOX_DELIVERY_MS: '60000', TWILIO_MCP_DATA_DIR: dataDir },
-  });
-  const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, events: app.events });
-  http = await startHttp(factory, { host: '127.0.0.1', port: 0, stateless: false, extraRoutes: app.handleWebhook });
-  app.setReceiverLocalUrl(http.url.replace(/\/mcp$/, ''));
-  client = new Client({ name: 'manual-confirm', version: '1.0.0' }, { ...MODERN, capabilities: { elicitation: {} }, inputRequired: { autoFulfill: false } });
-  client.setRequestHandler('elicitation/create', async () => ({ action: 'decline' }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+  served = await startHttpApp({ name: 'manual-confirm', env: { TWILIO_MCP_FIRST_CONTACT: 'confirm', TWILIO_MCP_QUIET_HOURS: 'off', TWILIO_SANDBOX_DELIVERY_MS: '60000' } });
+  client = served.client;
   expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
 });
 
 afterAll(async () => {
-  await client?.close();
-  await http?.close();
-  await app?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await served?.close();
 });
 
 /** Outgoing messages the sandbox holds for `to`, read from its own REST API. */
-async function atSandbox(to: string): Promise<number> {
-  const sandbox = await app.sandbox!();
-  const url = `${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json?${new URLSearchParams({ To: to })}`;
-  const page = (await (await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}` } })).json()) as { messages: unknown[] };
-  return page.messages.length;
-}
+const atSandbox = (to: string) => served.atSandbox(to);
 
 type Round = { resultType?: string; requestState?: string; inputRequests?: Record<string, unknown>; isError?: boolean; content?: Array<{ text?: string }> };
 const call = (args: Record<string, unknown>, extra: Record<string, unknown> = {}) =>

@@ -4,49 +4,23 @@
  * exactly one. Counted in the sandbox's own number list. In-process behind the real HTTP
  * transport (the 2026-07-28 revision, manual input fulfilment), as the first-contact test.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/cli/start-app.js';
-import { createServer } from '../../src/server/create-server.js';
-import { type HttpHandle, startHttp } from '../../src/transports/http.js';
+import { startHttpApp, type HttpApp } from '../helpers/http-app.js';
 
-const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
-let app: App;
-let client: Client;
-let dataDir: string;
-let http: HttpHandle;
+let served: HttpApp;
+let client: HttpApp['client'];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'mcp-twilio-buy-'));
-  app = await startApp({
-    forceSandbox: false,
-    readOnly: false,
-    toolsets: 'numbers',
-    webhookPort: 'shared',
-    env: { TWILIO_MCP_ALLOW_NUMBER_PURCHASE: 'true', TWILIO_MCP_DATA_DIR: dataDir },
-  });
-  const factory = () => createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, events: app.events });
-  http = await startHttp(factory, { host: '127.0.0.1', port: 0, stateless: false, extraRoutes: app.handleWebhook });
-  app.setReceiverLocalUrl(http.url.replace(/\/mcp$/, ''));
-  client = new Client({ name: 'manual-confirm', version: '1.0.0' }, { ...MODERN, capabilities: { elicitation: {} }, inputRequired: { autoFulfill: false } });
-  client.setRequestHandler('elicitation/create', async () => ({ action: 'decline' }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+  served = await startHttpApp({ name: 'buy', toolsets: 'numbers', env: { TWILIO_MCP_ALLOW_NUMBER_PURCHASE: 'true' } });
+  client = served.client;
 });
 
 afterAll(async () => {
-  await client?.close();
-  await http?.close();
-  await app?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await served?.close();
 });
 
 async function ownedNumbers(): Promise<string[]> {
-  const sandbox = await app.sandbox!();
-  const url = `${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/IncomingPhoneNumbers.json`;
-  const page = (await (await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}` } })).json()) as { incoming_phone_numbers: Array<{ phone_number: string }> };
+  const page = await served.sandboxGet<{ incoming_phone_numbers: Array<{ phone_number: string }> }>('/IncomingPhoneNumbers.json');
   return page.incoming_phone_numbers.map((n) => n.phone_number);
 }
 
