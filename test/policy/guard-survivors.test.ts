@@ -315,3 +315,29 @@ describe('what the engine tells the rest of the server', () => {
     for (const redact of [true, false]) expect(new PolicyEngine({ ...policy, audit: { ...policy.audit, redact_bodies: redact } }, new InMemorySendLedger(), FROM).redactBodies).toBe(redact);
   });
 });
+
+describe('rule details the first runs left open', () => {
+  it('quiet hours name what is held (messages here), and say so when the zones of a number never leave quiet hours together', async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_ALLOWED_COUNTRIES: '*' } }), new InMemorySendLedger(), FROM, () => NOON_NY);
+    const nightInNewYork = new Date('2026-11-25T03:14:00Z');
+    const held = await failureOf(engine.prepareMessage(text('+12125550100'), { now: nightInNewYork }));
+    expect(held.message).toBe('Quiet hours: it is 22:14 for the recipient (America/New_York); quiet hours are 21:00–08:00 recipient local time, and no messages go out then.');
+    // A toll-free number may ring anywhere in NANP, from Newfoundland to Adak (UTC-10): with only 07:00–08:00
+    // outside quiet hours, no moment is outside them in every zone at once.
+    const narrow = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: '08:00-07:00' } }), new InMemorySendLedger(), FROM, () => NOON_NY);
+    const never = await failureOf(narrow.prepareMessage(text('+18005550100')));
+    expect(never.extra).toMatchObject({ rule: 'quiet_hours', resumes_at: null });
+    expect(never.nextStep).toMatch(/^Quiet hours never end in every zone at once for this number \([^)]*America\/Adak[^)]*America\/New_York[^)]*\): narrow quiet_hours, or pass transactional: true for a time-critical message such as a verification code\.$/);
+  });
+
+  it('with the duplicate window off, an identical earlier send never refuses', async () => {
+    const earlier = { sid: 'SM1', at: new Date(NOON_NY.getTime() - 60_000), state: 'sent' as const, reservationId: 1 };
+    const decision = await decideText(engineFor({ TWILIO_MCP_DUPLICATE_WINDOW_MINUTES: '0' }), text('+14155550604'), snapshot({ earlier }));
+    expect(decision.warnings).toEqual([]);
+  });
+
+  it('the daily message cap names itself in the refusal', async () => {
+    const refused = await refusalOf(() => decideText(engineFor({ TWILIO_MCP_MAX_MESSAGES_PER_DAY: '5' }), text('+14155550702'), snapshot({ totals: { ...ZERO, messagesToday: 5 } })));
+    expect(refused.extra).toEqual({ rule: 'caps', cap: 'messages_per_day', used: 5, limit: 5, resets_at: '2026-11-25T00:00:00.000Z' });
+  });
+});
