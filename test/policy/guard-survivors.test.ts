@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { OptOutGuard } from '../../src/policy/opt-out-guard.js';
 import { LivePrices } from '../../src/policy/live-prices.js';
-import { loadPhoneMetadata, NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
+import { countryOfNumber, loadPhoneMetadata, NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
 import { loadPolicy, type Policy } from '../../src/policy/policy-schema.js';
 import type { OutgoingCall, OutgoingMessage } from '../../src/policy/send-guard.js';
 import { hashBody, InMemorySendLedger, type LedgerSnapshot, type SendLedger, type SendRecord } from '../../src/policy/send-ledger.js';
@@ -17,6 +17,13 @@ import { failureOf } from '../helpers/tool-failure.js';
 const AT = new Date('2026-11-24T17:00:00Z');
 const SENDER = '+15005550006';
 const call = (to: string) => ({ to, from: '+15005550999', messagingServiceSid: undefined });
+
+describe('phone metadata', () => {
+  // First in this file on purpose: the metadata loads once per module, on the first check.
+  it('countryOfNumber refuses to guess before the metadata is loaded', () => {
+    expect(() => countryOfNumber('+14155550100')).toThrow('countryOfNumber called before the phone metadata was loaded');
+  });
+});
 
 describe('do-not-call refusals', () => {
   it('an SMS STOP blocks a call only with calls_honor_sms_opt_outs, and the refusal says that is the policy', async () => {
@@ -339,5 +346,44 @@ describe('rule details the first runs left open', () => {
   it('the daily message cap names itself in the refusal', async () => {
     const refused = await refusalOf(() => decideText(engineFor({ TWILIO_MCP_MAX_MESSAGES_PER_DAY: '5' }), text('+14155550702'), snapshot({ totals: { ...ZERO, messagesToday: 5 } })));
     expect(refused.extra).toEqual({ rule: 'caps', cap: 'messages_per_day', used: 5, limit: 5, resets_at: '2026-11-25T00:00:00.000Z' });
+  });
+});
+
+describe('more engine details', () => {
+  it('a confirmation other than first contact (buying a number) names its own rule; both ask the user', () => {
+    const buying = new NeedsConfirmation('Buy +14155550100 for $1.15 a month?', 'allow');
+    expect(buying.extra).toEqual({ rule: 'confirmation' });
+    expect(buying.nextStep).toBe('Ask the user to confirm.');
+    expect(new NeedsConfirmation('First message?').extra).toEqual({ rule: 'first_contact' });
+  });
+
+  it('amounts of a dollar or more are shown in cents, smaller ones to the hundredth of a cent', async () => {
+    const engine = engineFor({ TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '1' });
+    const refused = await refusalOf(() => decideText(engine, text('+14155550705', { channel: 'mms' }), snapshot({ totals: { ...ZERO, spendToday: 1 } })));
+    expect(refused.message).toBe('Daily spend cap: $1.00 estimated spend today + $0.0200 for this message would exceed $1.00.');
+  });
+
+  it('an engine without an injected clock judges at the real time', async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } }), new InMemorySendLedger(), FROM);
+    const before = Date.now();
+    const prepared = await engine.prepareMessage(text('+14155550706'));
+    expect(prepared.at.getTime()).toBeGreaterThanOrEqual(before);
+    await expect(engine.checkMessage(text('+14155550706'))).resolves.toMatchObject({ allowed: true });
+  });
+
+  it("an alphanumeric sender ID has no country: the default sender's country applies", async () => {
+    await expect(engineFor().prepareMessage(text('+14155550707', { from: 'ACME' }))).resolves.toMatchObject({ subject: { to: '+14155550707' } });
+    expect((await refusalOf(() => engineFor().prepareMessage(text('+447700900123', { from: 'ACME' })))).extra).toMatchObject({ allowed_countries: ['US'] });
+  });
+
+  it("a Messaging Service with no numbers falls back to the default sender's country", async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } }), new InMemorySendLedger(), FROM, () => NOON_NY, async () => []);
+    await expect(engine.prepareMessage(text('+14155550708', { from: undefined, messagingServiceSid: 'MGEMPTY' }))).resolves.toBeDefined();
+  });
+
+  it('a call with allow_duplicate goes through with a warning', async () => {
+    const earlier = { sid: 'CA9', at: new Date(NOON_NY.getTime() - 60_000), state: 'sent' as const, reservationId: 9 };
+    const decision = await decideCall(engineFor(), { to: '+14155550709', from: FROM, content: '<Response/>', allowDuplicate: true }, snapshot({ earlier }));
+    expect(decision.warnings).toEqual([`Possible duplicate: the same call went to +14155550709 at ${earlier.at.toISOString()} (CA9); sending again because allow_duplicate: true.`]);
   });
 });
