@@ -387,3 +387,13 @@ describe('more engine details', () => {
     expect(decision.warnings).toEqual([`Possible duplicate: the same call went to +14155550709 at ${earlier.at.toISOString()} (CA9); sending again because allow_duplicate: true.`]);
   });
 });
+
+describe('cost source of flat-priced channels', () => {
+  it("an MMS priced from the table says so even when the policy prices WhatsApp (and the reverse)", async () => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } });
+    const priced = (prices: Partial<Policy['prices']>) => new PolicyEngine({ ...policy, prices: { ...policy.prices, ...prices } }, new InMemorySendLedger(), FROM, () => NOON_NY);
+    const decide = async (engine: PolicyEngine, m: OutgoingMessage) => engine.decideMessage(await engine.prepareMessage(m), snapshot());
+    expect(await decide(priced({ whatsapp_per_message: 0.004 }), text('+14155550710', { channel: 'mms' }))).toMatchObject({ priceSource: 'price_table', estimatedCost: 0.02 });
+    expect(await decide(priced({ mms_per_message: 0.03 }), text('whatsapp:+14155550710', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'price_table' });
+  });
+});
