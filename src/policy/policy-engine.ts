@@ -425,8 +425,10 @@ export class PolicyEngine {
       'allowed_countries',
       `Policy refuses ${subject.to}: ${what} (allowed: ${allowed.map((c) => names.describeCountry(c)).join(', ')}).${shared ? ` Note: ${shared}, so check the number is the territory you mean.` : ''}`,
       `If this destination is intended, an operator adds ${country ?? 'it'} to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. ` +
-        (this.policy.allowed_countries ? '' : "The default allows only the sender's country ") +
-        'because SMS-pumping fraud targets such destinations.',
+        // Two whole sentences: with an operator's list there is no default to explain, only why lists stay short.
+        (this.policy.allowed_countries
+          ? 'Keep the list to the countries you serve: SMS-pumping fraud targets such destinations.'
+          : "The default allows only the sender's country because SMS-pumping fraud targets such destinations."),
       { destination_country: country ?? null, allowed_countries: allowed },
     );
   }

@@ -232,6 +232,8 @@ describe('destination countries: what the refusal tells the operator', () => {
     const byList = await refusalOf(() => engineFor({ TWILIO_MCP_ALLOWED_COUNTRIES: 'US,GB' }).prepareMessage(text('+33612345678')));
     expect(byList.nextStep).toMatch(/^If this destination is intended, an operator adds FR to allowed_countries \/ TWILIO_MCP_ALLOWED_COUNTRIES\. /);
     expect(byList.nextStep).not.toMatch(/The default allows only/);
+    // Every sentence starts with a capital: no fragment is left when the default's reason is left out.
+    expect(byList.nextStep).toBe('If this destination is intended, an operator adds FR to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. Keep the list to the countries you serve: SMS-pumping fraud targets such destinations.');
     expect(byList.message).toBe('Policy refuses +33612345678: destination country FR (France, +33) is not allowed (allowed: US (United States, +1), GB (United Kingdom, +44)).');
   });
 
