@@ -202,6 +202,7 @@ describe('sendToMany: one request that reaches several people', () => {
     expect(outcome.dryRun).toBe(false);
     expect(outcome.decision).toHaveLength(2);
     for (const d of outcome.decision) expect(d).toMatchObject({ allowed: true, segments: 1 });
+    if (outcome.dryRun) throw new Error('expected a send, not a dry run');
     expect(outcome.reservation).toMatchObject({ to: people[0], kind: 'message' });
     const sid = `IM${'1'.padStart(32, '0')}`;
     expect((await store.listAudit({ limit: 5 })).map((e) => [e.tool, e.outcome, e.resultSid])).toEqual([
@@ -293,6 +294,7 @@ describe('verifications', () => {
       ['message', 'whatsapp'],
       ['call', 'voice'],
     ]);
+    if (voice.dryRun) throw new Error('expected a send, not a dry run');
     expect(voice.reservation).toMatchObject({ kind: 'call' });
     expect(await totals(store)).toMatchObject({ messagesToday: 1, callsToday: 1 });
   });
