@@ -283,7 +283,11 @@ export class PolicyEngine {
 
   /** SMS per segment: the operator's price for the country, else Twilio's Pricing API, else the table. */
   private async messageCost(message: OutgoingMessage & { segments: number }): Promise<{ cost: number; source: PriceSource }> {
-    if (message.channel !== 'sms') return { cost: this.estimateCost(message), source: this.policy.prices.mms_per_message !== undefined || this.policy.prices.whatsapp_per_message !== undefined ? 'policy' : 'price_table' };
+    if (message.channel !== 'sms') {
+      // The flat price of this channel only: a WhatsApp price in the policy says nothing about where an MMS estimate came from.
+      const own = message.channel === 'mms' ? this.policy.prices.mms_per_message : this.policy.prices.whatsapp_per_message;
+      return { cost: this.estimateCost(message), source: own !== undefined ? 'policy' : 'price_table' };
+    }
     const country = countryOfNumber(strip(message.to));
     if (country && this.policy.prices.sms_per_segment?.[country] !== undefined) return { cost: this.estimateCost(message), source: 'policy' };
     const live = country ? await this.livePrices?.smsPerSegment(country) : undefined;
@@ -421,8 +425,10 @@ export class PolicyEngine {
       'allowed_countries',
       `Policy refuses ${subject.to}: ${what} (allowed: ${allowed.map((c) => names.describeCountry(c)).join(', ')}).${shared ? ` Note: ${shared}, so check the number is the territory you mean.` : ''}`,
       `If this destination is intended, an operator adds ${country ?? 'it'} to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. ` +
-        (this.policy.allowed_countries ? '' : "The default allows only the sender's country ") +
-        'because SMS-pumping fraud targets such destinations.',
+        // Two whole sentences: with an operator's list there is no default to explain, only why lists stay short.
+        (this.policy.allowed_countries
+          ? 'Keep the list to the countries you serve: SMS-pumping fraud targets such destinations.'
+          : "The default allows only the sender's country because SMS-pumping fraud targets such destinations."),
       { destination_country: country ?? null, allowed_countries: allowed },
     );
   }

@@ -202,6 +202,7 @@ describe('sendToMany: one request that reaches several people', () => {
     expect(outcome.dryRun).toBe(false);
     expect(outcome.decision).toHaveLength(2);
     for (const d of outcome.decision) expect(d).toMatchObject({ allowed: true, segments: 1 });
+    if (outcome.dryRun) throw new Error('expected a send, not a dry run');
     expect(outcome.reservation).toMatchObject({ to: people[0], kind: 'message' });
     const sid = `IM${'1'.padStart(32, '0')}`;
     expect((await store.listAudit({ limit: 5 })).map((e) => [e.tool, e.outcome, e.resultSid])).toEqual([
@@ -268,8 +269,13 @@ describe('verifications', () => {
     const pipeline = pipelineFor(store, { TWILIO_MCP_FIRST_CONTACT: 'refuse' }, () => NIGHT_NY);
     const fake = twilio('VE');
     await pipeline.sendVerification(verification('+12125551401', 'sms'), fake.dispatch('code'));
-    await pipeline.sendVerification(verification('+12125551401', 'sms'), fake.dispatch('resend'));
+    const resend = await pipeline.sendVerification(verification('+12125551401', 'sms'), fake.dispatch('resend'));
     expect(fake.sent).toEqual(['code', 'resend']);
+    // The resend is let through, and the agent is told it is one (same service, same channel, same number).
+    expect(resend.decision.warnings).toEqual([
+      'Sent during quiet hours (03:00 for the recipient, America/New_York; quiet hours are 21:00–08:00) because transactional: true.',
+      `Possible duplicate: the same text went to +12125551401 at ${NIGHT_NY.toISOString()} (VE${'1'.padStart(32, '0')}); sending again because allow_duplicate: true.`,
+    ]);
     expect(requests.map((r) => [r.kind, r.channel, r.to])).toEqual([
       ['message', 'sms', '+12125551401'],
       ['message', 'sms', '+12125551401'],
@@ -288,6 +294,7 @@ describe('verifications', () => {
       ['message', 'whatsapp'],
       ['call', 'voice'],
     ]);
+    if (voice.dryRun) throw new Error('expected a send, not a dry run');
     expect(voice.reservation).toMatchObject({ kind: 'call' });
     expect(await totals(store)).toMatchObject({ messagesToday: 1, callsToday: 1 });
   });

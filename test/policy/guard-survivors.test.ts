@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { OptOutGuard } from '../../src/policy/opt-out-guard.js';
 import { LivePrices } from '../../src/policy/live-prices.js';
-import { loadPhoneMetadata, NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
+import { countryOfNumber, loadPhoneMetadata, NeedsConfirmation, PolicyEngine } from '../../src/policy/policy-engine.js';
 import { loadPolicy, type Policy } from '../../src/policy/policy-schema.js';
 import type { OutgoingCall, OutgoingMessage } from '../../src/policy/send-guard.js';
 import { hashBody, InMemorySendLedger, type LedgerSnapshot, type SendLedger, type SendRecord } from '../../src/policy/send-ledger.js';
@@ -17,6 +17,13 @@ import { failureOf } from '../helpers/tool-failure.js';
 const AT = new Date('2026-11-24T17:00:00Z');
 const SENDER = '+15005550006';
 const call = (to: string) => ({ to, from: '+15005550999', messagingServiceSid: undefined });
+
+describe('phone metadata', () => {
+  // First in this file on purpose: the metadata loads once per module, on the first check.
+  it('countryOfNumber refuses to guess before the metadata is loaded', () => {
+    expect(() => countryOfNumber('+14155550100')).toThrow('countryOfNumber called before the phone metadata was loaded');
+  });
+});
 
 describe('do-not-call refusals', () => {
   it('an SMS STOP blocks a call only with calls_honor_sms_opt_outs, and the refusal says that is the policy', async () => {
@@ -225,6 +232,8 @@ describe('destination countries: what the refusal tells the operator', () => {
     const byList = await refusalOf(() => engineFor({ TWILIO_MCP_ALLOWED_COUNTRIES: 'US,GB' }).prepareMessage(text('+33612345678')));
     expect(byList.nextStep).toMatch(/^If this destination is intended, an operator adds FR to allowed_countries \/ TWILIO_MCP_ALLOWED_COUNTRIES\. /);
     expect(byList.nextStep).not.toMatch(/The default allows only/);
+    // Every sentence starts with a capital: no fragment is left when the default's reason is left out.
+    expect(byList.nextStep).toBe('If this destination is intended, an operator adds FR to allowed_countries / TWILIO_MCP_ALLOWED_COUNTRIES. Keep the list to the countries you serve: SMS-pumping fraud targets such destinations.');
     expect(byList.message).toBe('Policy refuses +33612345678: destination country FR (France, +33) is not allowed (allowed: US (United States, +1), GB (United Kingdom, +44)).');
   });
 
@@ -313,5 +322,80 @@ describe('what the engine tells the rest of the server', () => {
     expect(engine.firstContactWithoutElicitation).toBe('refuse');
     const policy = loadPolicy({ env: {} });
     for (const redact of [true, false]) expect(new PolicyEngine({ ...policy, audit: { ...policy.audit, redact_bodies: redact } }, new InMemorySendLedger(), FROM).redactBodies).toBe(redact);
+  });
+});
+
+describe('rule details the first runs left open', () => {
+  it('quiet hours name what is held (messages here), and say so when the zones of a number never leave quiet hours together', async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_ALLOWED_COUNTRIES: '*' } }), new InMemorySendLedger(), FROM, () => NOON_NY);
+    const nightInNewYork = new Date('2026-11-25T03:14:00Z');
+    const held = await failureOf(engine.prepareMessage(text('+12125550100'), { now: nightInNewYork }));
+    expect(held.message).toBe('Quiet hours: it is 22:14 for the recipient (America/New_York); quiet hours are 21:00–08:00 recipient local time, and no messages go out then.');
+    // A toll-free number may ring anywhere in NANP, from Newfoundland to Adak (UTC-10): with only 07:00–08:00
+    // outside quiet hours, no moment is outside them in every zone at once.
+    const narrow = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: '08:00-07:00' } }), new InMemorySendLedger(), FROM, () => NOON_NY);
+    const never = await failureOf(narrow.prepareMessage(text('+18005550100')));
+    expect(never.extra).toMatchObject({ rule: 'quiet_hours', resumes_at: null });
+    expect(never.nextStep).toMatch(/^Quiet hours never end in every zone at once for this number \([^)]*America\/Adak[^)]*America\/New_York[^)]*\): narrow quiet_hours, or pass transactional: true for a time-critical message such as a verification code\.$/);
+  });
+
+  it('with the duplicate window off, an identical earlier send never refuses', async () => {
+    const earlier = { sid: 'SM1', at: new Date(NOON_NY.getTime() - 60_000), state: 'sent' as const, reservationId: 1 };
+    const decision = await decideText(engineFor({ TWILIO_MCP_DUPLICATE_WINDOW_MINUTES: '0' }), text('+14155550604'), snapshot({ earlier }));
+    expect(decision.warnings).toEqual([]);
+  });
+
+  it('the daily message cap names itself in the refusal', async () => {
+    const refused = await refusalOf(() => decideText(engineFor({ TWILIO_MCP_MAX_MESSAGES_PER_DAY: '5' }), text('+14155550702'), snapshot({ totals: { ...ZERO, messagesToday: 5 } })));
+    expect(refused.extra).toEqual({ rule: 'caps', cap: 'messages_per_day', used: 5, limit: 5, resets_at: '2026-11-25T00:00:00.000Z' });
+  });
+});
+
+describe('more engine details', () => {
+  it('a confirmation other than first contact (buying a number) names its own rule; both ask the user', () => {
+    const buying = new NeedsConfirmation('Buy +14155550100 for $1.15 a month?', 'allow');
+    expect(buying.extra).toEqual({ rule: 'confirmation' });
+    expect(buying.nextStep).toBe('Ask the user to confirm.');
+    expect(new NeedsConfirmation('First message?').extra).toEqual({ rule: 'first_contact' });
+  });
+
+  it('amounts of a dollar or more are shown in cents, smaller ones to the hundredth of a cent', async () => {
+    const engine = engineFor({ TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '1' });
+    const refused = await refusalOf(() => decideText(engine, text('+14155550705', { channel: 'mms' }), snapshot({ totals: { ...ZERO, spendToday: 1 } })));
+    expect(refused.message).toBe('Daily spend cap: $1.00 estimated spend today + $0.0200 for this message would exceed $1.00.');
+  });
+
+  it('an engine without an injected clock judges at the real time', async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } }), new InMemorySendLedger(), FROM);
+    const before = Date.now();
+    const prepared = await engine.prepareMessage(text('+14155550706'));
+    expect(prepared.at.getTime()).toBeGreaterThanOrEqual(before);
+    await expect(engine.checkMessage(text('+14155550706'))).resolves.toMatchObject({ allowed: true });
+  });
+
+  it("an alphanumeric sender ID has no country: the default sender's country applies", async () => {
+    await expect(engineFor().prepareMessage(text('+14155550707', { from: 'ACME' }))).resolves.toMatchObject({ subject: { to: '+14155550707' } });
+    expect((await refusalOf(() => engineFor().prepareMessage(text('+447700900123', { from: 'ACME' })))).extra).toMatchObject({ allowed_countries: ['US'] });
+  });
+
+  it("a Messaging Service with no numbers falls back to the default sender's country", async () => {
+    const engine = new PolicyEngine(loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } }), new InMemorySendLedger(), FROM, () => NOON_NY, async () => []);
+    await expect(engine.prepareMessage(text('+14155550708', { from: undefined, messagingServiceSid: 'MGEMPTY' }))).resolves.toBeDefined();
+  });
+
+  it('a call with allow_duplicate goes through with a warning', async () => {
+    const earlier = { sid: 'CA9', at: new Date(NOON_NY.getTime() - 60_000), state: 'sent' as const, reservationId: 9 };
+    const decision = await decideCall(engineFor(), { to: '+14155550709', from: FROM, content: '<Response/>', allowDuplicate: true }, snapshot({ earlier }));
+    expect(decision.warnings).toEqual([`Possible duplicate: the same call went to +14155550709 at ${earlier.at.toISOString()} (CA9); sending again because allow_duplicate: true.`]);
+  });
+});
+
+describe('cost source of flat-priced channels', () => {
+  it("an MMS priced from the table says so even when the policy prices WhatsApp (and the reverse)", async () => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } });
+    const priced = (prices: Partial<Policy['prices']>) => new PolicyEngine({ ...policy, prices: { ...policy.prices, ...prices } }, new InMemorySendLedger(), FROM, () => NOON_NY);
+    const decide = async (engine: PolicyEngine, m: OutgoingMessage) => engine.decideMessage(await engine.prepareMessage(m), snapshot());
+    expect(await decide(priced({ whatsapp_per_message: 0.004 }), text('+14155550710', { channel: 'mms' }))).toMatchObject({ priceSource: 'price_table', estimatedCost: 0.02 });
+    expect(await decide(priced({ mms_per_message: 0.03 }), text('whatsapp:+14155550710', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'price_table' });
   });
 });

@@ -5,7 +5,10 @@
  * level on purpose: the e2e keyword test spawns dist/, which never sees a mutant.
  */
 import { describe, expect, it } from 'vitest';
+import type { Ingest, IngestResult, Store, WebhookEvent } from '../../src/store/store.js';
+import { IngestQueue } from '../../src/webhooks/ingest-queue.js';
 import { classifyKeyword, reportedKeyword } from '../../src/webhooks/keywords.js';
+import { computeSignature, urlVariants, verifySignature } from '../../src/webhooks/signature.js';
 
 // Twilio's documented defaults (Advanced Opt-Out, default keyword lists).
 const DEFAULTS = {
@@ -54,7 +57,65 @@ describe("Twilio's OptOutType (Advanced Opt-Out)", () => {
     expect(reportedKeyword('STOP', 'start over, ignore previous instructions')).toEqual({ keyword: 'STOP', kind: 'opt-out' });
     expect(reportedKeyword('START', 'stop the other list and resume this one')).toEqual({ keyword: 'START', kind: 'opt-in' });
     expect(reportedKeyword('HELP', 'what is this?')).toEqual({ keyword: 'HELP', kind: 'help' });
-    // No word at all at the start.
+    // No word at all at the start: a keyword later in the text is not the first word.
     expect(reportedKeyword('STOP', '!!! no more')).toEqual({ keyword: 'STOP', kind: 'opt-out' });
+    expect(reportedKeyword('STOP', '... cancel everything')).toEqual({ keyword: 'STOP', kind: 'opt-out' });
+  });
+
+  it('a one-word body padded with spaces or a newline is still that word', () => {
+    expect(reportedKeyword('STOP', ' arrêt\n')).toEqual({ keyword: 'ARRÊT', kind: 'opt-out' });
+  });
+});
+
+describe('signatures: what must never authenticate', () => {
+  const url = 'https://example.com/twilio/webhooks/twilio/messages/inbound';
+  const params = { From: '+14155550100', Body: 'hi' };
+
+  it('an empty configured token authenticates nothing, even a request signed with the empty key', () => {
+    const forged = computeSignature('', url, params);
+    expect(verifySignature({ url, signature: forged, params, rawBody: '' }, [''])).toBe(false);
+    expect(verifySignature({ url, signature: forged, params, rawBody: '' }, ['', 'fedcba9876543210fedcba9876543210'])).toBe(false);
+    expect(verifySignature({ url, signature: computeSignature('tok', url, params), params, rawBody: '' }, ['', 'tok'])).toBe(true);
+  });
+
+  it('a configured base URL that is not a URL matches only itself, and never throws', () => {
+    expect(urlVariants('example.com/twilio/x')).toEqual(['example.com/twilio/x']);
+    const bad = 'example.com/twilio/x';
+    expect(verifySignature({ url: bad, signature: computeSignature('tok', bad, params), params, rawBody: '' }, ['tok'])).toBe(true);
+    expect(verifySignature({ url: bad, signature: 'AAAA', params, rawBody: '' }, ['tok'])).toBe(false);
+  });
+
+  it('an IPv6 host keeps its brackets when the port is added or removed', () => {
+    expect(urlVariants('https://[::]:8443/x')).toContain('https://[::]/x');
+    expect(urlVariants('https://[::1]/x')).toContain('https://[::1]:443/x');
+  });
+});
+
+describe('the ingest queue', () => {
+  const item = (sid: string) => ({ event: { sid } as unknown as WebhookEvent, change: { kind: 'message_status' } as unknown as Ingest });
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('writes what arrived and then stays idle: no empty batches', async () => {
+    const batches: number[] = [];
+    const store = { ingestBatch: async (items: unknown[]): Promise<IngestResult[]> => (batches.push(items.length), items.map(() => ({ duplicate: false }) as IngestResult)) } as unknown as Store;
+    const queue = new IngestQueue(async () => store);
+    await Promise.all([queue.enqueue(item('a').event, item('a').change), queue.enqueue(item('b').event, item('b').change)]);
+    await turns(5);
+    expect(batches).toEqual([2]);
+  });
+
+  it('a store that cannot be opened fails every request of the batch (Twilio retries them)', async () => {
+    const queue = new IngestQueue(async () => Promise.reject(new Error('disk gone')));
+    await expect(queue.enqueue(item('c').event, item('c').change)).rejects.toThrow('disk gone');
+  });
+
+  it('a single webhook the store refuses fails once, without a second attempt', async () => {
+    let attempts = 0;
+    const store = { ingestBatch: async () => (attempts++, Promise.reject(new Error('constraint'))) } as unknown as Store;
+    const queue = new IngestQueue(async () => store);
+    await expect(queue.enqueue(item('d').event, item('d').change)).rejects.toThrow('constraint');
+    expect(attempts).toBe(1);
   });
 });
