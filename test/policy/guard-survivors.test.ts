@@ -399,3 +399,20 @@ describe('cost source of flat-priced channels', () => {
     expect(await decide(priced({ mms_per_message: 0.03 }), text('whatsapp:+14155550710', { channel: 'whatsapp' }))).toMatchObject({ priceSource: 'price_table' });
   });
 });
+
+describe('last survivors of the confirmation run', () => {
+  it('a duplicate text that went out says to check get_message instead of sending again', async () => {
+    const earlier = { sid: 'SM7', at: new Date(NOON_NY.getTime() - 60_000), state: 'sent' as const, reservationId: 7 };
+    const refused = await refusalOf(() => decideText(engineFor(), text('+14155550711'), snapshot({ earlier })));
+    expect(refused.nextStep).toBe('Check get_message for that SID instead of sending again. If a second copy is really wanted, pass allow_duplicate: true.');
+  });
+
+  it("a live per-minute price is multiplied by the call's minutes", async () => {
+    const policy = loadPolicy({ env: { TWILIO_MCP_QUIET_HOURS: 'off' } });
+    const live = new LivePrices({ smsPerSegment: async () => undefined, callPerMinute: async () => 0.013 });
+    const engine = new PolicyEngine(policy, new InMemorySendLedger(), FROM, () => NOON_NY, undefined, live);
+    const decision = engine.decideCall(await engine.prepareCall({ to: '+14155550712', from: FROM, expectedMinutes: 3 }), snapshot());
+    expect(decision).toMatchObject({ priceSource: 'pricing_api', estimatedMinutes: 3 });
+    expect(decision.estimatedCost).toBeCloseTo(0.039, 10);
+  });
+});
