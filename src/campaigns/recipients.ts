@@ -8,14 +8,10 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse';
-import { phoneDefaults, WHATSAPP_PREFIX } from '../domain/phone-address.js';
+import { judgePhoneAddress, WHATSAPP_PREFIX } from '../domain/phone-address.js';
 import type { CampaignChannel, NewRecipient } from '../store/outbox.js';
-import { lazy } from '../util/lazy.js';
 import { missingReason, render } from './template.js';
 import type { RecipientInput, RecipientSource } from './types.js';
-
-// The phone type's own rules (libphonenumber metadata), loaded on the first judged row, not at start.
-const phoneRules = lazy(() => import('../domain/phone.js'));
 
 /** A recipient as read, with its 1-based position in the list. */
 export interface NumberedRecipient {
@@ -192,7 +188,7 @@ export async function* judgeRecipients(rows: AsyncIterable<NumberedRecipient>, o
     }
     // The judgement every phone parameter gets (length for the country, the E.164 to use for
     // a national number), per row: one bad row must not refuse the campaign.
-    const checked = (await phoneRules()).checkPhoneAddress('to', r.to, { defaultSender: phoneDefaults().defaultSender, allowWhatsapp: true });
+    const checked = await judgePhoneAddress('to', r.to);
     if (!checked.ok) {
       yield invalid(`${checked.message} ${checked.suggestion ? `Did you mean ${checked.suggestion}?` : checked.nextStep}`);
       continue;

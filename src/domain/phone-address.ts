@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { lazy } from '../util/lazy.js';
+import type { PhoneCheck } from './phone.js';
 
 export const WHATSAPP_PREFIX = 'whatsapp:';
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -73,9 +74,18 @@ export interface PhoneAddressOptions {
 
 type Ctx = z.core.$RefinementCtx<string>;
 
-async function resolvePhone(field: string, raw: string, ctx: Ctx, options: PhoneAddressOptions): Promise<string> {
+/**
+ * The one judgement of a typed address, for the zod types below and for callers that judge
+ * many at once and must not fail on one (campaign rows): libphonenumber's metadata is
+ * loaded on first use, and a national number is read in the default sender's country.
+ */
+export async function judgePhoneAddress(field: string, raw: string, options: PhoneAddressOptions = {}): Promise<PhoneCheck> {
   const { checkPhoneAddress } = await phoneRules();
-  const result = checkPhoneAddress(field, raw, { defaultSender: defaults.defaultSender, allowWhatsapp: options.whatsapp ?? true });
+  return checkPhoneAddress(field, raw, { defaultSender: defaults.defaultSender, allowWhatsapp: options.whatsapp ?? true });
+}
+
+async function resolvePhone(field: string, raw: string, ctx: Ctx, options: PhoneAddressOptions): Promise<string> {
+  const result = await judgePhoneAddress(field, raw, options);
   if (result.ok) return result.value;
   ctx.issues.push({
     code: 'custom',
@@ -129,34 +139,28 @@ export function senderAddress(field = 'sender') {
 }
 
 /**
- * A Verify recipient: an email address (it has an "@"; the service checks it against the
- * channel) or a phone address judged by the one normaliser, so a national number gets the
- * same "Did you mean +1…?" as send_sms. The whatsapp: prefix is accepted (channel whatsapp).
+ * A parameter that is either a phone address (judged by the one normaliser, `whatsapp:`
+ * accepted) or, when `isOther` says so of the folded text, something else passed as given.
  */
-export function phoneOrEmailAddress(field: string) {
-  return z
-    .string()
-    .min(3)
-    .max(254)
+function phoneAddressOr(field: string, isOther: (value: string) => boolean, length: { min?: number; max: number }) {
+  const text = length.min === undefined ? z.string() : z.string().min(length.min);
+  return text
+    .max(length.max)
     .transform((raw, ctx) => {
       const value = raw.normalize('NFKC').trim();
-      return value.includes('@') ? value : resolvePhone(field, raw, ctx, { whatsapp: true });
+      return isOther(value) ? value : resolvePhone(field, raw, ctx, { whatsapp: true });
     });
 }
 
 /**
- * A Conversations participant address or proxy address: `messenger:…` as given (not a
- * phone), otherwise a phone address (SMS or whatsapp:) through the one normaliser.
+ * A Verify recipient: an email address (it has an "@"; the service checks it against the
+ * channel) or a phone address, so a national number gets the same "Did you mean +1…?" as
+ * send_sms. The whatsapp: prefix is accepted (channel whatsapp).
  */
-export function conversationAddress(field: string) {
-  return z
-    .string()
-    .max(256)
-    .transform((raw, ctx) => {
-      const value = raw.normalize('NFKC').trim();
-      return /^messenger:/i.test(value) ? value : resolvePhone(field, raw, ctx, { whatsapp: true });
-    });
-}
+export const phoneOrEmailAddress = (field: string) => phoneAddressOr(field, (value) => value.includes('@'), { min: 3, max: 254 });
+
+/** A Conversations participant address or proxy address: `messenger:…` as given, otherwise a phone address (SMS or whatsapp:). */
+export const conversationAddress = (field: string) => phoneAddressOr(field, (value) => /^messenger:/i.test(value), { max: 256 });
 
 /** A Messaging Service SID parameter: "MG" + 32 hex, hex lowercased so stored keys compare equal. */
 export function messagingServiceSid() {
