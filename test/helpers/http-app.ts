@@ -11,6 +11,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { startApp, type App } from '../../src/cli/start-app.js';
 import { createServer } from '../../src/server/create-server.js';
 import { startHttp, type HttpHandle } from '../../src/transports/http.js';
+import { sandboxOutboundTo } from './in-process.js';
 
 export interface HttpApp {
   app: App;
@@ -53,7 +54,7 @@ export async function startHttpApp(options: { name: string; toolsets?: string; e
     http,
     client,
     sandboxGet,
-    atSandbox: async (to) => (await sandboxGet<{ messages: unknown[] }>(`/Messages.json?${new URLSearchParams({ To: to })}`)).messages.length,
+    atSandbox: async (to) => sandboxOutboundTo(await app.sandbox!(), to),
     async close() {
       await client.close();
       await http.close();

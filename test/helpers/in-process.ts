@@ -97,20 +97,25 @@ export function parseOutcome(result: { content?: unknown; isError?: unknown; str
   return { isError: result.isError === true, json, structured: result.structuredContent as Record<string, any> | undefined, text };
 }
 
+/**
+ * Outgoing messages a sandbox holds for `to`, read from its own REST API as any client
+ * would: what a refusal test compares before and after.
+ */
+export async function sandboxOutboundTo(handle: SandboxHandle, to: string): Promise<number> {
+  const url = `${handle.baseUrl}/2010-04-01/Accounts/${handle.accountSid}/Messages.json?${new URLSearchParams({ To: to, PageSize: '1000' })}`;
+  const response = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${handle.accountSid}:${handle.authToken}`).toString('base64')}` } });
+  if (!response.ok) throw new Error(`sandbox list failed: ${response.status} ${await response.text()}`);
+  const page = (await response.json()) as { messages: Array<{ direction: string }>; next_page_uri: string | null };
+  if (page.next_page_uri) throw new Error('more than 1000 messages to one number: the harness counts one page');
+  return page.messages.filter((m) => m.direction !== 'inbound').length;
+}
+
 export async function startInProcess(options: InProcessOptions = {}): Promise<InProcessServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mcp-twilio-inproc-'));
   let current = await boot(options, dataDir);
 
   const sandbox = () => current.app.sandbox!();
-  const countTo = async (to: string): Promise<number> => {
-    const handle = await sandbox();
-    const url = `${handle.baseUrl}/2010-04-01/Accounts/${handle.accountSid}/Messages.json?${new URLSearchParams({ To: to, PageSize: '1000' })}`;
-    const response = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${handle.accountSid}:${handle.authToken}`).toString('base64')}` } });
-    if (!response.ok) throw new Error(`sandbox list failed: ${response.status} ${await response.text()}`);
-    const page = (await response.json()) as { messages: Array<{ direction: string }>; next_page_uri: string | null };
-    if (page.next_page_uri) throw new Error('more than 1000 messages to one number: the harness counts one page');
-    return page.messages.filter((m) => m.direction !== 'inbound').length;
-  };
+  const countTo = async (to: string): Promise<number> => sandboxOutboundTo(await sandbox(), to);
 
   const callsTo = async (to: string): Promise<number> => {
     const handle = await sandbox();

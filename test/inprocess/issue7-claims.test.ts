@@ -19,7 +19,7 @@ import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { STORE_FILE_NAME } from '../../src/store/sqlite-store.js';
 import { registerSecret } from '../../src/util/log.js';
 import { startHttpApp, type HttpApp } from '../helpers/http-app.js';
-import { appPerTest, parseOutcome, quietWindowAround, reachedSandbox, callsReachingSandbox } from '../helpers/in-process.js';
+import { sandboxOutboundTo, appPerTest, parseOutcome, quietWindowAround, reachedSandbox, callsReachingSandbox } from '../helpers/in-process.js';
 
 const start = appPerTest();
 const SERVICE = 'MG5a4db0c0000000000000000000000000';
@@ -164,11 +164,7 @@ describe('Messaging Service only: the country comes from the service\'s numbers 
   let dataDir: string;
 
   /** Outgoing messages the standalone sandbox holds for `to`, from its own REST API. */
-  const atSandbox = async (to: string) => {
-    const url = `${sandbox.baseUrl}/2010-04-01/Accounts/${sandbox.accountSid}/Messages.json?${new URLSearchParams({ To: to })}`;
-    const auth = `Basic ${Buffer.from(`${sandbox.accountSid}:${sandbox.authToken}`).toString('base64')}`;
-    return ((await (await fetch(url, { headers: { authorization: auth } })).json()) as { messages: unknown[] }).messages.length;
-  };
+  const atSandbox = (to: string) => sandboxOutboundTo(sandbox, to);
 
   beforeAll(async () => {
     sandbox = await startSandbox({ timing: { sendingMs: 60_000, sentMs: 60_000, deliveredMs: 60_000 } });
