@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { TwilioEvent } from '../services/events.js';
 import { log } from '../util/log.js';
 import { SECURITY_HEADERS } from './headers.js';
-import { PANELS, windowKey, type DashboardWindow, type PanelName } from './panels.js';
+import { PANELS, panelsStillMoving, windowKey, type DashboardWindow, type PanelName } from './panels.js';
 
 export type PanelBuild = (window: DashboardWindow, panels: readonly PanelName[]) => Promise<Partial<Record<PanelName, unknown>>>;
 
@@ -129,7 +129,10 @@ export class LiveFeed {
     });
     this.write(stream, 'retry: 3000\n\n');
     void this.build(window, PANELS)
-      .then((panels) => this.write(stream, frame(panels)))
+      .then((panels) => {
+        this.write(stream, frame(panels));
+        if (this.groups.get(key) === owner) this.recheckLater(owner, panels, Date.now());
+      })
       .catch((error: unknown) => log.error(`dashboard: ${error instanceof Error ? error.message : String(error)}`));
   }
 
@@ -155,7 +158,8 @@ export class LiveFeed {
   }
 
   private schedule(group: Group): void {
-    if (group.timer || group.building || group.dirty.size === 0 || this.closed) return;
+    // A window whose last stream closed during a build is gone: nothing rebuilds it.
+    if (group.timer || group.building || group.dirty.size === 0 || this.closed || group.streams.size === 0) return;
     const now = Date.now();
     const wait = Math.min(...[...group.dirty].map((p) => (group.lastBuilt.get(p) ?? 0) + this.interval(p) - now));
     group.timer = setTimeout(() => void this.flush(group), Math.max(0, wait));
@@ -177,11 +181,27 @@ export class LiveFeed {
         const panels = await this.build(group.window, due);
         const data = frame(panels);
         for (const stream of group.streams) this.write(stream, data);
+        this.recheckLater(group, panels, now);
       } catch (error) {
         log.error(`dashboard: ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         group.building = false;
       }
+    }
+    this.schedule(group);
+  }
+
+  /**
+   * A panel showing what will change unannounced (a call not yet ended) is built again
+   * after its interval, until it shows nothing that can still change. Bounded by the
+   * interval and by the streams: a window nobody watches is not rebuilt.
+   */
+  private recheckLater(group: Group, built: Partial<Record<PanelName, unknown>>, builtAt: number): void {
+    const moving = panelsStillMoving(built);
+    if (moving.length === 0 || this.closed || group.streams.size === 0) return;
+    for (const panel of moving) {
+      group.dirty.add(panel);
+      if ((group.lastBuilt.get(panel) ?? 0) < builtAt) group.lastBuilt.set(panel, builtAt);
     }
     this.schedule(group);
   }

@@ -71,6 +71,17 @@ const FINAL_CALL = new Set(['completed', 'busy', 'no-answer', 'failed', 'cancele
 const FINISHED_CALLS_KEPT = 500;
 const SETTLED_MS = 30_000;
 
+/**
+ * Panels whose numbers will move with no event to say so. A call reports its end only to
+ * its status callback, and most have none this server hears: inbound calls (a number's
+ * status callback is usually unset), the legs a <Dial> makes. So while the calls panel
+ * shows a call that has not ended, the feed reads it again on its own.
+ */
+export function panelsStillMoving(built: Partial<Record<PanelName, unknown>>): PanelName[] {
+  const calls = (built.calls as { calls?: Array<{ status?: unknown }> } | undefined)?.calls;
+  return calls?.some((c) => typeof c.status === 'string' && !FINAL_CALL.has(c.status)) ? ['calls'] : [];
+}
+
 /** Most recent calls read in detail for the calls panel (each is a get_call). */
 const CALL_DETAILS = 25;
 const INBOX_ROWS = 50;

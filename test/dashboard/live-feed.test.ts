@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { LiveFeed, panelsChangedBy } from '../../src/dashboard/live-feed.js';
-import { PANELS, type DashboardWindow, type PanelName } from '../../src/dashboard/panels.js';
+import { PANELS, panelsStillMoving, type DashboardWindow, type PanelName } from '../../src/dashboard/panels.js';
 
 class FakeResponse extends EventEmitter {
   chunks: string[] = [];
@@ -129,6 +129,70 @@ describe('LiveFeed', () => {
     expect(panelsChangedBy({ kind: 'activity', tool: 'send_sms', failed: true })).toContain('guardrails');
     expect(panelsChangedBy({ kind: 'activity', tool: 'make_call', failed: false })).toContain('calls');
     expect(panelsChangedBy({ kind: 'campaign_progress' })).toEqual(expect.arrayContaining(['campaigns', 'delivery', 'guardrails']));
+  });
+
+  /**
+   * A feed whose calls panel shows one call: in progress for the first `ringingBuilds`
+   * builds of that panel, completed after, as Twilio answers when nothing reports the end.
+   */
+  function feedWithOneCall(ringingBuilds: number, buildMs = 0) {
+    const callBuilds: number[] = [];
+    const live = new Set<object>();
+    const feed = new LiveFeed(
+      async (_window, panels) => {
+        if (panels.includes('calls')) callBuilds.push(Date.now());
+        // A read of Twilio takes a while: a stream can close while one is under way.
+        if (buildMs > 0) await new Promise((r) => setTimeout(r, buildMs));
+        const status = callBuilds.length <= ringingBuilds ? 'in-progress' : 'completed';
+        return Object.fromEntries(panels.map((p) => [p, p === 'calls' ? { total: 1, calls: [{ call_sid: 'CA1', status }] } : {}]));
+      },
+      (session) => live.has(session),
+      { minIntervalMs: 20, callsMinIntervalMs: 40 },
+    );
+    return { feed, callBuilds, live };
+  }
+  const statusesShown = (res: FakeResponse) =>
+    res.frames().flatMap((f) => ((f.calls as { calls?: Array<{ status: string }> } | undefined)?.calls ?? []).map((c) => c.status));
+
+  it('a call that ends with no status callback reaches the page: unfinished calls are read again, then no more', async () => {
+    const { feed, callBuilds, live } = feedWithOneCall(3);
+    const session = {};
+    live.add(session);
+    const res = new FakeResponse();
+    feed.open(res as unknown as ServerResponse, { period: 'today' }, session);
+    // No event at all: the page still learns that the call ended.
+    await until('the call shown completed', () => statusesShown(res).includes('completed'));
+    expect(statusesShown(res)).toEqual(['in-progress', 'in-progress', 'in-progress', 'completed']);
+    // Re-reads are spaced by the calls interval, not a busy loop.
+    for (let i = 1; i < callBuilds.length; i++) expect(callBuilds[i]! - callBuilds[i - 1]!).toBeGreaterThanOrEqual(35);
+    // Settled: nothing is read again without an event.
+    const settled = callBuilds.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(callBuilds).toHaveLength(settled);
+    feed.close();
+  });
+
+  it('a window nobody watches any more is not read again, however long its calls last', async () => {
+    const { feed, callBuilds, live } = feedWithOneCall(Number.POSITIVE_INFINITY, 30);
+    const session = {};
+    live.add(session);
+    const res = new FakeResponse();
+    feed.open(res as unknown as ServerResponse, { period: 'today' }, session);
+    // The second read has started (it takes 30 ms): the page closes while it runs.
+    await until('two reads', () => callBuilds.length >= 2);
+    res.end();
+    const atClose = callBuilds.length;
+    await new Promise((r) => setTimeout(r, 200));
+    // At most the read already under way when the stream closed.
+    expect(callBuilds.length).toBeLessThanOrEqual(atClose + 1);
+    feed.close();
+  });
+
+  it('only a call that can still change keeps the calls panel moving', () => {
+    expect(panelsStillMoving({ calls: { calls: [{ status: 'completed' }, { status: 'busy' }, { status: 'no-answer' }, { status: 'failed' }, { status: 'canceled' }] } })).toEqual([]);
+    for (const status of ['queued', 'ringing', 'in-progress']) expect(panelsStillMoving({ calls: { calls: [{ status: 'completed' }, { status }] } })).toEqual(['calls']);
+    expect(panelsStillMoving({ calls: { enabled: false } })).toEqual([]);
+    expect(panelsStillMoving({ delivery: {} })).toEqual([]);
   });
 
   it('admits a bounded number of streams per session', () => {
