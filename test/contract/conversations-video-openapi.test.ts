@@ -69,7 +69,8 @@ describe('Conversations v1', () => {
     const chatOnly = await checked(conversations, '/v1/Conversations', 'POST', '/v1/Conversations', {}, 201);
     const silent = await checked(conversations, '/v1/Conversations/{ConversationSid}/Messages', 'post', `/v1/Conversations/${chatOnly.sid}/Messages`, { Body: 'nobody on SMS' }, 201);
     expect(silent.delivery).toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // The SMS copies settle (one delivered, one refused), and the message is read in that state.
+    await expect.poll(async () => (await api('GET', `/v1/Conversations/${c.sid}/Messages/${m.sid}`)).body.delivery.delivered, { timeout: 5000, interval: 10 }).toBe('some');
     await checked(conversations, '/v1/Conversations/{ConversationSid}/Messages/{Sid}', 'get', `/v1/Conversations/${c.sid}/Messages/${m.sid}`, undefined, 200);
     await checked(conversations, '/v1/Conversations/{ConversationSid}/Messages', 'get', `/v1/Conversations/${c.sid}/Messages?Order=desc`, undefined, 200);
     await sandbox.simulateConversationInbound({ from: '+14155550100', proxy: sandbox.testSenderNumber, body: 'Thanks' });

@@ -102,14 +102,16 @@ describe.skipIf(missing !== undefined)('several instances on one PostgreSQL', ()
       const client = await connectHttp(c.instances[0]!.process.url);
       try {
         const from = '+14155553001';
-        const waiting = callTool(client, 'wait_for_reply', { from, timeout_seconds: 30 });
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        const progress: number[] = [];
+        const waiting = client.callTool({ name: 'wait_for_reply', arguments: { from, timeout_seconds: 30 } }, { onprogress: (p) => void progress.push(p.progress) });
+        // Its first progress notification says A is waiting: the reply goes to C after it, not after a guessed delay.
+        await pollUntil(async () => (progress.length > 0 ? true : undefined), 15_000);
         const status = await postSignedWebhook(c.instances[2]!.base, c.lb.url, '/webhooks/twilio/messages/inbound', {
           MessageSid: 'SM' + 'c'.repeat(32), AccountSid: c.sandbox.accountSid, From: from, To: SENDER, Body: 'Yes, Friday works', NumMedia: '0',
         }, c.sandbox.authToken);
         expect(status).toBe(200);
-        const replied = await waiting;
-        expect(replied.json).toMatchObject({ status: 'replied', message: { from, body: 'Yes, Friday works' } });
+        const replied = JSON.parse(((await waiting).content as Array<{ text: string }>)[0]!.text);
+        expect(replied).toMatchObject({ status: 'replied', message: { from, body: 'Yes, Friday works' } });
       } finally {
         await client.close();
       }
