@@ -371,7 +371,7 @@ const relayTurn = z.union([
 const scriptCaller = defineTool({
   name: 'script_caller',
   title: 'Script a sandbox caller',
-  description: 'Sandbox only: what the person at `to` says in live conversations, turn by turn, each after you finish speaking.',
+  description: 'Sandbox only: what the person at `to` says in live conversations, turn by turn. After a `say` the caller waits for your reply; after `digits` the next turn comes at once.',
   kind: 'update',
   toolset: 'voice',
   sandboxOnly: true,

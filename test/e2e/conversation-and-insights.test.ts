@@ -17,7 +17,10 @@ afterAll(async () => {
 describe('over stdio', () => {
   it('holds a live phone conversation turn by turn, and get_call has the transcript', async () => {
     const to = '+14155550941';
-    expect((await callTool(server.client, 'script_caller', { to, turns: [{ say: 'Is my order ready?' }, { digits: '2' }, { hangup: true }] })).isError).toBe(false);
+    // The caller speaks after the keys: a reply is owed to speech, not to keys, so the agent's
+    // last line is heard before the hang-up however slow the agent is (keys then a hang-up
+    // would race the agent's answer to the keys).
+    expect((await callTool(server.client, 'script_caller', { to, turns: [{ say: 'Is my order ready?' }, { digits: '2' }, { say: 'Great, thanks.' }, { hangup: true }] })).isError).toBe(false);
     const started = await callTool(server.client, 'start_voice_conversation', { to, greeting: 'Hi, this is the shop.', purpose: 'order status' });
     expect(started.isError, JSON.stringify(started.json)).toBe(false);
     const sid = started.json.call_sid;
@@ -25,7 +28,9 @@ describe('over stdio', () => {
     expect(first.json.turn).toMatchObject({ kind: 'said', text: 'Is my order ready?' });
     await callTool(server.client, 'say_on_call', { call_sid: sid, text: 'Yes, it is ready. Press 2 to confirm pickup.' });
     expect((await callTool(server.client, 'wait_for_caller', { call_sid: sid, timeout_seconds: 15 })).json.turn).toMatchObject({ kind: 'digits', digits: '2' });
-    await callTool(server.client, 'say_on_call', { call_sid: sid, text: 'Thanks, see you soon.' });
+    expect((await callTool(server.client, 'wait_for_caller', { call_sid: sid, timeout_seconds: 15 })).json.turn).toMatchObject({ kind: 'said', text: 'Great, thanks.' });
+    const last = await callTool(server.client, 'say_on_call', { call_sid: sid, text: 'Thanks, see you soon.' });
+    expect(last.isError, JSON.stringify(last.json)).toBe(false);
     expect((await callTool(server.client, 'wait_for_caller', { call_sid: sid, timeout_seconds: 15 })).json.turn).toMatchObject({ kind: 'ended' });
     const call = await callTool(server.client, 'get_call', { sid });
     expect(call.json.conversation.transcript.filter((t: { speaker: string }) => t.speaker !== 'server').map((t: { speaker: string; text: string }) => `${t.speaker}: ${t.text}`)).toEqual([
@@ -33,6 +38,7 @@ describe('over stdio', () => {
       'caller: Is my order ready?',
       'agent: Yes, it is ready. Press 2 to confirm pickup.',
       'caller: 2',
+      'caller: Great, thanks.',
       'agent: Thanks, see you soon.',
     ]);
   });

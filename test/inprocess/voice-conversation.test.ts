@@ -22,7 +22,7 @@ describe('live voice conversations', () => {
     const to = '+14155550961';
     const scripted = await server.callTool('script_caller', {
       to,
-      turns: [{ say: 'What are your opening hours?' }, { interrupt_after_tokens: 2, say: 'And on Sunday?' }, { digits: '1' }, { hangup: true }],
+      turns: [{ say: 'What are your opening hours?' }, { interrupt_after_tokens: 2, say: 'And on Sunday?' }, { digits: '1' }, { say: 'Thank you.' }, { hangup: true }],
     });
     expect(scripted.isError, scripted.text).toBe(false);
     const started = await server.callTool('start_voice_conversation', { to, greeting: 'Hello, this is the front desk.', purpose: 'answer opening-hours questions' });
@@ -35,7 +35,11 @@ describe('live voice conversations', () => {
     expect(await turn(server, callSid)).toMatchObject({ kind: 'said', text: 'And on Sunday?' });
     await server.callTool('say_on_call', { call_sid: callSid, text: 'Closed on Sunday. Press 1 to get a text.' });
     expect(await turn(server, callSid)).toMatchObject({ kind: 'digits', digits: '1' });
-    await server.callTool('say_on_call', { call_sid: callSid, text: 'Done. Goodbye.' });
+    // Speech after the keys: a reply is owed to speech (not to keys), so the last line is
+    // heard before the caller hangs up, however slow this side is.
+    expect(await turn(server, callSid)).toMatchObject({ kind: 'said', text: 'Thank you.' });
+    const last = await server.callTool('say_on_call', { call_sid: callSid, text: 'Done. Goodbye.' });
+    expect(last.isError, last.text).toBe(false);
     expect(await turn(server, callSid)).toMatchObject({ kind: 'ended', outcome: 'caller_hung_up' });
 
     const call = await server.callTool('get_call', { sid: callSid });
@@ -49,6 +53,7 @@ describe('live voice conversations', () => {
       'caller:said:And on Sunday?',
       'agent:said:Closed on Sunday. Press 1 to get a text.',
       'caller:digits:1',
+      'caller:said:Thank you.',
       'agent:said:Done. Goodbye.',
     ]);
     // The sandbox's side: what the caller heard and said, in the same order.
