@@ -4,10 +4,11 @@
  * and keeps the product host in `X-Twilio-Product-Host` (the sandbox routes on the path).
  */
 import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
 
 export function sandboxRequestClient(baseUrl: string) {
   class SandboxRequestClient extends twilio.RequestClient {
-    override request<T>(opts: Parameters<twilio.RequestClient['request']>[0]) {
+    override request<T>(opts: RequestClient.RequestOptions<T>) {
       const url = new URL(opts.uri);
       return super.request<T>({
         ...opts,

@@ -67,7 +67,7 @@ describe('pricing', () => {
     const us = await client.pricing.v1.messaging.countries('US').fetch();
     expect(us).toMatchObject({ country: 'United States', isoCountry: 'US', priceUnit: 'USD' });
     expect(us.outboundSmsPrices.map((c: any) => c.carrier)).toEqual(['AT&T Wireless', 'T-Mobile USA', 'Verizon Wireless']);
-    expect(us.outboundSmsPrices[0].prices).toContainEqual({ base_price: '0.0079', current_price: '0.0079', number_type: 'local' });
+    expect(us.outboundSmsPrices[0]?.prices).toContainEqual({ base_price: '0.0079', current_price: '0.0079', number_type: 'local' });
   });
 
   it('lists countries and prices a number', async () => {

@@ -202,7 +202,8 @@ describe('phone numbers match twilio_api_v2010.json', () => {
     check('/IncomingPhoneNumbers.json', 'GET', '/IncomingPhoneNumbers.json');
     check('/IncomingPhoneNumbers/{Sid}.json', 'GET', `/IncomingPhoneNumbers/${bought.sid}.json`);
     check('/IncomingPhoneNumbers/{Sid}.json', 'POST', `/IncomingPhoneNumbers/${bought.sid}.json`, '', { FriendlyName: 'x', SmsUrl: 'https://example.com/s' });
-    for (const form of [{ PhoneNumber: '+15005550000' }, { PhoneNumber: '+15005550001' }, { AreaCode: '533' }]) {
+    const refused: Array<Record<string, string>> = [{ PhoneNumber: '+15005550000' }, { PhoneNumber: '+15005550001' }, { AreaCode: '533' }];
+    for (const form of refused) {
       check('/IncomingPhoneNumbers.json', 'POST', '/IncomingPhoneNumbers.json', '', form);
     }
   });

@@ -72,7 +72,8 @@ async function pollTask(client: V1Client, taskId: string, until: (task: Task) =>
   }, timeoutMs, 200);
 }
 
-const structured = (result: { structuredContent?: unknown }) => result.structuredContent as Record<string, any>;
+/** A tool result's structured content (callTool's type also admits the old `{ toolResult }` shape, which has none). */
+const structured = (result: { structuredContent?: unknown } | { toolResult: unknown }) => ('structuredContent' in result ? result.structuredContent : undefined) as Record<string, any>;
 
 describe('campaigns as tasks (2025-11-25)', () => {
   it('a task-capable client starts a campaign as a task, polls it to completed and reads the counts; each recipient got exactly one message', async () => {

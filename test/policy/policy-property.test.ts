@@ -64,6 +64,9 @@ const call = fc.record({
   transactional: fc.option(fc.boolean(), { nil: undefined }),
 }) as fc.Arbitrary<OutgoingCall>;
 
+/** What an arbitrary generates (fast-check exports no such helper). */
+type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
+
 const history = fc.array(
   fc.record({ kind: fc.constantFrom('message' as const, 'call' as const), to: number, body: fc.string({ maxLength: 10 }), minutesAgo: fc.integer({ min: 0, max: 3000 }), cost: fc.double({ min: 0, max: 1, noNaN: true }) }),
   { maxLength: 8 },
@@ -82,7 +85,7 @@ async function outcome(check: () => Promise<{ estimatedCost: number; warnings?: 
   }
 }
 
-function engineFor(p: ReturnType<typeof PolicySchema.parse>, sends: fc.Infer<typeof history>, now: Date, sender: string | undefined) {
+function engineFor(p: ReturnType<typeof PolicySchema.parse>, sends: ValueOf<typeof history>, now: Date, sender: string | undefined) {
   const ledger = new InMemorySendLedger();
   sends.forEach((s, i) =>
     ledger.recordSend({ kind: s.kind, to: s.to, bodyHash: hashBody(s.body), sid: `SID${i}`, estimatedCost: s.cost, at: new Date(now.getTime() - s.minutesAgo * 60_000) }),

@@ -19,12 +19,16 @@ export interface ReceivedRequest {
   signatureValid: boolean;
 }
 
-export type Route = (request: ReceivedRequest) => string | { status: number; body?: string; contentType?: string };
+/** What a path answers: a TwiML document (200, text/xml), or a status with an optional body. */
+export type Reply = string | { status: number; body?: string; contentType?: string };
+
+export type Route = (request: ReceivedRequest) => Reply;
 
 export interface Receiver {
   base: string;
   requests: ReceivedRequest[];
-  on(path: string, route: Route | string): void;
+  /** A fixed reply, or a route computing one per request. */
+  on(path: string, route: Route | Reply): void;
   to(path: string): string;
   /** Requests to `path`, in arrival order. */
   at(path: string): ReceivedRequest[];

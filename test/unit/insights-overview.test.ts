@@ -12,6 +12,7 @@ import type { InsightsService } from '../../src/services/insights.js';
 const WINDOW = { label: 'yesterday (UTC)', start: '2026-11-30T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
 
 type Messaging = Awaited<ReturnType<InsightsService['messaging']>>;
+type CampaignReport = Awaited<ReturnType<CampaignService['get']>>;
 const figures: Messaging = {
   window: WINDOW,
   sent: 7,
@@ -42,7 +43,8 @@ const id = (n: number) => `CP${String(n).padStart(32, '0')}`;
 
 function services(stubs: Stub[]) {
   const reads: string[] = [];
-  const report = (s: Stub) => ({
+  // get_campaign's whole answer, as CampaignService.get gives it.
+  const report = (s: Stub): CampaignReport => ({
     campaign_id: s.id,
     name: `campaign ${s.id.slice(-2)}`,
     state: s.state,
@@ -51,6 +53,11 @@ function services(stubs: Stub[]) {
     delivery: { delivered: 1 },
     created_at: s.created,
     updated_at: s.updated,
+    errors: [{ code: 30003, count: 1, meaning: 'Unreachable destination handset' }],
+    throughput: { messages_per_second: 0.5, last_minute: 1 },
+    cost: { spent_usd: 0.0079, source: 'estimate' },
+    replies: 1,
+    opt_outs: 0,
   });
   const campaigns: Pick<CampaignService, 'get' | 'list'> = {
     list: async ({ limit }) => ({ campaigns: stubs.slice(0, limit).map((s) => ({ campaign_id: s.id, name: '', state: s.state, counts: {}, created_at: s.created })) }),
