@@ -134,6 +134,12 @@ function startOfUtcDay(at: Date): Date {
 const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 /** Warn once usage reaches this share of a cap, so an agent can slow down before a refusal. */
 const NEAR_CAP = 0.8;
+/**
+ * Dollars compared as whole micro-dollars: prices are written to at most six decimals, and
+ * in binary fractions 0.28 + 0.02 > 0.3 (a send exactly at the cap refused) and
+ * 0.06 + 0.02 < 0.1 × 0.8 (no warning at exactly 80%).
+ */
+const micros = (usd: number) => Math.round(usd * 1_000_000);
 
 function refuse(rule: PolicyRule, message: string, nextStep: string, extra: Record<string, unknown> = {}): never {
   throw new ToolFailure({ message, nextStep, extra: { rule, ...extra } });
@@ -525,7 +531,7 @@ export class PolicyEngine {
     }
     const spent = totals.spendToday;
     const limit = caps.spend_per_day_usd;
-    if (spent + subject.cost > limit) {
+    if (micros(spent) + micros(subject.cost) > micros(limit)) {
       refuse(
         'caps',
         `Daily spend cap: ${usd(spent)} estimated spend today + ${usd(subject.cost)} for this ${subject.kind} would exceed ${usd(limit)}.`,
@@ -533,7 +539,7 @@ export class PolicyEngine {
         { cap: 'spend_per_day_usd', spent_usd: spent, this_send_usd: subject.cost, limit_usd: limit, resets_at: nextDay },
       );
     }
-    if (limit > 0 && spent + subject.cost >= limit * NEAR_CAP) warnings.push(`Daily spend cap: ${usd(spent + subject.cost)} of ${usd(limit)} estimated after this ${subject.kind} (resets at ${nextDay}).`);
+    if (limit > 0 && micros(spent) + micros(subject.cost) >= micros(limit * NEAR_CAP)) warnings.push(`Daily spend cap: ${usd(spent + subject.cost)} of ${usd(limit)} estimated after this ${subject.kind} (resets at ${nextDay}).`);
   }
 
   private checkFirstContact(ledger: LedgerSnapshot, subject: Subject): void {

@@ -197,6 +197,16 @@ describe('caps: the boundaries', () => {
     expect(refused.extra).toEqual({ rule: 'caps', cap: 'spend_per_day_usd', spent_usd: 0.09, this_send_usd: 0.02, limit_usd: 0.1, resets_at: '2026-11-25T00:00:00.000Z' });
     expect(refused.nextStep).toBe("It resets at 2026-11-25T00:00:00.000Z (UTC midnight); an operator can raise TWILIO_MCP_MAX_SPEND_PER_DAY_USD (estimates use the policy's price table).");
   });
+
+  it('spend is compared in dollars as written, not in binary fractions: exactly the cap is allowed, exactly 80% warns', async () => {
+    // In floating point 0.28 + 0.02 > 0.3 and 0.06 + 0.02 < 0.1 × 0.8: money must not be judged that way.
+    const atCap = engineFor({ TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '0.3' });
+    await expect(decideText(atCap, text('+14155550703', { channel: 'mms' }), snapshot({ totals: { ...ZERO, spendToday: 0.28 } }))).resolves.toMatchObject({ allowed: true });
+    const eighty = engineFor({ TWILIO_MCP_MAX_SPEND_PER_DAY_USD: '0.1' });
+    expect((await decideText(eighty, text('+14155550704', { channel: 'mms' }), snapshot({ totals: { ...ZERO, spendToday: 0.06 } }))).warnings).toEqual([
+      'Daily spend cap: $0.0800 of $0.1000 estimated after this message (resets at 2026-11-25T00:00:00.000Z).',
+    ]);
+  });
 });
 
 describe('first contact for calls', () => {
