@@ -172,6 +172,10 @@ describe('inbound messages', () => {
     const rows = await h.store.listInbound({ from: '+14155550900', limit: 50 });
     expect(rows.find((m) => m.body === 'plain')).toMatchObject({ channel: 'sms', media: [], messagingServiceSid: null, profileName: null, keyword: null });
     expect(rows.find((m) => m.body === 'garbled')).toMatchObject({ channel: 'sms', media: [] });
+    // A picture without a caption may come without Body at all: the text is empty, not invented.
+    const { Body: _noBody, ...captionless } = inbound('', { From: '+14155550909', NumMedia: '1', MediaUrl0: 'https://m/only' });
+    expect((await send(h, INBOUND, { params: captionless })).status).toBe(200);
+    expect((await h.store.listInbound({ from: '+14155550909', limit: 1 }))[0]).toMatchObject({ body: '', channel: 'mms', keyword: null });
   });
 
   it("accepts Twilio's older parameter names (SmsMessageSid; SmsSid and SmsStatus)", async () => {
@@ -252,11 +256,14 @@ describe('Conversations callbacks', () => {
     expect(sms.res.status).toBe(204);
     await post('WhatsApp', 'whatsapp:+14155550906', 'by whatsapp');
     await post(undefined, 'ada@example.com', 'in the app');
+    // A message with only media has no Body: its text is empty.
+    await send(h, CONVERSATIONS, { params: { EventType: 'onMessageAdded', ConversationSid: conversation, MessageSid: sid('IM'), Author: 'bob@example.com', Source: 'SDK' } });
     const rows = await h.store.listInbound({ limit: 10 });
     const byBody = Object.fromEntries(rows.map((m) => [m.body, m]));
     expect(byBody['by text']).toMatchObject({ messageSid: sms.messageSid, from: '+14155550905', to: conversation, channel: 'sms', media: [], messagingServiceSid: null, keyword: null });
     expect(byBody['by whatsapp']).toMatchObject({ from: 'whatsapp:+14155550906', channel: 'whatsapp' });
     expect(byBody['in the app']).toMatchObject({ from: 'ada@example.com', channel: 'conversation' });
+    expect(byBody['']).toMatchObject({ from: 'bob@example.com', channel: 'conversation' });
     expect(h.events).toContainEqual({ kind: 'inbound_message', messageSid: sms.messageSid, from: '+14155550905', to: conversation });
   });
 
@@ -394,7 +401,15 @@ describe('answers', () => {
   });
 
   it('handle() says it answered every webhook path (so no later route answers again), and not other paths', async () => {
-    const receiver = createWebhookReceiver({ publicBaseUrl: () => PUBLIC, authTokens: async () => [TOKEN], verifySignatures: true, store: async () => (await mainHarness()).store, events: new EventHub(), signatureFailureLimit: { maxFailures: 1, windowMs: 60_000 } });
+    const receiver = createWebhookReceiver({
+      publicBaseUrl: () => PUBLIC,
+      authTokens: async () => [TOKEN],
+      verifySignatures: true,
+      store: async () => (await mainHarness()).store,
+      events: new EventHub(),
+      signatureFailureLimit: { maxFailures: 1, windowMs: 60_000 },
+      voice: () => async () => '<Response><Hangup/></Response>',
+    });
     const handled: boolean[] = [];
     const server = createServer((req, res) => {
       void receiver.handle(req, res).then((answered) => {
@@ -409,11 +424,12 @@ describe('answers', () => {
     expect((await send(h, STATUS, { method: 'GET' })).status).toBe(405);
     expect((await send(h, STATUS, { params: { MessageSid: sid('SM'), MessageStatus: 'sent' } })).status).toBe(204);
     expect((await send(h, INBOUND, { params: inbound('hi') })).status).toBe(200);
+    expect(await send(h, '/webhooks/twilio/voice/inbound', { params: { CallSid: sid('CA') } })).toMatchObject({ status: 200, body: '<Response><Hangup/></Response>' });
     expect((await send(h, STATUS, { params: { MessageStatus: 'sent' } })).status).toBe(400);
     expect((await send(h, STATUS, { params: {}, headers: { 'x-twilio-signature': 'AAAA' } })).status).toBe(403);
     expect((await send(h, STATUS, { params: {}, headers: { 'x-twilio-signature': 'AAAA' } })).status).toBe(429);
     expect((await send(h, '/elsewhere')).status).toBe(418);
-    expect(handled).toEqual([true, true, true, true, true, true, true, false]);
+    expect(handled).toEqual([true, true, true, true, true, true, true, true, false]);
   });
 });
 
@@ -560,7 +576,7 @@ describe('what the operator reads in the log', () => {
   it('unchecked signatures (local development) are warned about once, and the requests accepted', async () => {
     const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
     const h = await harness({ verifySignatures: false, publicBaseUrl: () => undefined });
-    for (let i = 0; i < 2; i++) expect((await send(h, STATUS, { params: { MessageSid: sid('SM'), MessageStatus: 'sent' }, unsigned: true })).status).toBe(204);
+    for (let i = 0; i < 3; i++) expect((await send(h, STATUS, { params: { MessageSid: sid('SM'), MessageStatus: 'sent' }, unsigned: true })).status).toBe(204);
     expect(warn.mock.calls.map((c) => c[0])).toEqual(['Accepting webhooks WITHOUT checking their signatures (verifySignatures: false). Local development only.']);
   });
 
