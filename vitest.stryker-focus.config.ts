@@ -11,6 +11,8 @@ const FOCUS: Record<string, string[]> = {
   // Not durability.test.ts: it spawns a child process, which never sees a mutant.
   webhooks: ['test/webhooks/{receiver,receiver-flow,ingest-queue,relay-socket,voice-routes,webhook-survivors}.test.ts'],
   policy: ['test/policy/**/*.test.ts'],
+  // The webhooks set plus the survivor tests of the second mutation pass (receiver, relay, voice routes).
+  webhooks2: ['test/webhooks/{receiver,receiver-flow,ingest-queue,relay-socket,voice-routes,webhook-survivors,receiver-survivors,relay-voice-survivors}.test.ts'],
 };
 
 const focus = process.env.STRYKER_FOCUS ?? 'guard';
