@@ -131,7 +131,7 @@ export class LiveFeed {
     void this.build(window, PANELS)
       .then((panels) => {
         this.write(stream, frame(panels));
-        if (this.groups.get(key) === owner) this.recheckLater(owner, panels, Date.now());
+        this.recheckLater(owner, panels, Date.now());
       })
       .catch((error: unknown) => log.error(`dashboard: ${error instanceof Error ? error.message : String(error)}`));
   }
@@ -194,12 +194,10 @@ export class LiveFeed {
   /**
    * A panel showing what will change unannounced (a call not yet ended) is built again
    * after its interval, until it shows nothing that can still change. Bounded by the
-   * interval and by the streams: a window nobody watches is not rebuilt.
+   * interval, and by schedule(): a window nobody watches (any more) is not rebuilt.
    */
   private recheckLater(group: Group, built: Partial<Record<PanelName, unknown>>, builtAt: number): void {
-    const moving = panelsStillMoving(built);
-    if (moving.length === 0 || this.closed || group.streams.size === 0) return;
-    for (const panel of moving) {
+    for (const panel of panelsStillMoving(built)) {
       group.dirty.add(panel);
       if ((group.lastBuilt.get(panel) ?? 0) < builtAt) group.lastBuilt.set(panel, builtAt);
     }

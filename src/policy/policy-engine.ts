@@ -531,7 +531,8 @@ export class PolicyEngine {
     }
     const spent = totals.spendToday;
     const limit = caps.spend_per_day_usd;
-    if (micros(spent) + micros(subject.cost) > micros(limit)) {
+    const spentAfter = micros(spent) + micros(subject.cost);
+    if (spentAfter > micros(limit)) {
       refuse(
         'caps',
         `Daily spend cap: ${usd(spent)} estimated spend today + ${usd(subject.cost)} for this ${subject.kind} would exceed ${usd(limit)}.`,
@@ -539,7 +540,7 @@ export class PolicyEngine {
         { cap: 'spend_per_day_usd', spent_usd: spent, this_send_usd: subject.cost, limit_usd: limit, resets_at: nextDay },
       );
     }
-    if (limit > 0 && micros(spent) + micros(subject.cost) >= micros(limit * NEAR_CAP)) warnings.push(`Daily spend cap: ${usd(spent + subject.cost)} of ${usd(limit)} estimated after this ${subject.kind} (resets at ${nextDay}).`);
+    if (limit > 0 && spentAfter >= micros(limit * NEAR_CAP)) warnings.push(`Daily spend cap: ${usd(spent + subject.cost)} of ${usd(limit)} estimated after this ${subject.kind} (resets at ${nextDay}).`);
   }
 
   private checkFirstContact(ledger: LedgerSnapshot, subject: Subject): void {
