@@ -70,6 +70,15 @@ async function boot(options: InProcessOptions, dataDir: string): Promise<{ app: 
     env: { ...BASE_ENV, ...options.env, TWILIO_MCP_DATA_DIR: dataDir },
   });
   if (app.mode !== 'sandbox' || !app.sandbox) throw new Error('in-process harness expects sandbox mode (no TWILIO credentials in env)');
+  return { app, client: await connectInMemory(app, { name: 'in-process-test', capabilities: options.capabilities }) };
+}
+
+/**
+ * The official MCP client, connected over an in-memory transport to a server made from
+ * `app` as src/cli/main.ts makes it (services, tools, instructions, events, the policy's
+ * first-contact fallback). For tests that start their app their own way.
+ */
+export async function connectInMemory(app: App, options: { name: string; capabilities?: Record<string, unknown> }): Promise<Client> {
   const server = createServer({
     services: app.services,
     tools: app.tools.enabled,
@@ -79,9 +88,9 @@ async function boot(options: InProcessOptions, dataDir: string): Promise<{ app: 
   });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
-  const client = new Client({ name: 'in-process-test', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+  const client = new Client({ name: options.name, version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
   await client.connect(clientSide);
-  return { app, client };
+  return client;
 }
 
 export function parseOutcome(result: { content?: unknown; isError?: unknown; structuredContent?: unknown }): ToolOutcome {

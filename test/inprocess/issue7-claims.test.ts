@@ -9,17 +9,15 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { InMemoryTransport } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/cli/start-app.js';
-import { createServer } from '../../src/server/create-server.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { STORE_FILE_NAME } from '../../src/store/sqlite-store.js';
 import { registerSecret } from '../../src/util/log.js';
 import { startHttpApp, type HttpApp } from '../helpers/http-app.js';
-import { sandboxOutboundTo, appPerTest, parseOutcome, quietWindowAround, reachedSandbox, callsReachingSandbox } from '../helpers/in-process.js';
+import { connectInMemory, sandboxOutboundTo, appPerTest, parseOutcome, quietWindowAround, reachedSandbox, callsReachingSandbox } from '../helpers/in-process.js';
 
 const start = appPerTest();
 const SERVICE = 'MG5a4db0c0000000000000000000000000';
@@ -186,11 +184,7 @@ describe('Messaging Service only: the country comes from the service\'s numbers 
       },
     });
     expect(app.mode).toBe('live');
-    const server = createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions, events: app.events });
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverSide);
-    client = new Client({ name: 'claims-mg', version: '1.0.0' });
-    await client.connect(clientSide);
+    client = await connectInMemory(app, { name: 'claims-mg' });
   });
   afterAll(async () => {
     await client?.close();

@@ -7,12 +7,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { InMemoryTransport } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/cli/start-app.js';
 import { configurePhoneDefaults } from '../../src/domain/phone-address.js';
-import { createServer } from '../../src/server/create-server.js';
+import { connectInMemory } from '../helpers/in-process.js';
 
 let app: App;
 let client: Client;
@@ -27,11 +26,7 @@ beforeAll(async () => {
   });
   // The composition root is to do this at start-up; set here too so the test does not depend on it.
   configurePhoneDefaults({ defaultSender: '+15005550006' });
-  const server = createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  client = new Client({ name: 'inputs', version: '1.0.0' });
-  await client.connect(clientSide);
+  client = await connectInMemory(app, { name: 'inputs' });
 });
 afterAll(async () => {
   await client?.close();

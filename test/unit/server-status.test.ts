@@ -5,11 +5,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { InMemoryTransport } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/cli/start-app.js';
-import { createServer } from '../../src/server/create-server.js';
+import { connectInMemory } from '../helpers/in-process.js';
 import { reportToolsets } from '../../src/services/server-status.js';
 
 const ALL_TOOLSETS = ['messaging', 'inbox', 'voice', 'verify', 'lookup', 'numbers', 'conversations', 'video', 'insights', 'campaigns', 'server'];
@@ -31,11 +30,7 @@ async function statusOf(options: { toolsets?: string; readOnly?: boolean }): Pro
     webhookPort: undefined,
     env: { TWILIO_MCP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mcp-twilio-status-')) },
   });
-  const server = createServer({ services: app.services, tools: app.tools.enabled, instructions: app.instructions });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  const client = new Client({ name: 'status-test', version: '1.0.0' });
-  await client.connect(clientSide);
+  const client = await connectInMemory(app, { name: 'status-test' });
   open.push({ app, client });
   const result = await client.callTool({ name: 'get_server_status', arguments: {} });
   expect(result.isError).toBeFalsy();
